@@ -1,0 +1,299 @@
+"""The Defender API routes: machines, machine actions, live response, library."""
+
+import hashlib
+import hmac
+import json
+import re
+from urllib.parse import urlencode
+
+from werkzeug.routing import Map, Rule
+
+from .clock import parse_iso
+from .errors import ApiError, json_response
+from .odata import FilterError, compile_filter
+from .state import SHA1
+
+READ = ("Machine.Read.All", "Machine.ReadWrite.All")
+ACTION_PERMISSIONS = {
+    "runliveresponse": ("LiveResponse", ("Machine.LiveResponse",)),
+    "stopandquarantinefile": ("StopAndQuarantineFile", ("Machine.StopAndQuarantine",)),
+    "isolate": ("Isolate", ("Machine.Isolate",)),
+    "unisolate": ("Unisolate", ("Machine.Isolate",)),
+    "restrictcodeexecution": ("RestrictCodeExecution", ("Machine.RestrictExecution",)),
+    "unrestrictcodeexecution": ("UnrestrictCodeExecution", ("Machine.RestrictExecution",)),
+    "runantivirusscan": ("RunAntiVirusScan", ("Machine.Scan",)),
+    "collectinvestigationpackage": ("CollectInvestigationPackage", ("Machine.CollectForensics",)),
+}
+ANY_ACTION = tuple(sorted({p for _, perms in ACTION_PERMISSIONS.values() for p in perms}))
+TITLES = {
+    "LiveResponse": "Live response",
+    "StopAndQuarantineFile": "Stop and quarantine file",
+    "Isolate": "Isolate device",
+    "Unisolate": "Release device from isolation",
+    "RestrictCodeExecution": "Restrict app execution",
+    "UnrestrictCodeExecution": "Remove app restriction",
+    "RunAntiVirusScan": "Run antivirus scan",
+    "CollectInvestigationPackage": "Collect investigation package",
+}
+PAIRED = {"Isolate": ("Isolate", "Unisolate"), "Unisolate": ("Isolate", "Unisolate"),
+          "RestrictCodeExecution": ("RestrictCodeExecution", "UnrestrictCodeExecution"),
+          "UnrestrictCodeExecution": ("RestrictCodeExecution", "UnrestrictCodeExecution")}
+
+URL_MAP = Map([
+    Rule("/api/machines", methods=["GET"], endpoint="list_machines"),
+    Rule("/api/machines/findbytag", methods=["GET"], endpoint="find_by_tag"),
+    Rule("/api/machines/<key>", methods=["GET"], endpoint="get_machine"),
+    Rule("/api/machines/<machine_id>/<verb>", methods=["POST"], endpoint="machine_action"),
+    Rule("/api/machineactions", methods=["GET"], endpoint="list_actions"),
+    Rule("/api/machineactions/<action_id>", methods=["GET"], endpoint="get_action"),
+    Rule("/api/machineactions/<action_id>/cancel", methods=["POST"], endpoint="cancel"),
+    Rule("/api/machineactions/<action_id>/<function>", methods=["GET"], endpoint="action_function"),
+    Rule("/api/libraryfiles", methods=["GET"], endpoint="list_library"),
+    Rule("/api/libraryfiles", methods=["POST"], endpoint="upload_library"),
+    Rule("/api/libraryfiles/<name>", methods=["DELETE"], endpoint="delete_library"),
+], strict_slashes=False)
+
+
+def rate_class(path):
+    lowered = path.lower()
+    if lowered.endswith("/runliveresponse"):
+        return "runliveresponse"
+    if lowered.endswith("/getpackageuri"):
+        return "getpackageuri"
+    return "default"
+
+
+def _require(app, roles):
+    if not set(app.roles) & set(roles):
+        raise ApiError(403, "Forbidden", "The application does not have any of the required application "
+                                         "permissions (%s) to access the resource." % ", ".join(roles))
+
+
+def _json_body(request):
+    try:
+        body = json.loads(request.get_data(as_text=True) or "null")
+    except ValueError:
+        raise ApiError(400, "InvalidRequestBody", "The request body is not valid JSON")
+    if not isinstance(body, dict):
+        raise ApiError(400, "InvalidRequestBody", "The request body must be a JSON object")
+    return body
+
+
+def _bool(value):
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+class Api:
+    def __init__(self, emulator):
+        self.emu = emulator
+        self.tenant = emulator.tenant
+
+    def handle(self, request, app, path):
+        adapter = URL_MAP.bind("api", path_info=path)
+        try:
+            endpoint, args = adapter.match(method=request.method)
+        except Exception:  # werkzeug's NotFound / MethodNotAllowed
+            raise ApiError(404, "NotFound", "No API matches %s %s" % (request.method, path))
+        with self.tenant.lock:
+            return getattr(self, endpoint)(request, app, **args)
+
+    # --- paging ------------------------------------------------------------------------------
+    def _page(self, request, items, path):
+        try:
+            pred = compile_filter(request.args.get("$filter"))
+        except FilterError as exc:
+            raise ApiError(400, "ODataError", str(exc))
+        selected = [e for e in items if pred(e)]
+        if request.args.get("$orderby"):
+            field, _, direction = request.args["$orderby"].partition(" ")
+            selected.sort(key=lambda e: str(e.get(field) or ""), reverse=direction.lower() == "desc")
+        try:
+            top = int(request.args.get("$top", 10000))
+            skip = int(request.args.get("$skip", 0))
+        except ValueError:
+            raise ApiError(400, "ODataError", "$top and $skip must be whole numbers")
+        if top < 0 or top > 10000 or skip < 0:
+            raise ApiError(400, "ODataError", "$top must be between 0 and 10000")
+        page_size = min(top, int(self.tenant.settings["page_size"]))
+        page = selected[skip:skip + page_size]
+        body = {"@odata.context": "%s/api/$metadata#%s" % (self.emu.api_url, path.rsplit("/", 1)[-1]),
+                "value": page}
+        remaining_top = top - len(page)
+        if skip + len(page) < len(selected) and remaining_top > 0 and page:
+            args = dict(request.args)
+            args["$top"] = str(remaining_top)
+            args["$skip"] = str(skip if self.tenant.settings["nextlink_repeats"] else skip + len(page))
+            body["@odata.nextLink"] = "%s%s?%s" % (self.emu.api_url, path, urlencode(args))
+        return json_response(body)
+
+    # --- machines ----------------------------------------------------------------------------
+    def list_machines(self, request, app):
+        _require(app, READ)
+        return self._page(request, [m.entity for m in self.tenant.machines.values()], "/api/machines")
+
+    def find_by_tag(self, request, app):
+        _require(app, READ)
+        tag = request.args.get("tag")
+        if not tag:
+            raise ApiError(400, "MissingRequiredParameter", "tag is required")
+        starts = _bool(request.args.get("useStartsWithFilter", "false"))
+        found = [m.entity for m in self.tenant.machines.values()
+                 if any((t.lower().startswith(tag.lower()) if starts else t.lower() == tag.lower())
+                        for t in m.entity["machineTags"])]
+        return json_response({"value": found})
+
+    def get_machine(self, request, app, key):
+        _require(app, READ)
+        match = re.match(r"^findbyip\(ip='([^']+)',timestamp=([^)]+)\)$", key, re.IGNORECASE)
+        if match:
+            try:
+                parse_iso(match.group(2))
+            except ValueError:
+                raise ApiError(400, "InvalidInput", "timestamp must be an ISO 8601 date and time")
+            ip = match.group(1)
+            found = [m.entity for m in self.tenant.machines.values()
+                     if any(a["ipAddress"] == ip for a in m.entity["ipAddresses"])]
+            return json_response({"value": found})
+        return json_response(self.tenant.find_machine(key).entity)
+
+    # --- actions -----------------------------------------------------------------------------
+    def machine_action(self, request, app, machine_id, verb):
+        spec = ACTION_PERMISSIONS.get(verb.lower())
+        if spec is None:
+            raise ApiError(404, "NotFound", "No API matches POST %s" % request.path)
+        action_type, roles = spec
+        _require(app, roles)
+        body = _json_body(request)
+        machine = self.tenant.find_machine(machine_id)
+        comment = body.get("Comment")
+        extra = {"title": TITLES[action_type]}
+        status = 201
+        if action_type == "LiveResponse":
+            if not comment:
+                raise ApiError(400, "MissingRequiredParameter", "Comment is required")
+            self.tenant.validate_commands(body.get("Commands"))
+            if self.tenant.active_live_response(machine):
+                raise ApiError(400, "ActiveRequestAlreadyExists",
+                               "There is already an active live response request on machine %s" % machine.id)
+            active = self.tenant.active_live_response()
+            if len(active) >= int(self.tenant.settings["session_cap"]):
+                raise ApiError(429, "TooManyRequests",
+                               "The tenant has reached its limit of %d concurrent live response sessions"
+                               % self.tenant.settings["session_cap"], headers={"Retry-After": "30"})
+            extra["commands"] = [{"type": c["type"], "params": c.get("params", [])} for c in body["Commands"]]
+            status = int(self.tenant.settings["liveresponse_status"])
+        elif action_type == "StopAndQuarantineFile":
+            if not comment:
+                raise ApiError(400, "MissingRequiredParameter", "Comment is required")
+            sha1 = body.get("Sha1")
+            if not sha1:
+                raise ApiError(400, "MissingRequiredParameter", "Sha1 is required")
+            if not isinstance(sha1, str) or not SHA1.match(sha1):
+                raise ApiError(400, "InvalidHashValue", "Sha1 %r is not a valid SHA-1 hash" % (sha1,))
+            if machine.os_platform not in ("Windows10", "Windows11"):
+                raise ApiError(400, "OsPlatformNotSupported", "StopAndQuarantineFile is not supported on %s; "
+                               "it needs Windows 10 version 1703 or later, or Windows 11" % machine.os_platform)
+            extra["relatedFileInfo"] = {"fileIdentifier": sha1.lower(), "fileIdentifierType": "Sha1"}
+        elif action_type in PAIRED:
+            self.tenant.check_no_pending(machine, PAIRED[action_type])
+            if action_type == "Isolate":
+                iso_type = body.get("IsolationType", "Full")
+                if iso_type not in ("Full", "Selective", "UnManagedDevice"):
+                    raise ApiError(400, "InvalidInput", "IsolationType must be Full, Selective or UnManagedDevice")
+                extra["scope"] = iso_type
+        elif action_type == "RunAntiVirusScan":
+            scan = body.get("ScanType", "Quick")
+            if scan not in ("Quick", "Full"):
+                raise ApiError(400, "InvalidInput", "ScanType must be Quick or Full")
+            extra["scope"] = scan
+        action = self.tenant.submit(action_type, machine, app, comment, **extra)
+        return json_response(action.entity(self.tenant.settings), status=status)
+
+    def list_actions(self, request, app):
+        _require(app, READ)
+        entities = [a.entity(self.tenant.settings) for a in self.tenant.all_actions()]
+        for entity in entities:  # filter on either spelling of the last-update field
+            entity.pop("commands", None)
+        return self._page(request, entities, "/api/machineactions")
+
+    def get_action(self, request, app, action_id):
+        _require(app, READ)
+        return json_response(self.tenant.get_action(action_id).entity(self.tenant.settings))
+
+    def cancel(self, request, app, action_id):
+        _require(app, ANY_ACTION)
+        body = _json_body(request)
+        action = self.tenant.get_action(action_id)
+        self.tenant.cancel_action(action, app, body.get("Comment"))
+        return json_response(action.entity(self.tenant.settings))
+
+    def action_function(self, request, app, action_id, function):
+        match = re.match(r"^GetLiveResponseResultDownloadLink\(index=(\d+)\)$", function, re.IGNORECASE)
+        if match:
+            _require(app, ("Machine.LiveResponse",))
+            action = self.tenant.get_action(action_id)
+            index = int(match.group(1))
+            self.tenant.command_result(action, index)  # raises when there is nothing to serve
+            return json_response({"value": self.emu.blob_link("liveresponse/%s/%d" % (action.id, index))})
+        if function.lower() == "getpackageuri":
+            _require(app, ("Machine.CollectForensics",))
+            action = self.tenant.get_action(action_id)
+            if action.type != "CollectInvestigationPackage" or action.status != "Succeeded":
+                raise ApiError(404, "ResourceNotFound", "No package is available for action %s" % action_id)
+            return json_response({"value": self.emu.blob_link("package/%s" % action.id)})
+        raise ApiError(404, "NotFound", "No API matches GET %s" % request.path)
+
+    # --- library -----------------------------------------------------------------------------
+    def list_library(self, request, app):
+        _require(app, ("Library.Manage",))
+        return json_response({"value": [self.tenant.library_entity(n) for n in sorted(self.tenant.library)]})
+
+    def upload_library(self, request, app):
+        _require(app, ("Library.Manage",))
+        if request.content_length and request.content_length > self.tenant.settings["max_upload_bytes"] + 65536:
+            raise ApiError(400, "InvalidInput", "The file is larger than the 20 MB library limit")
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ApiError(400, "MissingRequiredParameter", "A file is required (multipart field 'file')")
+        data = upload.read()
+        if len(data) > self.tenant.settings["max_upload_bytes"]:
+            raise ApiError(400, "InvalidInput", "The file is larger than the 20 MB library limit")
+        name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        if name.lower() in self.tenant.library and not _bool(request.form.get("OverrideIfExists", "false")):
+            raise ApiError(409, "Conflict", "A library file named %s already exists; set OverrideIfExists to "
+                                            "replace it" % name)
+        entity = self.tenant.add_library_file(
+            name, data, description=request.form.get("Description", ""),
+            has_parameters=_bool(request.form.get("HasParameters", "false")),
+            parameters_description=request.form.get("ParametersDescription", ""),
+            created_by=app.requestor)
+        return json_response(entity)
+
+    def delete_library(self, request, app, name):
+        _require(app, ("Library.Manage",))
+        if name.lower() not in self.tenant.library:
+            raise ApiError(404, "NotFound", "Library file %s was not found" % name)
+        del self.tenant.library[name.lower()]
+        return json_response(None, status=204)
+
+
+def sign(key, path, expiry):
+    return hmac.new(key, ("%s\n%d" % (path, expiry)).encode(), hashlib.sha256).hexdigest()
+
+
+def link_query(key, path, now, lifetime):
+    expiry = int(now + lifetime)
+    return urlencode({"sv": "2020-08-04", "sr": "b", "sp": "r", "se": str(expiry), "sig": sign(key, path, expiry)})
+
+
+def check_link(key, path, args, now):
+    try:
+        expiry = int(args.get("se", ""))
+    except ValueError:
+        return "the link has no expiry"
+    if not hmac.compare_digest(sign(key, path, expiry), args.get("sig", "")):
+        return "the signature does not match"
+    if now > expiry:
+        return "the link expired"
+    return None
+

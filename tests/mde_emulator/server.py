@@ -1,0 +1,309 @@
+"""Wires the tenant, sign-in, API, blob host and control API into two HTTPS servers on 127.0.0.1."""
+
+import json
+import os
+import secrets
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+
+import trustme
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from . import control
+from .api import Api, check_link, link_query, rate_class
+from .clock import Clock
+from .errors import ApiError, error_response, json_response
+from .faults import DropConnection, Faults
+from .ratelimit import RateLimiter
+from .settings import merge
+from .state import Tenant
+from .tokens import API_AUDIENCES, SignInError, TokenService
+
+SECRET_FORM_FIELDS = ("client_secret", "client_assertion")
+
+
+class _Handler(WSGIRequestHandler):
+    """Quiet, and able to drop a connection on purpose."""
+
+    def connection_dropped(self, error, environ=None):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def log_request(self, code="-", size="-"):
+        pass
+
+
+class RequestLog:
+    def __init__(self):
+        self._entries = []
+        self._lock = threading.Lock()
+
+    def add(self, entry):
+        with self._lock:
+            entry["seq"] = len(self._entries) + 1
+            self._entries.append(entry)
+        return entry
+
+    def entries(self):
+        with self._lock:
+            return [dict(e) for e in self._entries]
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class Emulator:
+    """One emulated tenant. `start()` serves it; tests may also use its objects directly."""
+
+    def __init__(self, seed=None, state_dir=None):
+        seed = seed or {}
+        self.settings = merge(seed.get("settings"))
+        self.clock = Clock(speed=self.settings["clock_speed"])
+        self.tenant = Tenant(seed.get("tenant_id") or str(uuid.uuid4()), self.clock, self.settings)
+        self.tokens = TokenService(self.tenant)
+        self.limiter = RateLimiter(self.settings["rate_limits"])
+        self.faults = Faults()
+        self.log = RequestLog()
+        self.leaks = []
+        self.control_key = seed.get("control_key") or secrets.token_urlsafe(24)
+        self._link_key = secrets.token_bytes(32)
+        self.api = Api(self)
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="mde-emulator-")
+        self.api_url = self.blob_url = None
+        self._servers = []
+        control.seed(self, seed)
+
+    # --- serving -------------------------------------------------------------------------------
+    def start(self, port=0, blob_port=0):
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_path = os.path.join(self.state_dir, "ca.pem")
+        ca.cert_pem.write_to_path(self.ca_path)
+        ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ssl_context)
+        api_server = make_server("127.0.0.1", port, self._wsgi_main, threaded=True,
+                                 request_handler=_Handler, ssl_context=ssl_context)
+        blob_server = make_server("127.0.0.1", blob_port, self._wsgi_blob, threaded=True,
+                                  request_handler=_Handler, ssl_context=ssl_context)
+        self.api_url = "https://127.0.0.1:%d" % api_server.server_port
+        self.blob_url = "https://127.0.0.1:%d" % blob_server.server_port
+        for server in (api_server, blob_server):
+            server.daemon_threads = True
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+            thread.start()
+            self._servers.append((server, thread))
+        return self
+
+    def stop(self):
+        for server, thread in self._servers:
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+        self._servers = []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def info(self):
+        """What a client needs to connect: printed as one JSON line by the command line."""
+        apps = []
+        for app in self.tenant.apps.values():
+            entry = {"client_id": app.client_id, "name": app.name, "roles": app.roles}
+            if app.secret:
+                entry["client_secret"] = app.secret
+            if app.managed_identity:
+                entry["managed_identity"] = app.managed_identity
+            apps.append(entry)
+        return {
+            "api_url": self.api_url,
+            "authority_url": self.api_url,
+            "blob_url": self.blob_url,
+            "control_url": self.api_url + "/_emulator",
+            "control_key": self.control_key,
+            "ca_path": self.ca_path,
+            "tenant_id": self.tenant.tenant_id,
+            "scope": API_AUDIENCES[0] + "/.default",
+            "identity_endpoint": self.api_url + "/msi/token",
+            "identity_header": self.tokens.identity_header,
+            "apps": apps,
+        }
+
+    def blob_link(self, path):
+        full = "/blobs/" + path
+        return "%s%s?%s" % (self.blob_url, full,
+                            link_query(self._link_key, full, self.clock.now(), self.settings["link_lifetime_seconds"]))
+
+    # --- the main host: sign-in, API, control --------------------------------------------------
+    def _wsgi_main(self, environ, start_response):
+        request = Request(environ)
+        path = request.path
+        if path.lower().startswith("/api/") or path.lower() == "/api":
+            path = "/api" + path[4:]
+        entry = self._entry("api", request, path)
+        try:
+            response = self._dispatch(request, path, entry)
+        except ApiError as exc:
+            response = error_response(exc.status, exc.code, exc.message, exc.headers)
+        except DropConnection:
+            entry["status"] = "dropped"
+            raise
+        entry["status"] = response.status_code
+        return response(environ, start_response)
+
+    def _entry(self, host, request, path):
+        entry = {"time": time.time(), "clock": self.clock.now(), "host": host, "method": request.method,
+                 "path": path, "authorization": "Authorization" in request.headers, "status": None,
+                 "user_agent": request.headers.get("User-Agent", "")}
+        if host == "api" and request.args and not path.startswith("/blobs"):
+            entry["query"] = {k: v for k, v in request.args.items() if k not in ("sig",)}
+        if request.method in ("POST", "PUT", "PATCH"):
+            entry["body"] = self._loggable_body(request)
+        return self.log.add(entry)
+
+    @staticmethod
+    def _loggable_body(request):
+        if request.mimetype == "application/json":
+            try:
+                return json.loads(request.get_data(as_text=True))
+            except ValueError:
+                return request.get_data(as_text=True)[:2000]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            return {k: ("***" if k in SECRET_FORM_FIELDS else v) for k, v in request.form.items()}
+        if request.mimetype == "multipart/form-data":
+            body = dict(request.form.items())
+            for key, upload in request.files.items():
+                data = upload.read()
+                upload.stream.seek(0)
+                body[key] = {"filename": upload.filename, "size": len(data)}
+            return body
+        return None
+
+    def _apply_fault(self, host, request, path):
+        fault = self.faults.take(host, request.method, path)
+        if not fault:
+            return None, None
+        if fault["kind"] == "hang":
+            time.sleep(fault["delay"])
+            return None, None
+        if fault["kind"] == "drop":
+            raise DropConnection("fault: drop before processing")
+        if fault["kind"] == "malformed":
+            return Response('{"value": [ {"id": ', status=200, mimetype="application/json"), None
+        if fault["kind"] == "drop_after":
+            return None, "drop_after"
+        headers = {}
+        if fault["status"] == 429:
+            headers["Retry-After"] = str(fault["retry_after"] if fault["retry_after"] is not None else 1)
+        code = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}.get(
+            fault["status"], "InternalServerError")
+        return error_response(fault["status"], code, "Injected fault", headers), None
+
+    def _dispatch(self, request, path, entry):
+        if path.startswith("/_emulator"):
+            return control.handle(self, request, path)
+        response, after = self._apply_fault("api", request, path)
+        if response is not None:
+            return response
+        if path == "/msi/token":
+            response = self._sign_in(lambda: self.tokens.managed_identity(request.args, request.headers))
+        elif "/oauth2/v2.0/token" in path or "/.well-known/openid-configuration" in path:
+            response = self._login(request, path)
+        elif path.startswith("/api/"):
+            response = self._api(request, path, entry)
+        else:
+            raise ApiError(404, "NotFound", "No resource at %s" % path)
+        if after == "drop_after":
+            entry["status"] = response.status_code
+            entry["dropped"] = True
+            raise DropConnection("fault: drop after processing")
+        return response
+
+    def _login(self, request, path):
+        tenant = path.strip("/").split("/")[0]
+        if tenant.lower() not in (self.tenant.tenant_id.lower(), "organizations", "common"):
+            return json_response({"error": "invalid_tenant",
+                                  "error_description": "AADSTS90002: Tenant '%s' not found." % tenant}, 400)
+        base = "%s/%s" % (self.api_url, self.tenant.tenant_id)
+        if path.endswith("/.well-known/openid-configuration"):
+            return json_response({
+                "issuer": "%s/v2.0" % base,
+                "token_endpoint": "%s/oauth2/v2.0/token" % base,
+                "authorization_endpoint": "%s/oauth2/v2.0/authorize" % base,
+                "device_authorization_endpoint": "%s/oauth2/v2.0/devicecode" % base,
+                "jwks_uri": "%s/discovery/v2.0/keys" % base,
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+                "tenant_region_scope": "EU",
+            })
+        if request.method != "POST":
+            raise ApiError(405, "MethodNotAllowed", "Use POST")
+        token_endpoint = "%s/oauth2/v2.0/token" % base
+        return self._sign_in(lambda: self.tokens.client_credentials(request.form, token_endpoint))
+
+    @staticmethod
+    def _sign_in(call):
+        try:
+            return json_response(call())
+        except SignInError as exc:
+            return json_response(exc.body, exc.status)
+
+    def _api(self, request, path, entry):
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise ApiError(401, "Unauthorized", "Authorization header with a bearer token is required")
+        try:
+            app, claims = self.tokens.validate(header[len("Bearer "):])
+        except ValueError as exc:
+            raise ApiError(401, "Unauthorized", "The access token is not valid: %s" % exc)
+        entry["app"] = app.client_id
+        if claims.get("aud") not in API_AUDIENCES:
+            raise ApiError(403, "Forbidden", "The token's audience %s is not this API; request a token for "
+                                             "%s/.default" % (claims.get("aud"), API_AUDIENCES[0]))
+        wait = self.limiter.check(app.client_id, rate_class(path))
+        if wait:
+            raise ApiError(429, "TooManyRequests", "Rate limit is exceeded. Try again in %d seconds." % wait,
+                           headers={"Retry-After": str(wait)})
+        return self.api.handle(request, app, path)
+
+    # --- the blob host -------------------------------------------------------------------------
+    def _wsgi_blob(self, environ, start_response):
+        request = Request(environ)
+        entry = self._entry("blob", request, request.path)
+        response = self._blob(request, entry)
+        entry["status"] = response.status_code
+        return response(environ, start_response)
+
+    def _blob(self, request, entry):
+        fault_response, _ = self._apply_fault("blob", request, request.path)
+        if fault_response is not None:
+            return fault_response
+        if "Authorization" in request.headers:
+            self.leaks.append({"path": request.path, "time": time.time()})
+            return Response("<Error><Code>InvalidAuthenticationInfo</Code><Message>Authorization header is not "
+                            "allowed with a SAS</Message></Error>", 403, mimetype="application/xml")
+        problem = check_link(self._link_key, request.path, request.args, self.clock.now())
+        if problem:
+            return Response("<Error><Code>AuthenticationFailed</Code><Message>%s</Message></Error>" % problem,
+                            403, mimetype="application/xml")
+        parts = request.path.split("/")
+        with self.tenant.lock:
+            try:
+                action = self.tenant.get_action(parts[3])
+                if parts[2] == "liveresponse":
+                    data, mimetype = self.tenant.command_result(action, int(parts[4]))
+                else:
+                    data, mimetype = self.tenant.package_bytes(action), "application/zip"
+            except (ApiError, IndexError, ValueError):
+                return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
+        return Response(data, 200, mimetype=mimetype)

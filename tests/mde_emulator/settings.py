@@ -1,0 +1,43 @@
+"""Every behaviour the documents disagree on, or that tests need to tune, as one settings object."""
+
+DEFAULTS = {
+    # Clock and lifecycle (emulated seconds).
+    "clock_speed": 1.0,
+    "pending_seconds": 2,
+    "action_seconds": 3,
+    "command_seconds": 1,
+    "script_seconds": 2,
+    "runscript_timeout_seconds": 600,
+    # Documentation drift.
+    "queue_limit_seconds": 3 * 24 * 3600,   # 2023 docs: 3 days; 2025 docs: 2 hours (7200)
+    "session_cap": 25,                      # 2023 docs: 25; 2025 docs: 50
+    "liveresponse_status": 201,             # one old example shows 200
+    "last_update_field": "lastUpdateDateTimeUtc",  # list examples spell it lastUpdateTimeUtc
+    "cancel_final": "error",                # "error": 400; "unchanged": 200 with the action as it is
+    "getfile_encoding": "gzip",             # "gzip" or "raw"
+    "nextlink_repeats": False,              # reproduce the reported nextLink that points at itself
+    # Links, tokens and paging.
+    "link_lifetime_seconds": 1800,
+    "token_lifetime_seconds": 3599,
+    "page_size": 10000,
+    "max_upload_bytes": 20 * 1024 * 1024,
+    # Rate limits: class -> list of [calls, window seconds]; windows run on real time.
+    "rate_limits": {
+        "default": [[100, 60], [1500, 3600]],
+        "runliveresponse": [[10, 60]],
+        "getpackageuri": [[2, 60], [120, 3600]],
+    },
+}
+
+
+def merge(overrides):
+    settings = dict(DEFAULTS)
+    settings["rate_limits"] = dict(DEFAULTS["rate_limits"])
+    for key, value in (overrides or {}).items():
+        if key not in DEFAULTS:
+            raise KeyError("unknown emulator setting %r (known: %s)" % (key, ", ".join(sorted(DEFAULTS))))
+        if key == "rate_limits":
+            settings["rate_limits"].update(value)
+        else:
+            settings[key] = value
+    return settings
