@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Mirrors AUTH_ARGSPEC in plugins/module_utils/_module.py.
+    DOCUMENTATION = r"""
+options:
+  tenant_id:
+    description:
+      - The Microsoft Entra ID (Azure AD) tenant that holds the app registration.
+      - If not set, the environment variables E(DEFENDER_TENANT_ID), E(AZURE_TENANT_ID) and E(AZURE_TENANT)
+        are tried in that order. E(AZURE_TENANT) is what the AWX and AAP Microsoft Azure Resource Manager
+        credential injects.
+    type: str
+  client_id:
+    description:
+      - The application (client) id of the app registration.
+      - If not set, E(DEFENDER_CLIENT_ID) and then E(AZURE_CLIENT_ID) are used.
+    type: str
+  client_secret:
+    description:
+      - A client secret of the app registration.
+      - If not set, E(DEFENDER_CLIENT_SECRET), E(AZURE_CLIENT_SECRET) and E(AZURE_SECRET) are tried in that order.
+    type: str
+  certificate_path:
+    description:
+      - A PEM file that holds both the private key and the certificate registered on the app.
+      - The certificate thumbprint is computed from the file.
+      - If not set, E(DEFENDER_CLIENT_CERTIFICATE_PATH) and then E(AZURE_CLIENT_CERTIFICATE_PATH) are used.
+    type: path
+  certificate_password:
+    description:
+      - The password of the private key in O(certificate_path), if it is encrypted.
+      - If not set, E(DEFENDER_CLIENT_CERTIFICATE_PASSWORD) and then E(AZURE_CLIENT_CERTIFICATE_PASSWORD) are used.
+    type: str
+  access_token:
+    description:
+      - A bearer token acquired elsewhere, for the Defender API audience.
+      - It cannot be refreshed; when it expires, tasks fail with a clear message.
+      - If not set, E(DEFENDER_ACCESS_TOKEN) is used.
+    type: str
+  auth_method:
+    description:
+      - How to sign in.
+      - V(auto) uses O(access_token) if given, else O(certificate_path), else O(client_secret).
+      - V(managed_identity) uses the managed identity of the host the task runs on (system-assigned, or
+        user-assigned with O(managed_identity_client_id)).
+      - If not set, E(DEFENDER_AUTH_METHOD) is used, and then V(auto).
+    type: str
+    choices: [auto, client_secret, certificate, access_token, managed_identity]
+  managed_identity_client_id:
+    description:
+      - The client id of a user-assigned managed identity. Leave unset for the system-assigned identity.
+      - If not set, E(DEFENDER_MANAGED_IDENTITY_CLIENT_ID) is used.
+    type: str
+  cloud:
+    description:
+      - Which Microsoft cloud the tenant lives in. It picks the API host, the sign-in host and the token scope.
+      - V(commercial) uses U(https://api.security.microsoft.com) and U(https://login.microsoftonline.com).
+      - V(gcc) uses U(https://api-gcc.securitycenter.microsoft.us) and U(https://login.microsoftonline.com).
+      - V(gcc_high) and V(dod) use U(https://api-gov.securitycenter.microsoft.us) and
+        U(https://login.microsoftonline.us).
+      - If not set, E(DEFENDER_CLOUD) is used, and then V(commercial).
+    type: str
+    choices: [commercial, dod, gcc, gcc_high]
+  api_url:
+    description:
+      - Overrides the API base of O(cloud), for example a regional host such as
+        U(https://eu.api.security.microsoft.com), or an emulator.
+      - If not set, E(DEFENDER_API_URL) is used.
+    type: str
+  authority_url:
+    description:
+      - Overrides the sign-in host of O(cloud). The tenant id is appended to it.
+      - If not set, E(DEFENDER_AUTHORITY_URL) is used.
+    type: str
+  scope:
+    description:
+      - Overrides the token scope of O(cloud).
+      - The commercial default, V(https://api.securitycenter.microsoft.com/.default), is right for both the
+        current and the legacy API host. A token for another audience is refused with 403.
+      - If not set, E(DEFENDER_SCOPE) is used.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates. Only turn this off against a test system.
+      - If not set, E(DEFENDER_VALIDATE_CERTS) is used, and then V(true).
+    type: bool
+  ca_path:
+    description:
+      - A CA bundle to verify the API and sign-in hosts with, instead of the system's.
+      - It is applied to every request, so E(REQUESTS_CA_BUNDLE) cannot override it.
+      - If not set, E(DEFENDER_CA_PATH) is used.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP response.
+      - If not set, E(DEFENDER_TIMEOUT) is used, and then V(30).
+    type: int
+  max_retry_wait:
+    description:
+      - The most seconds one API call may spend waiting out rate limits (HTTP 429, honouring C(Retry-After))
+        and retrying transient failures, before the task fails.
+      - Raise it when many forks share one tenant's rate limit.
+      - If not set, E(DEFENDER_MAX_RETRY_WAIT) is used, and then V(300).
+    type: int
+  token_cache:
+    description:
+      - Whether to share access tokens between tasks through a per-user cache file, so that a play signs in once
+        rather than once per task.
+      - The file is C(tokens.json) in O(token_cache_dir), mode 0600 in a 0700 folder. It holds access tokens
+        only, never secrets.
+      - If not set, E(DEFENDER_TOKEN_CACHE) is used, and then V(true).
+    type: bool
+  token_cache_dir:
+    description:
+      - The folder of the token cache.
+      - If not set, E(DEFENDER_TOKEN_CACHE_DIR) is used, and then C($XDG_CACHE_HOME/secops.defender) or
+        C(~/.cache/secops.defender).
+    type: path
+requirements:
+  - requests
+  - msal (not needed with O(access_token))
+notes:
+  - All modules in this collection belong to the action group C(secops.defender.defender), so the connection
+    options can be set once per play with C(module_defaults).
+"""
+
+    WAIT = r"""
+options:
+  wait:
+    description:
+      - Whether to wait until the action reaches a final status (V(Succeeded), V(Failed), V(TimeOut) or
+        V(Cancelled)).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - How many seconds to wait at most. The action goes on in Defender when the wait runs out.
+    type: int
+    default: 900
+  poll_interval:
+    description:
+      - Seconds between two reads of the action while waiting.
+    type: int
+    default: 10
+"""
+
+    MACHINE = r"""
+options:
+  machine_id:
+    description:
+      - The Defender machine id of the device.
+      - Exactly one of O(machine_id) and O(machine_name) is required.
+    type: str
+  machine_name:
+    description:
+      - The computer DNS name of the device, for example V(ws-fin-001.corp.example.com).
+      - A short name such as V(ws-fin-001) also matches V(ws-fin-001.<domain>).
+      - It must match exactly one machine; otherwise the task fails and lists what it found.
+    type: str
+"""

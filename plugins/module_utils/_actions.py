@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: the machine-action domain.
+
+Submit without duplicates (look for an equal action first, and look again before re-sending a POST whose outcome
+is unknown), wait until final, cancel, list.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
+    DefenderApiError,
+    DefenderInputError,
+    DefenderNotFoundError,
+    DefenderOutcomeUnknownError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+
+FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
+ACTIVE = ("Pending", "InProgress")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_final(action):
+    return (action or {}).get("status") in FINAL
+
+
+def last_update(action):
+    """The list examples spell it lastUpdateTimeUtc, the entity docs lastUpdateDateTimeUtc."""
+    return action.get("lastUpdateDateTimeUtc") or action.get("lastUpdateTimeUtc")
+
+
+def check_guid(value, name="action_id"):
+    if not GUID.match(value or ""):
+        raise DefenderInputError("%s %r is not a GUID (like 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01)." % (name, value))
+    return value.lower()
+
+
+def summary(action):
+    """The few keys a playbook needs, beside the entity itself."""
+    return {"action_id": action.get("id"), "status": action.get("status"), "machine_action": action}
+
+
+class ActionService:
+    def __init__(self, client, sleep=time.sleep, clock=time.monotonic):
+        self.client = client
+        self._sleep = sleep
+        self._clock = clock
+
+    def get(self, action_id):
+        try:
+            return self.client.get("/api/machineactions/%s" % quote_segment(action_id))
+        except DefenderNotFoundError as exc:
+            exc.message = "No machine action with id %s in this tenant." % action_id
+            exc.hint = ("Check the id. Live response sessions started from the portal are not visible through "
+                        "the API.")
+            raise
+
+    def list(self, machine_ids=None, types=None, statuses=None, requestor=None, odata_filter=None, limit=None):
+        query = all_of(any_of("machineId", machine_ids), any_of("type", types), any_of("status", statuses),
+                       eq("requestor", requestor) if requestor else None, odata_filter)
+        return self.client.paged("/api/machineactions", {"$filter": query} if query else None, limit=limit)
+
+    def submit(self, machine_id, verb, body, find_equal):
+        """POST an action. If the outcome is unknown, look for it with `find_equal()` before sending it again,
+        so a flaky network can't create two actions. Returns the action entity."""
+        path = "/api/machines/%s/%s" % (quote_segment(machine_id), verb)
+        try:
+            return self.client.post(path, body)
+        except DefenderOutcomeUnknownError as first:
+            existing = find_equal()
+            if existing is not None:
+                return existing
+            try:
+                return self.client.post(path, body)
+            except DefenderOutcomeUnknownError:
+                existing = find_equal()
+                if existing is not None:
+                    return existing
+                raise first
+
+    def wait(self, action, timeout, poll_interval, result=None, want="Succeeded"):
+        """Poll until the action is final. A final status other than `want` raises, with `result` attached."""
+        deadline = self._clock() + timeout
+        while not is_final(action):
+            if self._clock() + poll_interval > deadline:
+                raise DefenderActionError(
+                    "Action %s on %s is still %s after wait_timeout=%ss." % (
+                        action["id"], action.get("computerDnsName") or action.get("machineId"), action["status"],
+                        timeout),
+                    result=dict(result or {}, **summary(action)),
+                    hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info, or "
+                         "cancel it with secops.defender.defender_cancel_action.")
+            self._sleep(poll_interval)
+            action = self.get(action["id"])
+        if want and action["status"] != want:
+            raise DefenderActionError(describe_failure(action), result=dict(result or {}, **summary(action)))
+        return action
+
+    def cancel(self, action, comment):
+        """Cancel `action` (as just read) if it is not final. Returns (changed, action). A refusal because the
+        action finished in the meantime is not an error: the action is read again and reported as it is."""
+        if is_final(action):
+            return False, action
+        action_id = action["id"]
+        try:
+            return True, self.client.post("/api/machineactions/%s/cancel" % quote_segment(action_id),
+                                          {"Comment": comment}, idempotent=True)
+        except DefenderApiError as exc:
+            if exc.status not in (400, 409):
+                raise
+            action = self.get(action_id)
+            if is_final(action):
+                return False, action
+            raise
+
+
+def describe_failure(action):
+    errors = []
+    for command in action.get("commands") or []:
+        for error in command.get("errors") or []:
+            errors.append("command %s (%s): %s" % (command.get("index"), (command.get("command") or {}).get("type"),
+                                                   error))
+    text = "Action %s (%s) on %s ended %s" % (action.get("id"), action.get("type"),
+                                             action.get("computerDnsName") or action.get("machineId"),
+                                             action.get("status"))
+    if action.get("status") == "TimeOut":
+        text += "; the device did not pick it up in time (is it online?)"
+    if action.get("status") == "Cancelled" and action.get("cancellationRequestor"):
+        text += "; cancelled by %s: %s" % (action.get("cancellationRequestor"), action.get("cancellationComment"))
+    if errors:
+        text += ": " + "; ".join(errors)
+    elif action.get("errorHResult"):
+        text += " (errorHResult %s)" % action.get("errorHResult")
+    return text + "."

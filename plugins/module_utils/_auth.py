@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: credentials (client secret, certificate, access token, managed identity) and tokens.
+
+msal is imported only when a token really has to be fetched, so a cached token costs no import and no sign-in.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import re
+import time
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderAuthError,
+    DefenderTransportError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache, cache_key
+
+AUTH_METHODS = ("auto", "client_secret", "certificate", "access_token", "managed_identity")
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
+
+
+def _sha256(text):
+    return hashlib.sha256(text.encode("utf-8") if not isinstance(text, bytes) else text).hexdigest()
+
+
+class MsalHttpClient:
+    """The http_client MSAL calls. It passes `verify` on every request, because REQUESTS_CA_BUNDLE would
+    silently override a CA bundle set on the session (psf/requests#3829)."""
+
+    def __init__(self, session, verify, timeout):
+        self._session = session
+        self._verify = verify
+        self._timeout = timeout
+
+    def get(self, url, params=None, headers=None, **kwargs):
+        return self._call("GET", url, params=params, headers=headers)
+
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        return self._call("POST", url, params=params, data=data, headers=headers)
+
+    def _call(self, method, url, **kwargs):
+        import requests  # deferred like msal: only sign-in needs it here
+        try:
+            return self._session.request(method, url, verify=self._verify, timeout=self._timeout, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            raise DefenderTransportError("Could not reach the sign-in endpoint %s: %s"
+                                         % (url.split("?", 1)[0], type(exc).__name__))
+
+    def close(self):
+        pass
+
+
+class Credential:
+    method = None
+
+    def __init__(self, options, endpoints):
+        self.options = options
+        self.endpoints = endpoints
+
+    @property
+    def authority(self):
+        return "%s/%s" % (self.endpoints["authority_url"], self.options.get("tenant_id"))
+
+    def validate(self):
+        missing = [name for name in self.required if not self.options.get(name)]
+        if missing:
+            raise DefenderAuthError(
+                "auth_method %s needs %s. Set the option(s), or the environment variables listed in the module "
+                "documentation (DEFENDER_*, AZURE_*)." % (self.method, " and ".join(missing)))
+
+    required = ()
+
+    def fingerprint(self):
+        """Identifies the credential in the cache key, without storing anything secret."""
+        return ""
+
+    def acquire(self, http_client):
+        """Return (access_token, expires_on epoch seconds)."""
+        raise NotImplementedError
+
+    def _confidential_client(self, credential, http_client):
+        import msal  # deferred: only needed when a token must be fetched
+        try:
+            return msal.ConfidentialClientApplication(
+                self.options["client_id"], client_credential=credential, authority=self.authority,
+                http_client=http_client, instance_discovery=False, token_cache=msal.TokenCache())
+        except ValueError as exc:
+            raise DefenderAuthError("Sign-in discovery at %s failed: %s. Check tenant_id and authority_url."
+                                    % (self.authority, str(exc).split("\n", 1)[0][:300]))
+
+    def _from_msal_result(self, result):
+        if "access_token" not in result:
+            description = (result.get("error_description") or "").split("\r\n")[0].split(" Trace ID")[0]
+            raise DefenderAuthError(
+                "Sign-in as client %s in tenant %s failed: %s: %s" % (
+                    self.options.get("client_id"), self.options.get("tenant_id"), result.get("error"), description),
+                code=result.get("error"), correlation_id=result.get("correlation_id"),
+                hint="Check tenant_id, client_id and the credential, and that the scope %s is right for this cloud."
+                     % self.endpoints["scope"])
+        return result["access_token"], time.time() + int(result.get("expires_in", 3599))
+
+
+class ClientSecretCredential(Credential):
+    method = "client_secret"
+    required = ("tenant_id", "client_id", "client_secret")
+
+    def fingerprint(self):
+        return _sha256("secret:" + self.options["client_secret"])
+
+    def acquire(self, http_client):
+        app = self._confidential_client(self.options["client_secret"], http_client)
+        return self._from_msal_result(app.acquire_token_for_client(scopes=[self.endpoints["scope"]]))
+
+
+class CertificateCredential(Credential):
+    method = "certificate"
+    required = ("tenant_id", "client_id", "certificate_path")
+
+    def _read(self):
+        path = self.options["certificate_path"]
+        try:
+            with open(path, "r") as handle:
+                text = handle.read()
+        except (IOError, OSError) as exc:
+            raise DefenderAuthError("Cannot read certificate_path %s: %s" % (path, exc.strerror))
+        key = cert = None
+        for match in _PEM_BLOCK.finditer(text):
+            if "PRIVATE KEY" in match.group(1):
+                key = key or match.group(0)
+            elif match.group(1) == "CERTIFICATE":
+                cert = cert or match.group(0)
+        if not key or not cert:
+            raise DefenderAuthError("certificate_path %s must be a PEM file holding both the private key and the "
+                                    "certificate (found %s)." % (path, "a key only" if key else
+                                                                 "a certificate only" if cert else "neither"))
+        return key, cert
+
+    def fingerprint(self):
+        return _sha256("cert:" + self._read()[1])
+
+    def acquire(self, http_client):
+        key, cert = self._read()
+        credential = {"private_key": key, "public_certificate": cert}
+        if self.options.get("certificate_password"):
+            credential["passphrase"] = self.options["certificate_password"]
+        try:
+            app = self._confidential_client(credential, http_client)
+            return self._from_msal_result(app.acquire_token_for_client(scopes=[self.endpoints["scope"]]))
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, DefenderAuthError):
+                raise
+            # Never echo key material: say what is wrong, not what was read.
+            raise DefenderAuthError("The private key in %s could not be used (%s). If it is encrypted, set "
+                                    "certificate_password." % (self.options["certificate_path"], type(exc).__name__))
+
+
+class AccessTokenCredential(Credential):
+    method = "access_token"
+    required = ("access_token",)
+
+    def acquire(self, http_client):
+        return self.options["access_token"], None
+
+
+class ManagedIdentityCredential(Credential):
+    method = "managed_identity"
+
+    def fingerprint(self):
+        return "mi:" + (self.options.get("managed_identity_client_id") or "system")
+
+    def acquire(self, http_client):
+        import msal  # deferred
+        client_id = self.options.get("managed_identity_client_id")
+        identity = (msal.UserAssignedManagedIdentity(client_id=client_id) if client_id
+                    else msal.SystemAssignedManagedIdentity())
+        mi_app = msal.ManagedIdentityClient(identity, http_client=http_client, token_cache=msal.TokenCache())
+        resource = self.endpoints["scope"][: -len("/.default")] if self.endpoints["scope"].endswith("/.default") \
+            else self.endpoints["scope"]
+        try:
+            result = mi_app.acquire_token_for_client(resource=resource)
+        except msal.ManagedIdentityError as exc:
+            raise DefenderAuthError("Managed identity sign-in is not available here: %s" % exc)
+        return self._from_msal_result(result)
+
+
+_BY_METHOD = dict((cls.method, cls) for cls in (ClientSecretCredential, CertificateCredential,
+                                                AccessTokenCredential, ManagedIdentityCredential))
+
+
+def select_credential(options, endpoints):
+    """Pick the credential: an explicit auth_method, else the first of access_token, certificate, secret."""
+    method = options.get("auth_method") or "auto"
+    if method == "auto":
+        if options.get("access_token"):
+            method = "access_token"
+        elif options.get("certificate_path"):
+            method = "certificate"
+        elif options.get("client_secret"):
+            method = "client_secret"
+        else:
+            raise DefenderAuthError(
+                "No credential was given. Set client_secret (DEFENDER_CLIENT_SECRET, AZURE_CLIENT_SECRET or "
+                "AZURE_SECRET), certificate_path (DEFENDER_CLIENT_CERTIFICATE_PATH or AZURE_CLIENT_CERTIFICATE_PATH) "
+                "or access_token (DEFENDER_ACCESS_TOKEN), or set auth_method=managed_identity.")
+    credential = _BY_METHOD[method](options, endpoints)
+    credential.validate()
+    return credential
+
+
+class TokenProvider:
+    """Hands out a bearer token: from the shared cache while it is fresh, else from sign-in."""
+
+    def __init__(self, credential, http_client, cache=None):
+        self.credential = credential
+        self.http_client = http_client
+        self.cache = cache
+        self.sign_ins = 0  # counted for the benchmark and the tests
+        self._token = None
+        self._key = None
+
+    def _cache_key(self):
+        if self._key is None:
+            opts = self.credential.options
+            self._key = cache_key(self.credential.authority, opts.get("tenant_id"), opts.get("client_id"),
+                                  self.credential.endpoints["scope"], self.credential.fingerprint())
+        return self._key
+
+    def token(self):
+        if self._token:
+            return self._token
+        if self.cache is None or self.credential.method == "access_token":
+            self._token = self._sign_in()[0]
+            return self._token
+        with self.cache.locked():
+            cached = self.cache.get(self._cache_key())
+            if cached:
+                self._token = cached
+                return cached
+            token, expires_on = self._sign_in()
+            self.cache.put(self._cache_key(), token, expires_on)
+        self._token = token
+        return token
+
+    def refresh(self):
+        """After a 401: forget this token everywhere and sign in again. False if that is impossible."""
+        if self.credential.method == "access_token":
+            return False
+        self._token = None
+        if self.cache is not None:
+            with self.cache.locked():
+                self.cache.discard(self._cache_key())
+        self.token()
+        return True
+
+    def _sign_in(self):
+        self.sign_ins += 1
+        return self.credential.acquire(self.http_client)
+
+
+def make_cache(enabled, directory=None):
+    return TokenCache(directory) if enabled else None

@@ -1,0 +1,274 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: the HTTP client for the Defender API.
+
+One requests Session; `verify` and a timeout on every request; the bearer token only to the API host; 429 waits out
+Retry-After within a budget; 5xx and connection errors are retried only when repeating is safe; a 401 refreshes the
+token once; paging follows @odata.nextLink or $skip and refuses to loop.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+from urllib.parse import quote, urlsplit
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderApiError,
+    DefenderAuthError,
+    DefenderForbiddenError,
+    DefenderNotFoundError,
+    DefenderOutcomeUnknownError,
+    DefenderRateLimitError,
+    DefenderTransportError,
+    permission_for,
+)
+from ansible_collections.secops.defender.plugins.module_utils._retries import (
+    backoff_delay,
+    parse_retry_after,
+    rate_limit_delay,
+)
+
+COLLECTION_VERSION = "0.1.0"
+USER_AGENT = "secops.defender/%s (Ansible collection)" % COLLECTION_VERSION
+SAFE_METHODS = ("GET", "HEAD", "DELETE")
+MAX_PAGE = 10000
+
+
+def origin(url):
+    parts = urlsplit(url)
+    return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
+
+
+def redact_url(url):
+    """Scheme, host and path only: the query of a result link is a SAS credential."""
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path)
+
+
+class DefenderClient:
+    def __init__(self, api_url, token_provider, verify=True, timeout=30, max_retry_wait=300, session=None,
+                 sleep=time.sleep, clock=time.monotonic):
+        import requests  # the module checks it is installed before building a client
+        self._requests = requests
+        self.api_url = api_url.rstrip("/")
+        self._origin = origin(self.api_url)
+        self.tokens = token_provider
+        self.verify = verify
+        self.timeout = timeout
+        self.max_retry_wait = max_retry_wait
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self._sleep = sleep
+        self._clock = clock
+        self.warnings = []
+        self.requests_made = 0
+        self.waited = 0.0
+
+    # --- one request, with the retry policy ---------------------------------------------------------
+    def request(self, method, path, body=None, params=None, files=None, data=None, idempotent=None,
+                expected=(200, 201, 204)):
+        """Send a request to the API and return the parsed JSON (None for an empty body).
+
+        `idempotent` says whether a 5xx or a lost connection may be retried; it defaults to the method's safety.
+        A 429 is always retried within the budget: the API refused the call, so nothing happened.
+        """
+        method = method.upper()
+        idempotent = method in SAFE_METHODS if idempotent is None else idempotent
+        url = path if path.startswith("http") else self.api_url + path
+        shown_path = urlsplit(url).path
+        if origin(url) != self._origin:
+            raise DefenderTransportError("Refusing to send the API token to %s, which is not the API host %s"
+                                         % (redact_url(url), self.api_url))
+        started = self._clock()
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            headers = {"Authorization": "Bearer " + self.tokens.token(), "Accept": "application/json"}
+            try:
+                response = self._send(method, url, params, body, files, data, headers)
+            except DefenderTransportError as exc:
+                if not (idempotent or exc.not_sent):
+                    raise DefenderOutcomeUnknownError(
+                        "The %s request's outcome is unknown: %s. It was not re-sent." % (method, exc.message),
+                        method=method, path=shown_path)
+                delay = backoff_delay(attempt)
+                if not self._budget_allows(started, delay):
+                    raise
+                self._wait(delay)
+                continue
+            status = response.status_code
+            if status in expected:
+                return self._json(response, method, shown_path)
+            if status == 401 and not refreshed:
+                refreshed = True
+                if self.tokens.refresh():
+                    continue
+            if status == 429:
+                delay = rate_limit_delay(parse_retry_after(response.headers.get("Retry-After")), attempt)
+                if self._budget_allows(started, delay):
+                    self._wait(delay)
+                    continue
+            elif status >= 500:
+                if idempotent:
+                    delay = backoff_delay(attempt)
+                    if self._budget_allows(started, delay):
+                        self._wait(delay)
+                        continue
+                else:
+                    raise self._error(response, method, shown_path, unknown=True)
+            raise self._error(response, method, shown_path)
+
+    def _send(self, method, url, params, body, files, data, headers):
+        requests = self._requests
+        kwargs = {"params": params, "headers": headers, "verify": self.verify, "timeout": self.timeout,
+                  "allow_redirects": False}
+        if files is not None:
+            kwargs.update(files=files, data=data)
+        elif body is not None:
+            kwargs["data"] = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        self.requests_made += 1
+        try:
+            return self.session.request(method, url, **kwargs)
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
+            error = DefenderTransportError(self._describe(exc, url))
+            error.not_sent = True
+            raise error
+        except requests.exceptions.RequestException as exc:
+            error = DefenderTransportError(self._describe(exc, url))
+            # A refused connection never carried the request; anything later may have.
+            error.not_sent = "refused" in str(exc).lower()
+            raise error
+
+    @staticmethod
+    def _describe(exc, url):
+        kind = type(exc).__name__
+        text = {"ConnectTimeout": "the connection timed out", "ReadTimeout": "no answer before the timeout",
+                "SSLError": "TLS verification failed (set ca_path to the CA that signed the API's certificate)",
+                }.get(kind, "the connection failed (%s)" % kind)
+        return "%s talking to %s" % (text, redact_url(url))
+
+    def _budget_allows(self, started, delay):
+        return (self._clock() - started) + delay <= self.max_retry_wait
+
+    def _wait(self, delay):
+        self.waited += delay
+        self._sleep(delay)
+
+    def _json(self, response, method, path):
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise DefenderTransportError("The API answered %s %s with a body that is not JSON"
+                                         % (method, path), status=response.status_code, method=method, path=path)
+
+    def _error(self, response, method, path, unknown=False):
+        code = api_message = correlation_id = None
+        try:
+            error = response.json().get("error") or {}
+            code, api_message, correlation_id = error.get("code"), error.get("message"), error.get("target")
+        except (ValueError, AttributeError):
+            api_message = (response.text or "")[:200] or None
+        correlation_id = correlation_id or response.headers.get("request-id") or response.headers.get(
+            "x-ms-correlation-id")
+        status = response.status_code
+        kwargs = dict(status=status, code=code, api_message=api_message, correlation_id=correlation_id,
+                      method=method, path=path)
+        if unknown:
+            return DefenderOutcomeUnknownError("The API failed while handling %s %s; the change may or may not "
+                                               "have been made." % (method, path), **kwargs)
+        if status == 401:
+            return DefenderAuthError("The API refused the access token.", hint="If you passed access_token, it "
+                                     "may have expired; otherwise check the app registration.", **kwargs)
+        if status == 403:
+            permission = permission_for(path)
+            need = (" The app needs the application permission %s, with admin consent." % permission
+                    if permission else "")
+            return DefenderForbiddenError("Access denied." + need, **kwargs)
+        if status == 404:
+            return DefenderNotFoundError("Not found.", **kwargs)
+        if status == 429:
+            return DefenderRateLimitError(
+                "Still rate limited after waiting %d seconds (max_retry_wait)." % int(self.waited),
+                hint="Lower the number of forks, or raise max_retry_wait.", **kwargs)
+        return DefenderApiError("The API refused the request.", **kwargs)
+
+    # --- conveniences -------------------------------------------------------------------------------
+    def get(self, path, params=None):
+        return self.request("GET", path, params=params)
+
+    def post(self, path, body, idempotent=False, expected=(200, 201)):
+        return self.request("POST", path, body=body, idempotent=idempotent, expected=expected)
+
+    def paged(self, path, params=None, page_size=MAX_PAGE, limit=None):
+        """Every item of a collection, following @odata.nextLink or $skip, and never the same page twice."""
+        params = dict(params or {})
+        params["$top"] = min(page_size, limit or page_size)
+        skip = int(params.pop("$skip", 0))
+        seen_links, seen_ids, items = set(), set(), []
+        url, query = path, dict(params, **{"$skip": skip}) if skip else params
+        while True:
+            page = self.get(url, params=query) or {}
+            values = page.get("value") or []
+            for item in values:
+                key = item.get("id") if isinstance(item, dict) else None
+                if key is not None:
+                    if key in seen_ids:
+                        continue
+                    seen_ids.add(key)
+                items.append(item)
+                if limit and len(items) >= limit:
+                    return items
+            next_link = page.get("@odata.nextLink")
+            if next_link:
+                if next_link in seen_links:
+                    self.warnings.append("The API returned the same @odata.nextLink twice; stopped paging at %d "
+                                         "items to avoid a loop." % len(items))
+                    return items
+                seen_links.add(next_link)
+                url, query = next_link, None
+            elif len(values) >= params["$top"]:
+                skip += len(values)
+                url, query = path, dict(params, **{"$skip": skip})
+            else:
+                return items
+
+    def download(self, url, handle, chunk_size=1024 * 1024):
+        """Stream a result link into `handle`. The bearer token never goes with it: the link is its own
+        credential, on another host. Returns the number of bytes written, or raises with the link's query hidden."""
+        requests = self._requests
+        if origin(url) == self._origin:
+            raise DefenderTransportError("A result link pointed back at the API host; refusing to follow it.")
+        shown = redact_url(url)
+        try:
+            response = requests.get(url, stream=True, verify=self.verify, timeout=self.timeout,
+                                    headers={"User-Agent": USER_AGENT}, allow_redirects=False)
+        except requests.exceptions.RequestException as exc:
+            raise DefenderTransportError(self._describe(exc, url))
+        with response:
+            if response.status_code != 200:
+                raise DefenderApiError("Downloading a result failed.", status=response.status_code,
+                                       api_message=_blob_error(response.text), method="GET", path=shown)
+            written = 0
+            for chunk in response.raw.stream(chunk_size, decode_content=False):
+                handle.write(chunk)
+                written += len(chunk)
+        return written
+
+
+def _blob_error(text):
+    start, end = (text or "").find("<Code>"), (text or "").find("</Code>")
+    return text[start + 6:end] if start >= 0 and end > start else None
+
+
+def quote_segment(value):
+    return quote(str(value), safe="")
+

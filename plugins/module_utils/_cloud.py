@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: API base, sign-in host and token scope for each cloud."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+# The token scope stays on the legacy audience even for api.security.microsoft.com (mde-api.md).
+CLOUDS = {
+    "commercial": {
+        "api_url": "https://api.security.microsoft.com",
+        "authority_url": "https://login.microsoftonline.com",
+        "scope": "https://api.securitycenter.microsoft.com/.default",
+    },
+    "gcc": {
+        "api_url": "https://api-gcc.securitycenter.microsoft.us",
+        "authority_url": "https://login.microsoftonline.com",
+        "scope": "https://api-gcc.securitycenter.microsoft.us/.default",
+    },
+    "gcc_high": {
+        "api_url": "https://api-gov.securitycenter.microsoft.us",
+        "authority_url": "https://login.microsoftonline.us",
+        "scope": "https://api-gov.securitycenter.microsoft.us/.default",
+    },
+    "dod": {
+        "api_url": "https://api-gov.securitycenter.microsoft.us",
+        "authority_url": "https://login.microsoftonline.us",
+        "scope": "https://api-gov.securitycenter.microsoft.us/.default",
+    },
+}
+
+
+def endpoints(cloud, api_url=None, authority_url=None, scope=None):
+    """Resolve the three endpoints: explicit values win over the cloud's defaults."""
+    base = CLOUDS[cloud]
+    return {
+        "api_url": (api_url or base["api_url"]).rstrip("/"),
+        "authority_url": (authority_url or base["authority_url"]).rstrip("/"),
+        "scope": scope or base["scope"],
+    }

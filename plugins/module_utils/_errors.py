@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: typed errors. Each carries what a responder and Microsoft support need."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+# Which app permission each endpoint needs, so a 403 can say what to grant.
+_PERMISSIONS = (
+    (r"/runliveresponse$|/getliveresponseresultdownloadlink", "Machine.LiveResponse"),
+    (r"/stopandquarantinefile$", "Machine.StopAndQuarantine"),
+    (r"/(un)?isolate$", "Machine.Isolate"),
+    (r"/(un)?restrictcodeexecution$", "Machine.RestrictExecution"),
+    (r"/runantivirusscan$", "Machine.Scan"),
+    (r"/collectinvestigationpackage$|/getpackageuri$", "Machine.CollectForensics"),
+    (r"/machineactions/[^/]+/cancel$", "the permission of the action being cancelled (for example "
+                                       "Machine.LiveResponse or Machine.StopAndQuarantine)"),
+    (r"^/api/libraryfiles", "Library.Manage"),
+    (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
+)
+
+
+def permission_for(path):
+    """The app permission an API path needs, or None when unknown."""
+    lowered = (path or "").lower().split("?", 1)[0]
+    for pattern, permission in _PERMISSIONS:
+        if re.search(pattern, lowered):
+            return permission
+    return None
+
+
+class DefenderError(Exception):
+    """Base error. `str()` is the full, human message; `to_dict()` is what modules return as `error`."""
+
+    def __init__(self, message, status=None, code=None, api_message=None, correlation_id=None,
+                 method=None, path=None, hint=None):
+        super(DefenderError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.api_message = api_message
+        self.correlation_id = correlation_id
+        self.method = method
+        self.path = path
+        self.hint = hint
+
+    def __str__(self):
+        parts = [self.message]
+        if self.method and self.path:
+            detail = "%s %s" % (self.method, self.path)
+            if self.status:
+                detail += " answered %s" % self.status
+            if self.code:
+                detail += " %s" % self.code
+            if self.api_message and self.api_message not in self.message:
+                detail += ": %s" % self.api_message
+            parts.append("(" + detail + ")")
+        if self.correlation_id:
+            parts.append("[correlation id %s]" % self.correlation_id)
+        if self.hint:
+            parts.append(self.hint)
+        return " ".join(parts)
+
+    def to_dict(self):
+        return {
+            "status": self.status,
+            "code": self.code,
+            "message": self.api_message or self.message,
+            "correlation_id": self.correlation_id,
+            "method": self.method,
+            "path": self.path,
+        }
+
+
+class DefenderAuthError(DefenderError):
+    """Sign-in failed, or the API refused the token."""
+
+
+class DefenderApiError(DefenderError):
+    """The API answered with an error status."""
+
+
+class DefenderNotFoundError(DefenderApiError):
+    pass
+
+
+class DefenderForbiddenError(DefenderApiError):
+    pass
+
+
+class DefenderRateLimitError(DefenderApiError):
+    pass
+
+
+class DefenderTransportError(DefenderError):
+    """No usable answer: connection refused, TLS failure, timeout, or a body that is not JSON."""
+
+    # True when the request certainly never reached the server (so even a POST may be sent again).
+    not_sent = False
+
+
+class DefenderOutcomeUnknownError(DefenderTransportError):
+    """A request that changes state may or may not have been carried out (timeout, 5xx, dropped connection).
+
+    It is never simply sent again; the caller looks the result up first."""
+
+
+class DefenderInputError(DefenderError):
+    """The task's own arguments are wrong; nothing was sent."""
+
+
+class DefenderActionError(DefenderError):
+    """A machine action reached a final status other than the one asked for, or a wait ran out."""
+
+    def __init__(self, message, result=None, **kwargs):
+        super(DefenderActionError, self).__init__(message, **kwargs)
+        # What the module would have returned (machine_action, commands, files...), so a failed task
+        # still hands the playbook everything that is known.
+        self.result = result or {}

@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: defender_cancel_action
+short_description: Cancel a machine action that has not finished
+version_added: 0.1.0
+description:
+  - Cancels a Microsoft Defender for Endpoint machine action that is still V(Pending) or V(InProgress).
+  - An action that is already final (V(Succeeded), V(Failed), V(TimeOut) or V(Cancelled)) is left alone with
+    C(changed=false), and RV(previous_status) says which status it had.
+  - If the action finishes between the read and the cancel and the API refuses, the module reads it again and
+    reports what is true instead of failing.
+author:
+  - secops.defender contributors
+options:
+  action_id:
+    description:
+      - The id (a GUID) of the machine action to cancel.
+    type: str
+    required: true
+  comment:
+    description:
+      - The cancellation comment recorded with the action.
+    type: str
+    default: Cancelled by Ansible (secops.defender)
+  wait:
+    description:
+      - Wait until the action is final after cancelling, and fail if it ends in any status but V(Cancelled).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait at most when O(wait=true).
+    type: int
+    default: 300
+  poll_interval:
+    description:
+      - Seconds between two reads of the action while waiting.
+    type: int
+    default: 5
+extends_documentation_fragment:
+  - secops.defender.auth
+  - secops.defender.attributes
+  - secops.defender.attributes.CHECK_MODE_FULL
+  - secops.defender.attributes.DIFF_MODE_NONE
+notes:
+  - Needs the application permission of the action being cancelled (for example C(Machine.LiveResponse) or
+    C(Machine.StopAndQuarantine)), and C(Machine.Read.All).
+  - Live response sessions started from the portal are not visible through the API and cannot be cancelled here.
+seealso:
+  - module: secops.defender.defender_machine_action_info
+  - name: Cancel machine action API
+    description: Microsoft's documentation of the API this module calls.
+    link: https://learn.microsoft.com/defender-endpoint/api/cancel-machine-action
+"""
+
+EXAMPLES = r"""
+- name: Cancel a live response that is stuck on an offline laptop
+  secops.defender.defender_cancel_action:
+    action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+    comment: "INC-4711: device is being reimaged"
+
+- name: Cancel and make sure it took
+  secops.defender.defender_cancel_action:
+    action_id: "{{ quarantine.action_id }}"
+    wait: true
+"""
+
+RETURN = r"""
+action_id:
+  description: The id of the action.
+  returned: always
+  type: str
+  sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+status:
+  description: The action's status when the module finished.
+  returned: always
+  type: str
+  sample: Cancelled
+previous_status:
+  description: The status the action had before the module did anything.
+  returned: always
+  type: str
+  sample: Pending
+machine_action:
+  description: The MachineAction entity as the API returned it, unmodified.
+  returned: always
+  type: dict
+  sample:
+    id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+    type: LiveResponse
+    status: Cancelled
+    cancellationRequestor: secops-responder
+    cancellationComment: "INC-4711: device is being reimaged"
+error:
+  description: What the API said when the task failed.
+  returned: on failure
+  type: dict
+  contains:
+    status:
+      description: The HTTP status.
+      type: int
+    code:
+      description: The API's error code, for example V(InvalidHashValue) or V(OsPlatformNotSupported).
+      type: str
+    message:
+      description: The API's error message.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for.
+      type: str
+    method:
+      description: The HTTP method of the failed request.
+      type: str
+    path:
+      description: The path of the failed request.
+      type: str
+"""
+
+from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid, is_final, summary
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+
+
+def run(client, params, check_mode):
+    action_id = check_guid(params["action_id"])
+    service = ActionService(client)
+    before = service.get(action_id)
+    if check_mode:
+        result = summary(before)
+        result.update(previous_status=before["status"], changed=not is_final(before))
+        return result
+    changed, action = service.cancel(before, params["comment"])
+    result = summary(action)
+    result.update(previous_status=before["status"], changed=changed)
+    if changed and params["wait"]:
+        action = service.wait(action, params["wait_timeout"], params["poll_interval"], result=result,
+                              want="Cancelled")
+        result.update(summary(action))
+    return result
+
+
+def main():
+    argument_spec = dict(
+        action_id=dict(type="str", required=True),
+        comment=dict(type="str", default="Cancelled by Ansible (secops.defender)"),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=300),
+        poll_interval=dict(type="int", default=5),
+    )
+    module = DefenderModule(argument_spec, supports_check_mode=True)
+    module.run(lambda m: run(m.client, m.params, m.check_mode))
+
+
+if __name__ == "__main__":
+    main()

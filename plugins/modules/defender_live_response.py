@@ -1,0 +1,292 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: defender_live_response
+short_description: Run live response commands on a device and bring the results home
+version_added: 0.1.0
+description:
+  - Runs a Microsoft Defender for Endpoint live response session on one device. A session puts library files on
+    the device (C(PutFile)), runs library scripts (C(RunScript)) and fetches files (C(GetFile)), in that order.
+  - By default it waits for the session to end, then returns each command's status and errors, each script's exit
+    code, output and errors, and downloads each fetched file into O(dest).
+  - Downloads are streamed to disk (a fetched file can be gigabytes), written to a temporary file and renamed, and
+    unpacked when the API serves them gzip-compressed. File names come from the remote path, made safe; an
+    existing file is never overwritten (a C(-1), C(-2) suffix is added). An expired result link is asked for
+    again. The bearer token is never sent to the download host.
+  - A failed command or a script's non-zero exit code fails the task, and the results are still returned. Set
+    O(fail_on_script_error=false) to decide in the playbook instead.
+  - A device runs one live response session at a time. When another one is running, the task fails and names
+    that action, or with O(on_active_session=wait) it waits for it to end and then runs.
+  - A live response always runs again when asked to, so the module always reports C(changed=true).
+author:
+  - secops.defender contributors
+options:
+  commands:
+    description:
+      - The commands to run, in order. The API requires all C(PutFile) commands first, then C(RunScript), then
+        C(GetFile); the order is checked before anything is sent.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      type:
+        description:
+          - The command.
+        type: str
+        required: true
+        choices: [PutFile, RunScript, GetFile]
+      file_name:
+        description:
+          - For C(PutFile), the name of the library file to put on the device.
+        type: str
+      script_name:
+        description:
+          - For C(RunScript), the name of the library script to run.
+        type: str
+      args:
+        description:
+          - For C(RunScript), the script's arguments, as one string.
+        type: str
+      path:
+        description:
+          - For C(GetFile), the full path of the file on the device.
+        type: str
+  comment:
+    description:
+      - The comment recorded with the session.
+    type: str
+    default: Live response, requested by Ansible (secops.defender)
+  dest:
+    description:
+      - The local directory where C(GetFile) results are written. It is created if needed.
+      - Required when there are C(GetFile) commands and O(wait=true).
+    type: path
+  fail_on_script_error:
+    description:
+      - Whether a failed command or a script's non-zero exit code fails the task.
+      - A session that timed out or was cancelled always fails the task.
+    type: bool
+    default: true
+  on_active_session:
+    description:
+      - What to do when the device already has a live response session running.
+      - V(fail) fails the task, naming the running action.
+      - V(wait) waits for it to end (within O(wait_timeout)) and then runs.
+    type: str
+    choices: [fail, wait]
+    default: fail
+extends_documentation_fragment:
+  - secops.defender.auth
+  - secops.defender.auth.MACHINE
+  - secops.defender.auth.WAIT
+  - secops.defender.attributes
+  - secops.defender.attributes.CHECK_MODE_FULL
+  - secops.defender.attributes.DIFF_MODE_NONE
+notes:
+  - Needs the application permission C(Machine.LiveResponse), and C(Machine.Read.All) to find the device.
+    Check mode also needs C(Library.Manage) to read the library.
+  - In check mode the module confirms that the device exists and that every C(PutFile) and C(RunScript) name is in
+    the library, and reports C(changed=true) without starting a session.
+  - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions. Over
+    either limit it answers 429, and the module waits as C(Retry-After) says, within O(max_retry_wait).
+  - A script runs for at most 10 minutes on the device.
+seealso:
+  - module: secops.defender.defender_library_file
+  - module: secops.defender.defender_cancel_action
+  - name: Run live response API
+    description: Microsoft's documentation of the API this module calls.
+    link: https://learn.microsoft.com/defender-endpoint/api/run-live-response
+"""
+
+EXAMPLES = r"""
+- name: Make sure the triage script is in the library
+  secops.defender.defender_library_file:
+    src: files/collect_triage.ps1
+    description: Collect triage data
+
+- name: Run it and fetch its output
+  secops.defender.defender_live_response:
+    machine_name: ws-fin-001.corp.example.com
+    comment: "INC-4711: triage"
+    commands:
+      - type: RunScript
+        script_name: collect_triage.ps1
+        args: -Full
+      - type: GetFile
+        path: C:\Windows\Temp\triage.txt
+    dest: "evidence/ws-fin-001"
+  register: triage
+
+- name: Show what the script said
+  ansible.builtin.debug:
+    msg: "{{ triage.commands[0].script_output }}"
+
+- name: Let the playbook judge the exit code, and queue behind a running session
+  secops.defender.defender_live_response:
+    machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+    commands:
+      - type: RunScript
+        script_name: check_persistence.ps1
+    fail_on_script_error: false
+    on_active_session: wait
+  register: check
+"""
+
+RETURN = r"""
+action_id:
+  description: The id of the live response action. V(null) in check mode.
+  returned: always
+  type: str
+  sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+status:
+  description: The action's status when the module finished.
+  returned: always
+  type: str
+  sample: Succeeded
+all_succeeded:
+  description: Whether the session succeeded, every command completed and every script exited 0. Useful with
+    O(fail_on_script_error=false).
+  returned: when the module waited
+  type: bool
+  sample: true
+machine_action:
+  description: The MachineAction entity as the API returned it, unmodified.
+  returned: always
+  type: dict
+  sample:
+    id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+    type: LiveResponse
+    status: Succeeded
+machine_id:
+  description: The id of the device.
+  returned: always
+  type: str
+  sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+machine_name:
+  description: The computer DNS name of the device.
+  returned: always
+  type: str
+  sample: ws-fin-001.corp.example.com
+commands:
+  description: One entry per command, in order.
+  returned: when the module waited
+  type: list
+  elements: dict
+  contains:
+    index:
+      description: The command's position, from 0.
+      type: int
+    type:
+      description: V(PutFile), V(RunScript) or V(GetFile).
+      type: str
+    status:
+      description: The command's status, for example V(Completed), V(Failed) or V(Created) (never ran).
+      type: str
+    errors:
+      description: The errors the device reported for the command.
+      type: list
+      elements: str
+    params:
+      description: The command's parameters, as sent.
+      type: dict
+    start_time:
+      description: When the command started on the device.
+      type: str
+    end_time:
+      description: When the command ended on the device.
+      type: str
+    exit_code:
+      description: For a completed C(RunScript), the script's exit code.
+      type: int
+    script_output:
+      description: For a completed C(RunScript), what the script wrote to standard output.
+      type: str
+    script_errors:
+      description: For a completed C(RunScript), what the script wrote to standard error.
+      type: str
+    path:
+      description: For a completed C(GetFile), the local path of the downloaded file.
+      type: str
+    size:
+      description: For a completed C(GetFile), the size in bytes of the downloaded (unpacked) file.
+      type: int
+    sha256:
+      description: For a completed C(GetFile), the SHA-256 of the downloaded (unpacked) file.
+      type: str
+    remote_path:
+      description: For a completed C(GetFile), the path on the device.
+      type: str
+    unpacked:
+      description: For a completed C(GetFile), whether the API served it gzip-compressed and it was unpacked.
+      type: bool
+files:
+  description: The downloaded files, one entry per completed C(GetFile), with C(remote_path), C(path), C(size),
+    C(sha256) and C(unpacked) as in RV(commands).
+  returned: when the module waited
+  type: list
+  elements: dict
+  sample:
+    - remote_path: C:\Windows\Temp\triage.txt
+      path: /evidence/ws-fin-001/triage.txt
+      size: 200000
+      sha256: bef5b6fe9d0c7b46fe027fb593be4a883b233e1e590ebde0dd71efdc0aa67363
+      unpacked: true
+error:
+  description: What the API said when the task failed.
+  returned: on failure
+  type: dict
+  contains:
+    status:
+      description: The HTTP status.
+      type: int
+    code:
+      description: The API's error code, for example V(InvalidHashValue) or V(OsPlatformNotSupported).
+      type: str
+    message:
+      description: The API's error message.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for.
+      type: str
+    method:
+      description: The HTTP method of the failed request.
+      type: str
+    path:
+      description: The path of the failed request.
+      type: str
+"""
+
+from ansible_collections.secops.defender.plugins.module_utils._live_response import LiveResponse
+from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
+from ansible_collections.secops.defender.plugins.module_utils._module import WAIT_ARGSPEC, DefenderModule
+
+
+def main():
+    argument_spec = dict(
+        commands=dict(type="list", elements="dict", required=True, options=dict(
+            type=dict(type="str", required=True, choices=["PutFile", "RunScript", "GetFile"]),
+            file_name=dict(type="str"),
+            script_name=dict(type="str"),
+            args=dict(type="str"),
+            path=dict(type="str"),
+        )),
+        comment=dict(type="str", default="Live response, requested by Ansible (secops.defender)"),
+        dest=dict(type="path"),
+        fail_on_script_error=dict(type="bool", default=True),
+        on_active_session=dict(type="str", choices=["fail", "wait"], default="fail"),
+    )
+    argument_spec.update(MACHINE_TARGET_SPEC)
+    argument_spec.update(WAIT_ARGSPEC)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module.run(lambda m: LiveResponse(m.client, m.params, m.check_mode).run())
+
+
+if __name__ == "__main__":
+    main()

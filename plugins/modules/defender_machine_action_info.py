@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: defender_machine_action_info
+short_description: Get or list Defender for Endpoint machine actions
+version_added: 0.1.0
+description:
+  - Gets one machine action by id, or lists actions filtered by device, type, status and requestor, following pages.
+author:
+  - secops.defender contributors
+options:
+  action_id:
+    description:
+      - The id (a GUID) of one action.
+    type: str
+  machine_id:
+    description:
+      - Only actions on this device.
+    type: str
+  machine_name:
+    description:
+      - Only actions on this device, found by its computer DNS name (it must match exactly one device).
+    type: str
+  type:
+    description:
+      - Only actions of these types, for example V(LiveResponse) or V(StopAndQuarantineFile).
+    type: list
+    elements: str
+  status:
+    description:
+      - Only actions with these statuses.
+    type: list
+    elements: str
+    choices: [Pending, InProgress, Succeeded, Failed, TimeOut, Cancelled]
+  requestor:
+    description:
+      - Only actions requested by this user or app.
+    type: str
+  filter:
+    description:
+      - An extra raw OData C($filter) clause, joined to the others with C(and).
+    type: str
+  limit:
+    description:
+      - The most actions to return.
+    type: int
+extends_documentation_fragment:
+  - secops.defender.auth
+  - secops.defender.attributes
+  - secops.defender.attributes.INFO_MODULE
+notes:
+  - Needs the application permission C(Machine.Read.All) or C(Machine.ReadWrite.All).
+  - Live response sessions started from the portal are not listed by the API.
+seealso:
+  - module: secops.defender.defender_cancel_action
+"""
+
+EXAMPLES = r"""
+- name: One action
+  secops.defender.defender_machine_action_info:
+    action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+
+- name: Everything still open on a device
+  secops.defender.defender_machine_action_info:
+    machine_name: ws-fin-001.corp.example.com
+    status: [Pending, InProgress]
+  register: open_actions
+"""
+
+RETURN = r"""
+actions:
+  description: The MachineAction entities found, as the API returned them.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+      type: StopAndQuarantineFile
+      status: Pending
+      machineId: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+count:
+  description: How many actions were found.
+  returned: always
+  type: int
+  sample: 1
+error:
+  description: What the API said when the task failed.
+  returned: on failure
+  type: dict
+  contains:
+    status:
+      description: The HTTP status.
+      type: int
+    code:
+      description: The API's error code, for example V(InvalidHashValue) or V(OsPlatformNotSupported).
+      type: str
+    message:
+      description: The API's error message.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for.
+      type: str
+    method:
+      description: The HTTP method of the failed request.
+      type: str
+    path:
+      description: The path of the failed request.
+      type: str
+"""
+
+from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid
+from ansible_collections.secops.defender.plugins.module_utils._machines import resolve
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+
+
+def run(client, params):
+    service = ActionService(client)
+    if params["action_id"]:
+        actions = [service.get(check_guid(params["action_id"]))]
+    else:
+        machine_id = params["machine_id"]
+        if params["machine_name"]:
+            machine_id = resolve(client, machine_name=params["machine_name"])["id"]
+        actions = service.list(machine_ids=[machine_id] if machine_id else None, types=params["type"],
+                               statuses=params["status"], requestor=params["requestor"],
+                               odata_filter=params["filter"], limit=params["limit"])
+    return {"changed": False, "actions": actions, "count": len(actions)}
+
+
+def main():
+    argument_spec = dict(
+        action_id=dict(type="str"),
+        machine_id=dict(type="str"),
+        machine_name=dict(type="str"),
+        type=dict(type="list", elements="str"),
+        status=dict(type="list", elements="str",
+                    choices=["Pending", "InProgress", "Succeeded", "Failed", "TimeOut", "Cancelled"]),
+        requestor=dict(type="str"),
+        filter=dict(type="str"),
+        limit=dict(type="int"),
+    )
+    module = DefenderModule(argument_spec, supports_check_mode=True,
+                            mutually_exclusive=[("action_id", "machine_id", "machine_name"),
+                                                ("action_id", "type"), ("action_id", "status"),
+                                                ("action_id", "requestor"), ("action_id", "filter")])
+    module.run(lambda m: run(m.client, m.params))
+
+
+if __name__ == "__main__":
+    main()
