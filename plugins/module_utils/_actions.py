@@ -129,9 +129,8 @@ def describe_failure(action):
         for error in command.get("errors") or []:
             errors.append("command %s (%s): %s" % (command.get("index"), (command.get("command") or {}).get("type"),
                                                    error))
-    text = "Action %s (%s) on %s ended %s" % (action.get("id"), action.get("type"),
-                                             action.get("computerDnsName") or action.get("machineId"),
-                                             action.get("status"))
+    machine = action.get("computerDnsName") or action.get("machineId")
+    text = "Action %s (%s) on %s ended %s" % (action.get("id"), action.get("type"), machine, action.get("status"))
     if action.get("status") == "TimeOut":
         text += "; the device did not pick it up in time (is it online?)"
     if action.get("status") == "Cancelled" and action.get("cancellationRequestor"):

@@ -271,4 +271,3 @@ def _blob_error(text):
 
 def quote_segment(value):
     return quote(str(value), safe="")
-

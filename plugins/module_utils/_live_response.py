@@ -186,7 +186,7 @@ class LiveResponse:
 
     def _script_result(self, action_id, index):
         buffer = _BoundedBuffer(MAX_SCRIPT_RESULT)
-        self._download(action_id, index, lambda: buffer.reset())
+        self._download(action_id, index, buffer.reset)
         try:
             data = json.loads(buffer.getvalue().decode("utf-8-sig"))
         except ValueError:

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib.util
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -23,20 +24,15 @@ from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOU
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError, DefenderError
 
 try:
-    import requests  # noqa: F401  (imported here only to report a clear error when it is missing)
-    HAS_REQUESTS = True
+    import requests
+    HAS_REQUESTS = requests.__version__ is not None
     REQUESTS_IMPORT_ERROR = None
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-try:
-    import msal  # noqa: F401
-    HAS_MSAL = True
-    MSAL_IMPORT_ERROR = None
-except ImportError:
-    HAS_MSAL = False
-    MSAL_IMPORT_ERROR = traceback.format_exc()
+# Only look for msal here: importing it costs time, and a cached token doesn't need it.
+HAS_MSAL = importlib.util.find_spec("msal") is not None
 
 
 def _env(*names):
@@ -114,7 +110,7 @@ class DefenderModule(AnsibleModule):
         if not HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
         if not HAS_MSAL and not self.params.get("access_token"):
-            self.fail_json(msg=missing_required_lib("msal"), exception=MSAL_IMPORT_ERROR)
+            self.fail_json(msg=missing_required_lib("msal"))
         self._client = None
 
     @property

@@ -18,7 +18,7 @@ description:
   - If the action finishes between the read and the cancel and the API refuses, the module reads it again and
     reports what is true instead of failing.
 author:
-  - secops.defender contributors
+  - Secops Defender Contributors (@secops-collections)
 options:
   action_id:
     description:

@@ -18,7 +18,7 @@ description:
   - Live response can only run scripts that are in the library, so this module is what makes
     M(secops.defender.defender_live_response) usable from a playbook alone.
 author:
-  - secops.defender contributors
+  - Secops Defender Contributors (@secops-collections)
 options:
   src:
     description:

@@ -26,7 +26,7 @@ description:
     that action, or with O(on_active_session=wait) it waits for it to end and then runs.
   - A live response always runs again when asked to, so the module always reports C(changed=true).
 author:
-  - secops.defender contributors
+  - Secops Defender Contributors (@secops-collections)
 options:
   commands:
     description:

@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Gets one machine action by id, or lists actions filtered by device, type, status and requestor, following pages.
 author:
-  - secops.defender contributors
+  - Secops Defender Contributors (@secops-collections)
 options:
   action_id:
     description:

@@ -16,7 +16,7 @@ description:
     OData filter. With none of those, lists every device.
   - Pages through large results.
 author:
-  - secops.defender contributors
+  - Secops Defender Contributors (@secops-collections)
 options:
   machine_id:
     description:

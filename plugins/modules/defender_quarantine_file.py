@@ -21,7 +21,7 @@ description:
     action up before it sends again, so an unreliable network cannot create two actions.
   - The API supports Windows 10 version 1703 or later and Windows 11. Other platforms get a clear error.
 author:
-  - secops.defender contributors
+  - Secops Defender Contributors (@secops-collections)
 options:
   sha1:
     description:

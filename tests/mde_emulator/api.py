@@ -24,7 +24,7 @@ ACTION_PERMISSIONS = {
     "runantivirusscan": ("RunAntiVirusScan", ("Machine.Scan",)),
     "collectinvestigationpackage": ("CollectInvestigationPackage", ("Machine.CollectForensics",)),
 }
-ANY_ACTION = tuple(sorted({p for _, perms in ACTION_PERMISSIONS.values() for p in perms}))
+ANY_ACTION = tuple(sorted({p for spec in ACTION_PERMISSIONS.values() for p in spec[1]}))
 TITLES = {
     "LiveResponse": "Live response",
     "StopAndQuarantineFile": "Stop and quarantine file",
@@ -105,7 +105,7 @@ class Api:
             raise ApiError(400, "ODataError", str(exc))
         selected = [e for e in items if pred(e)]
         if request.args.get("$orderby"):
-            field, _, direction = request.args["$orderby"].partition(" ")
+            field, dummy, direction = request.args["$orderby"].partition(" ")
             selected.sort(key=lambda e: str(e.get(field) or ""), reverse=direction.lower() == "desc")
         try:
             top = int(request.args.get("$top", 10000))
@@ -296,4 +296,3 @@ def check_link(key, path, args, now):
     if now > expiry:
         return "the link expired"
     return None
-

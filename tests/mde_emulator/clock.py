@@ -49,7 +49,7 @@ def parse_iso(text):
         text = text[:-1] + "+00:00"
     # Python < 3.11 can't read 7 fractional digits; trim them.
     if "." in text:
-        head, _, rest = text.partition(".")
+        head, dummy, rest = text.partition(".")
         frac = "".join(ch for ch in rest if ch.isdigit())
         tz = rest[len(frac):]
         text = head + "." + frac[:6] + tz

@@ -52,7 +52,7 @@ def state(emulator):
             "settings": tenant.settings,
             "apps": [{"client_id": a.client_id, "name": a.name, "roles": a.roles} for a in tenant.apps.values()],
             "machines": [dict(m.entity, online=m.online,
-                              files=sorted(p for p, _ in m.files.values())) for m in tenant.machines.values()],
+                              files=sorted(entry[0] for entry in m.files.values())) for m in tenant.machines.values()],
             "library": [tenant.library_entity(n) for n in sorted(tenant.library)],
             "actions": actions,
             "active_live_response": [a.id for a in tenant.active_live_response()],

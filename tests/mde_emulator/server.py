@@ -285,7 +285,7 @@ class Emulator:
         return response(environ, start_response)
 
     def _blob(self, request, entry):
-        fault_response, _ = self._apply_fault("blob", request, request.path)
+        fault_response = self._apply_fault("blob", request, request.path)[0]
         if fault_response is not None:
             return fault_response
         if "Authorization" in request.headers:

@@ -1,0 +1,38 @@
+# secops.defender: `make demo` shows the main job, `make test` runs every test. Both start from nothing but
+# Python 3.11, git and make.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+STAMP := $(VENV)/.installed
+
+.PHONY: test sanity units emulator-tests integration demo emulator clean venv
+
+venv: $(STAMP)
+
+$(STAMP): tests/requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/requirements-dev.txt
+	touch $(STAMP)
+
+test: $(STAMP)
+	bash tests/utils/run_all.sh
+
+sanity: $(STAMP)
+	bash tests/utils/run_all.sh sanity
+
+units: $(STAMP)
+	bash tests/utils/run_all.sh units
+
+emulator-tests: $(STAMP)
+	bash tests/utils/run_all.sh emulator
+
+integration: $(STAMP)
+	bash tests/utils/run_all.sh integration
+
+emulator: $(STAMP)
+	cd tests && ../$(BIN)/python -m mde_emulator --seed mde_emulator/seeds/default.json --port 8443 --blob-port 8444
+
+clean:
+	rm -rf $(VENV) demo-output $${TMPDIR:-/tmp}/secops-defender-build
