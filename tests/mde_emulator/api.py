@@ -121,8 +121,9 @@ class Api:
         remaining_top = top - len(page)
         if skip + len(page) < len(selected) and remaining_top > 0 and page:
             args = dict(request.args)
-            args["$top"] = str(remaining_top)
-            args["$skip"] = str(skip if self.tenant.settings["nextlink_repeats"] else skip + len(page))
+            if not self.tenant.settings["nextlink_repeats"]:  # else: the reported bug, a link to this very page
+                args["$top"] = str(remaining_top)
+                args["$skip"] = str(skip + len(page))
             body["@odata.nextLink"] = "%s%s?%s" % (self.emu.api_url, path, urlencode(args))
         return json_response(body)
 

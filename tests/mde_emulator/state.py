@@ -154,7 +154,7 @@ class App:
         self.secret = spec.get("client_secret")
         self.certificates = list(spec.get("certificates") or ([spec["certificate"]] if spec.get("certificate") else []))
         self.roles = list(spec.get("roles") or [])
-        self.managed_identity = bool(spec.get("managed_identity", False))
+        self.managed_identity = spec.get("managed_identity") or False  # "system", "user" or False
 
 
 class Tenant:

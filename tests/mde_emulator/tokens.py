@@ -90,7 +90,9 @@ class TokenService:
             raise SignInError(401, "invalid_client", 700027, "Client assertion is not a valid JWT: %s" % exc)
         for cert_pem in app.certificates:
             cert, sha1_tp, sha256_tp = thumbprints(cert_pem)
-            if header.get("x5t") == sha1_tp or header.get("x5t#S256") == sha256_tp:
+            # Padding is optional in base64url; MSAL keeps it.
+            if (header.get("x5t") or "").rstrip("=") == sha1_tp or \
+                    (header.get("x5t#S256") or "").rstrip("=") == sha256_tp:
                 try:
                     claims = jwt.decode(assertion, cert.public_key(), algorithms=["RS256", "PS256"],
                                         audience=token_endpoint, issuer=app.client_id)

@@ -1,0 +1,175 @@
+"""Rate limits, faults, the request log, the control API's own protection, and the command line."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import SEED_PATH, SHA1, WS1
+
+
+def quarantine(client):
+    return client.post("/api/machines/%s/StopAndQuarantineFile" % WS1, {"Comment": "c", "Sha1": SHA1})
+
+
+# --- rate limits --------------------------------------------------------------------------------------
+def test_rate_limit_answers_429_with_a_true_retry_after(client):
+    client.headers()  # sign in first: sign-in is not rate limited, but keep the count exact
+    client.control("POST", "/settings", {"rate_limits": {"default": [[3, 2]]}})
+    statuses = [client.get("/api/machines").status_code for _ in range(3)]
+    limited = client.get("/api/machines")
+    assert statuses == [200, 200, 200]
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "TooManyRequests"
+    wait = int(limited.headers["Retry-After"])
+    assert 1 <= wait <= 2
+    time.sleep(wait)
+    assert client.get("/api/machines").status_code == 200
+
+
+def test_rate_limit_classes_are_separate(client):
+    client.headers()
+    client.control("POST", "/settings", {"rate_limits": {"default": [[100, 60]], "runliveresponse": [[1, 60]]}})
+    assert client.live_response().status_code == 201
+    limited = client.live_response(machine="ws-fin-002.corp.example.com")
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 30
+    assert client.get("/api/machines").status_code == 200
+
+
+def test_package_uri_has_its_own_limit(client):
+    client.control("POST", "/settings", {"rate_limits": {"getpackageuri": [[2, 60], [120, 3600]]}})
+    action = client.post("/api/machines/%s/collectInvestigationPackage" % WS1, {"Comment": "c"}).json()
+    codes = [client.get("/api/machineactions/%s/getPackageUri" % action["id"]).status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
+
+
+def test_rate_limits_are_per_app(emu):
+    from conftest import READER, Client
+    responder, reader = Client(emu), Client(emu, app=READER)
+    responder.headers(), reader.headers()
+    responder.control("POST", "/settings", {"rate_limits": {"default": [[1, 60]]}})
+    assert responder.get("/api/machines").status_code == 200
+    assert responder.get("/api/machines").status_code == 429
+    assert reader.get("/api/machines").status_code == 200
+
+
+# --- faults -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_status_faults_hit_the_next_n_matching_requests(client, status):
+    client.control("POST", "/faults", {"kind": "status", "status": status, "count": 2, "path": "/api/machines$",
+                                       "retry_after": 1})
+    codes = [client.get("/api/machines").status_code for _ in range(3)]
+    assert codes == [status, status, 200]
+    assert client.get("/api/machineactions").status_code == 200
+
+
+def test_hang_fault_delays_the_answer(client):
+    client.headers()
+    client.control("POST", "/faults", {"kind": "hang", "delay": 1.5, "path": "/api/machines$"})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(client.info["api_url"] + "/api/machines", headers=client.headers(), verify=client.verify,
+                     timeout=0.5)
+
+
+def test_drop_fault_closes_without_an_answer(client):
+    client.headers()
+    client.control("POST", "/faults", {"kind": "drop", "path": "/api/machines$"})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        client.get("/api/machines")
+    assert client.get("/api/machines").status_code == 200
+
+
+def test_drop_after_processing_creates_the_action_but_no_answer(client):
+    client.headers()
+    client.control("POST", "/faults", {"kind": "drop_after", "method": "POST", "path": "StopAndQuarantineFile"})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        quarantine(client)
+    actions = client.get("/api/machineactions").json()["value"]
+    assert len(actions) == 1
+    dropped = [e for e in client.control("GET", "/log")["value"] if e.get("dropped")]
+    assert dropped and dropped[0]["status"] == 201
+
+
+def test_malformed_body_fault(client):
+    client.control("POST", "/faults", {"kind": "malformed", "path": "/api/machines$"})
+    response = client.get("/api/machines")
+    assert response.status_code == 200
+    with pytest.raises(ValueError):
+        response.json()
+
+
+def test_blob_host_faults(client):
+    body = client.live_response().json()
+    client.control("POST", "/clock", {"advance": 10})
+    link = client.get("/api/machineactions/%s/GetLiveResponseResultDownloadLink(index=0)" % body["id"]).json()["value"]
+    client.control("POST", "/faults", {"kind": "status", "status": 503, "host": "blob"})
+    assert requests.get(link, verify=client.verify).status_code == 503
+    assert requests.get(link, verify=client.verify).status_code == 200
+
+
+# --- request log --------------------------------------------------------------------------------------
+def test_request_log_records_what_tests_need_and_no_token(client):
+    quarantine(client)
+    entries = client.control("GET", "/log")["value"]
+    token_entry = [e for e in entries if e["path"].endswith("/token")][0]
+    assert token_entry["body"]["client_secret"] == "***"
+    post = [e for e in entries if e["method"] == "POST" and "StopAndQuarantineFile" in e["path"]][0]
+    assert post["status"] == 201
+    assert post["authorization"] is True
+    assert post["body"] == {"Comment": "c", "Sha1": SHA1}
+    assert post["app"] == "11111111-1111-4111-8111-111111111111"
+    dump = json.dumps(entries)
+    assert client.headers()["Authorization"][7:] not in dump
+    assert "emulator-secret-responder" not in dump
+    client.control("DELETE", "/log")
+    assert client.control("GET", "/log")["value"] == []
+
+
+# --- the control API ----------------------------------------------------------------------------------
+def test_control_api_refuses_api_tokens_and_missing_keys(client):
+    url = client.info["control_url"] + "/state"
+    assert requests.get(url, verify=client.verify).status_code == 401
+    with_token = requests.get(url, headers=dict(client.headers(), **{"X-Emulator-Key": "wrong"}),
+                              verify=client.verify)
+    assert with_token.status_code == 403
+    assert requests.get(url, headers={"X-Emulator-Key": "wrong"}, verify=client.verify).status_code == 401
+
+
+def test_state_shows_machines_library_actions(client):
+    quarantine(client)
+    client.control("POST", "/machines/%s/online" % WS1, {"online": False})
+    state = client.control("GET", "/state")
+    ws1 = [m for m in state["machines"] if m["id"] == WS1][0]
+    assert ws1["online"] is False and ws1["healthStatus"] == "Inactive"
+    assert "collect_triage.ps1" in [f["fileName"] for f in state["library"]]
+    assert state["actions"][0]["type"] == "StopAndQuarantineFile"
+    assert "client_secret" not in json.dumps(state["apps"])
+
+
+def test_servers_bind_loopback_only(emu):
+    for server, _thread in emu._servers:
+        assert server.server_address[0] == "127.0.0.1"
+
+
+# --- the command line ---------------------------------------------------------------------------------
+def test_command_line_starts_prints_one_json_line_and_stops_on_sigterm(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    proc = subprocess.Popen([sys.executable, "-m", "mde_emulator", "--seed", SEED_PATH, "--state-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        for key in ("api_url", "authority_url", "blob_url", "ca_path", "tenant_id", "apps", "control_key"):
+            assert info[key]
+        assert info["api_url"].startswith("https://127.0.0.1:")
+        doc = requests.get("%s/%s/v2.0/.well-known/openid-configuration" % (info["authority_url"], info["tenant_id"]),
+                           verify=info["ca_path"], timeout=10)
+        assert doc.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
