@@ -17,6 +17,7 @@ import time
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderAuthError,
     DefenderTransportError,
+    describe_transport_error,
 )
 from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache, cache_key
 
@@ -48,8 +49,7 @@ class MsalHttpClient:
         try:
             return self._session.request(method, url, verify=self._verify, timeout=self._timeout, **kwargs)
         except requests.exceptions.RequestException as exc:
-            raise DefenderTransportError("Could not reach the sign-in endpoint %s: %s"
-                                         % (url.split("?", 1)[0], type(exc).__name__))
+            raise DefenderTransportError("Sign-in failed: " + describe_transport_error(exc, url))
 
     def close(self):
         pass

@@ -25,7 +25,9 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderOutcomeUnknownError,
     DefenderRateLimitError,
     DefenderTransportError,
+    describe_transport_error,
     permission_for,
+    redact_url,
 )
 from ansible_collections.secops.defender.plugins.module_utils._retries import (
     backoff_delay,
@@ -42,12 +44,6 @@ MAX_PAGE = 10000
 def origin(url):
     parts = urlsplit(url)
     return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
-
-
-def redact_url(url):
-    """Scheme, host and path only: the query of a result link is a SAS credential."""
-    parts = urlsplit(url)
-    return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path)
 
 
 class DefenderClient:
@@ -137,22 +133,14 @@ class DefenderClient:
         try:
             return self.session.request(method, url, **kwargs)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
-            error = DefenderTransportError(self._describe(exc, url))
+            error = DefenderTransportError(describe_transport_error(exc, url))
             error.not_sent = True
             raise error
         except requests.exceptions.RequestException as exc:
-            error = DefenderTransportError(self._describe(exc, url))
+            error = DefenderTransportError(describe_transport_error(exc, url))
             # A refused connection never carried the request; anything later may have.
             error.not_sent = "refused" in str(exc).lower()
             raise error
-
-    @staticmethod
-    def _describe(exc, url):
-        kind = type(exc).__name__
-        text = {"ConnectTimeout": "the connection timed out", "ReadTimeout": "no answer before the timeout",
-                "SSLError": "TLS verification failed (set ca_path to the CA that signed the API's certificate)",
-                }.get(kind, "the connection failed (%s)" % kind)
-        return "%s talking to %s" % (text, redact_url(url))
 
     def _budget_allows(self, started, delay):
         return (self._clock() - started) + delay <= self.max_retry_wait
@@ -252,7 +240,7 @@ class DefenderClient:
             response = requests.get(url, stream=True, verify=self.verify, timeout=self.timeout,
                                     headers={"User-Agent": USER_AGENT}, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
-            raise DefenderTransportError(self._describe(exc, url))
+            raise DefenderTransportError(describe_transport_error(exc, url))
         with response:
             if response.status_code != 200:
                 raise DefenderApiError("Downloading a result failed.", status=response.status_code,

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from urllib.parse import urlsplit
 
 # Which app permission each endpoint needs, so a 403 can say what to grant.
 _PERMISSIONS = (
@@ -22,6 +23,22 @@ _PERMISSIONS = (
     (r"^/api/libraryfiles", "Library.Manage"),
     (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
 )
+
+
+def redact_url(url):
+    """Scheme, host and path only: the query of a result link is a SAS credential."""
+    parts = urlsplit(url)
+    return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path)
+
+
+def describe_transport_error(exc, url):
+    """A requests exception as a sentence, naming the host but never the query or the exception's own text
+    (which can hold the full URL)."""
+    kind = type(exc).__name__
+    text = {"ConnectTimeout": "the connection timed out", "ReadTimeout": "no answer before the timeout",
+            "SSLError": "TLS verification failed (set ca_path to the CA that signed the server's certificate)",
+            }.get(kind, "the connection failed (%s)" % kind)
+    return "%s talking to %s" % (text, redact_url(url))
 
 
 def permission_for(path):

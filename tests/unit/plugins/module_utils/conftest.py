@@ -1,0 +1,69 @@
+"""An emulator over real HTTPS for module_utils tests, and a client built the way modules build it."""
+
+import json
+import os
+
+import pytest
+import requests
+
+from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.tests.mde_emulator import Emulator
+
+SEED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "mde_emulator", "seeds", "default.json")
+RESPONDER = ("11111111-1111-4111-8111-111111111111", "emulator-secret-responder")
+READER = ("22222222-2222-4222-8222-222222222222", "emulator-secret-reader")
+WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+SHA1 = "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
+
+
+class Control:
+    def __init__(self, emulator):
+        self.info = emulator.info()
+        self.emulator = emulator
+
+    def __call__(self, method, path, body=None):
+        response = requests.request(method, self.info["control_url"] + path, json=body, verify=self.info["ca_path"],
+                                    headers={"X-Emulator-Key": self.info["control_key"]}, timeout=10)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def log(self, host="api"):
+        return [e for e in self("GET", "/log")["value"] if e["host"] == host]
+
+    def api_calls(self, method=None, contains=""):
+        return [e for e in self.log() if e["path"].startswith("/api/") and contains in e["path"]
+                and (method is None or e["method"] == method)]
+
+    def sign_ins(self):
+        return [e for e in self.log() if e["path"].endswith("/oauth2/v2.0/token")]
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    with open(SEED) as handle:
+        seed = json.load(handle)
+    seed["settings"] = {"clock_speed": 0}
+    emu = Emulator(seed, state_dir=str(tmp_path)).start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def control(emulator):
+    return Control(emulator)
+
+
+@pytest.fixture
+def params(emulator, tmp_path):
+    """Module parameters for the responder app, with a token cache private to the test."""
+    info = emulator.info()
+    return {
+        "tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
+        "api_url": info["api_url"], "authority_url": info["authority_url"], "ca_path": info["ca_path"],
+        "token_cache_dir": str(tmp_path / "cache"), "timeout": 5, "max_retry_wait": 30,
+    }
+
+
+@pytest.fixture
+def client(params):
+    return build_client(params)

@@ -1,0 +1,197 @@
+"""The HTTP client against the emulator: retries, refresh, paging, errors, TLS verification, the blob host."""
+
+import io
+import time
+
+import pytest
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderApiError,
+    DefenderAuthError,
+    DefenderForbiddenError,
+    DefenderNotFoundError,
+    DefenderOutcomeUnknownError,
+    DefenderRateLimitError,
+    DefenderTransportError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+
+from .conftest import READER, SHA1, WS1
+
+QUARANTINE = "/api/machines/%s/StopAndQuarantineFile" % WS1
+
+
+def test_retry_after_is_honoured(client, control):
+    client.get("/api/machines")  # sign in outside the measured window
+    control("DELETE", "/log")
+    control("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 1, "count": 2,
+                                "path": "/api/machines$"})
+    started = time.monotonic()
+    assert client.get("/api/machines")["value"]
+    elapsed = time.monotonic() - started
+    # Two waits of Retry-After (1 s) plus at most 0.35 s of jitter each; generous on a busy machine.
+    assert 2.0 <= elapsed < 2.0 + 0.7 + 1.5
+    calls = control.api_calls("GET", "/api/machines")
+    assert [c["status"] for c in calls] == [429, 429, 200]
+
+
+def test_real_rate_limit_is_waited_out(client, control):
+    client.get("/api/machines")
+    control("POST", "/settings", {"rate_limits": {"default": [[2, 2]]}})
+    for _ in range(4):
+        client.get("/api/machines/%s" % WS1)
+    statuses = [c["status"] for c in control.api_calls("GET", WS1)]
+    assert statuses.count(200) == 4
+    assert statuses.count(429) <= 2  # one honest Retry-After wait per window, not a hammering loop
+
+
+def test_rate_limit_beyond_the_budget_fails_at_once(params, control):
+    params["max_retry_wait"] = 2
+    client = build_client(params)
+    control("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 30, "path": "/api/machines$"})
+    started = time.monotonic()
+    with pytest.raises(DefenderRateLimitError) as info:
+        client.get("/api/machines")
+    assert time.monotonic() - started < 1.5
+    assert "max_retry_wait" in str(info.value)
+
+
+def test_unsafe_post_is_not_retried_on_5xx(client, control):
+    control("POST", "/faults", {"kind": "status", "status": 500, "method": "POST", "path": "StopAndQuarantineFile"})
+    with pytest.raises(DefenderOutcomeUnknownError):
+        client.post(QUARANTINE, {"Comment": "c", "Sha1": SHA1})
+    assert len(control.api_calls("POST", "StopAndQuarantineFile")) == 1
+
+
+def test_unsafe_post_is_not_retried_after_a_dropped_connection(client, control):
+    control("POST", "/faults", {"kind": "drop_after", "method": "POST", "path": "StopAndQuarantineFile"})
+    with pytest.raises(DefenderOutcomeUnknownError):
+        client.post(QUARANTINE, {"Comment": "c", "Sha1": SHA1})
+    assert len(control.api_calls("POST", "StopAndQuarantineFile")) == 1
+    assert len(control("GET", "/state")["actions"]) == 1
+
+
+def test_safe_get_is_retried_on_5xx_and_drops(client, control):
+    control("POST", "/faults", {"kind": "status", "status": 503, "path": "/api/machines$"})
+    control("POST", "/faults", {"kind": "drop", "path": "/api/machines$"})
+    assert client.get("/api/machines")["value"]
+    assert [c["status"] for c in control.api_calls("GET", "/api/machines")] == [503, "dropped", 200]
+
+
+def test_a_401_refreshes_the_token_once(client, control):
+    client.get("/api/machines")
+    control("POST", "/tokens/expire")
+    assert client.get("/api/machines")["value"]
+    assert len(control.sign_ins()) == 2
+    assert [c["status"] for c in control.api_calls("GET", "/api/machines")] == [200, 401, 200]
+
+
+def test_a_second_401_is_an_auth_error(params, control):
+    client = build_client(dict(params, access_token="not-a-token", auth_method="access_token"))
+    with pytest.raises(DefenderAuthError) as info:
+        client.get("/api/machines")
+    assert info.value.status == 401
+    assert "expired" in str(info.value)
+
+
+def test_paging_follows_next_link(client, control):
+    control("POST", "/settings", {"page_size": 3})
+    for index in range(7):
+        client.post(QUARANTINE, {"Comment": "c%d" % index, "Sha1": SHA1})
+    items = client.paged("/api/machineactions")
+    assert len(items) == 7 and len(set(i["id"] for i in items)) == 7
+    assert len(control.api_calls("GET", "/api/machineactions")) == 3
+    assert len(client.paged("/api/machineactions", limit=4)) == 4
+
+
+def test_paging_by_skip_when_there_is_no_next_link(client, control):
+    for index in range(5):
+        client.post(QUARANTINE, {"Comment": "c%d" % index, "Sha1": SHA1})
+    items = client.paged("/api/machineactions", page_size=2)
+    assert len(items) == 5
+    skips = [c["query"].get("$skip", "0") for c in control.api_calls("GET", "/api/machineactions")]
+    assert skips == ["0", "2", "4"] or skips[1:] == ["2", "4"]
+
+
+def test_paging_stops_on_a_repeating_next_link(client, control):
+    control("POST", "/settings", {"page_size": 2, "nextlink_repeats": True})
+    for index in range(5):
+        client.post(QUARANTINE, {"Comment": "c%d" % index, "Sha1": SHA1})
+    items = client.paged("/api/machineactions")
+    assert len(items) == 2
+    assert "same @odata.nextLink" in client.warnings[0]
+    assert len(control.api_calls("GET", "/api/machineactions")) == 2
+
+
+def test_errors_carry_code_message_and_correlation_id(client):
+    with pytest.raises(DefenderNotFoundError) as info:
+        client.get("/api/machines/unknown")
+    error = info.value
+    assert error.status == 404 and error.code == "ResourceNotFound" and error.correlation_id
+    assert error.correlation_id in str(error)
+    with pytest.raises(DefenderApiError) as info:
+        client.post(QUARANTINE, {"Comment": "c", "Sha1": "nope"})
+    assert info.value.code == "InvalidHashValue"
+    assert info.value.to_dict()["path"] == QUARANTINE
+
+
+def test_forbidden_names_the_permission(params):
+    client = build_client(dict(params, client_id=READER[0], client_secret=READER[1]))
+    with pytest.raises(DefenderForbiddenError) as info:
+        client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "c", "Commands": []})
+    assert "Machine.LiveResponse" in str(info.value)
+
+
+def test_malformed_body_is_a_transport_error(client, control):
+    client.get("/api/machines")
+    control("POST", "/faults", {"kind": "malformed", "path": "/api/machines$"})
+    with pytest.raises(DefenderTransportError) as info:
+        client.get("/api/machines")
+    assert "not JSON" in str(info.value)
+
+
+def test_verify_holds_when_requests_ca_bundle_is_set(params, monkeypatch):
+    # The system bundle does not trust the emulator's CA; if it won, both sign-in and the API call would fail.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert build_client(params).get("/api/machines")["value"]
+
+
+def test_without_the_ca_verification_fails_clearly(params):
+    params.pop("ca_path")
+    with pytest.raises(DefenderTransportError) as info:
+        build_client(params).get("/api/machines")
+    assert "TLS" in str(info.value)
+
+
+def test_token_goes_to_the_api_host_only(client, control):
+    client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "c", "Commands": [
+        {"type": "RunScript", "params": [{"key": "ScriptName", "value": "collect_triage.ps1"}]}]})
+    control("POST", "/clock", {"advance": 30})
+    action = client.get("/api/machineactions")["value"][0]
+    link = client.get("/api/machineactions/%s/GetLiveResponseResultDownloadLink(index=0)" % action["id"])["value"]
+    with pytest.raises(DefenderTransportError):
+        client.get(link)  # the client refuses to send its token to another host
+    sink = io.BytesIO()
+    assert client.download(link, sink) > 0
+    assert b"exit_code" in sink.getvalue()
+    assert control("GET", "/state")["leaks"] == []
+    assert [e["authorization"] for e in control.log("blob")] == [False]
+
+
+def test_errors_never_show_a_sas_query(client, control):
+    client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "c", "Commands": [
+        {"type": "RunScript", "params": [{"key": "ScriptName", "value": "collect_triage.ps1"}]}]})
+    control("POST", "/clock", {"advance": 30})
+    action = client.get("/api/machineactions")["value"][0]
+    link = client.get("/api/machineactions/%s/GetLiveResponseResultDownloadLink(index=0)" % action["id"])["value"]
+    control("POST", "/clock", {"advance": 3600})
+    with pytest.raises(DefenderApiError) as info:
+        client.download(link, io.BytesIO())
+    assert info.value.status == 403
+    assert "sig=" not in str(info.value) and "?" not in info.value.path
+
+
+def test_user_agent_names_the_collection(client, control):
+    client.get("/api/machines")
+    assert control.api_calls("GET")[0]["user_agent"].startswith("secops.defender/0.1.0")
