@@ -30,8 +30,11 @@ def safe_name(remote_path, taken=(), directory=None):
     base = base[:200]
     stem, ext = os.path.splitext(base)
     candidate, counter = base, 0
+    # Compared without case, so two names can't collide on a case-insensitive file system either.
     lowered = set(t.lower() for t in taken)
-    while candidate.lower() in lowered or (directory and os.path.lexists(os.path.join(directory, candidate))):
+    if directory and os.path.isdir(directory):
+        lowered.update(n.lower() for n in os.listdir(directory))
+    while candidate.lower() in lowered:
         counter += 1
         candidate = "%s-%d%s" % (stem, counter, ext)
     return candidate

@@ -1,0 +1,204 @@
+"""Credentials, method selection, environment fallbacks, clouds, and the shared token cache."""
+
+import os
+import stat
+
+import pytest
+import trustme
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from cryptography.hazmat.primitives import serialization
+
+from ansible_collections.secops.defender.plugins.module_utils._auth import select_credential
+from ansible_collections.secops.defender.plugins.module_utils._cloud import endpoints
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderAuthError
+from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC, auth_options, build_client
+from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache
+
+URLS = endpoints("commercial")
+
+
+def _select(**options):
+    base = {"tenant_id": "t", "client_id": "c"}
+    base.update(options)
+    return select_credential(base, URLS)
+
+
+def test_auto_prefers_token_then_certificate_then_secret():
+    assert _select(access_token="x", certificate_path="/p", client_secret="s").method == "access_token"
+    assert _select(certificate_path="/p", client_secret="s").method == "certificate"
+    assert _select(client_secret="s").method == "client_secret"
+    assert _select(client_secret="s", auth_method="managed_identity").method == "managed_identity"
+
+
+def test_missing_credentials_say_what_to_set():
+    with pytest.raises(DefenderAuthError) as info:
+        _select()
+    assert "AZURE_SECRET" in str(info.value) and "DEFENDER_CLIENT_SECRET" in str(info.value)
+    with pytest.raises(DefenderAuthError) as info:
+        select_credential({"client_secret": "s", "auth_method": "client_secret"}, URLS)
+    assert "tenant_id and client_id" in str(info.value)
+
+
+ENV_NAMES = ["DEFENDER_TENANT_ID", "AZURE_TENANT_ID", "AZURE_TENANT", "DEFENDER_CLIENT_ID", "AZURE_CLIENT_ID",
+             "DEFENDER_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_SECRET", "DEFENDER_CLOUD", "DEFENDER_API_URL",
+             "DEFENDER_TOKEN_CACHE"]
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _validated(args):
+    result = ArgumentSpecValidator(AUTH_ARGSPEC).validate(args)
+    assert not result.error_messages, result.error_messages
+    return auth_options(result.validated_parameters)
+
+
+def test_awx_azure_credential_names_are_understood(clean_env):
+    clean_env.setenv("AZURE_TENANT", "awx-tenant")
+    clean_env.setenv("AZURE_CLIENT_ID", "awx-client")
+    clean_env.setenv("AZURE_SECRET", "awx-secret")
+    options = _validated({})
+    assert (options["tenant_id"], options["client_id"], options["client_secret"]) == (
+        "awx-tenant", "awx-client", "awx-secret")
+
+
+def test_defender_names_win_over_azure_names_and_args_win_over_both(clean_env):
+    clean_env.setenv("AZURE_TENANT_ID", "azure")
+    clean_env.setenv("AZURE_TENANT", "awx")
+    clean_env.setenv("DEFENDER_TENANT_ID", "defender")
+    assert _validated({})["tenant_id"] == "defender"
+    assert _validated({"tenant_id": "arg"})["tenant_id"] == "arg"
+    clean_env.delenv("DEFENDER_TENANT_ID")
+    assert _validated({})["tenant_id"] == "azure"
+
+
+def test_defaults_apply_after_environment(clean_env):
+    options = _validated({})
+    assert options["cloud"] == "commercial" and options["token_cache"] is True and options["timeout"] == 30
+    clean_env.setenv("DEFENDER_CLOUD", "gcc_high")
+    clean_env.setenv("DEFENDER_TOKEN_CACHE", "false")
+    options = _validated({})
+    assert options["cloud"] == "gcc_high" and options["token_cache"] is False
+
+
+def test_secrets_are_no_log():
+    for name in ("client_secret", "certificate_password", "access_token"):
+        assert AUTH_ARGSPEC[name]["no_log"] is True
+
+
+@pytest.mark.parametrize("cloud,api,authority,scope", [
+    ("commercial", "https://api.security.microsoft.com", "https://login.microsoftonline.com",
+     "https://api.securitycenter.microsoft.com/.default"),
+    ("gcc", "https://api-gcc.securitycenter.microsoft.us", "https://login.microsoftonline.com",
+     "https://api-gcc.securitycenter.microsoft.us/.default"),
+    ("gcc_high", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
+     "https://api-gov.securitycenter.microsoft.us/.default"),
+    ("dod", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us",
+     "https://api-gov.securitycenter.microsoft.us/.default"),
+])
+def test_cloud_table(cloud, api, authority, scope):
+    assert endpoints(cloud) == {"api_url": api, "authority_url": authority, "scope": scope}
+
+
+def test_overrides_win_over_the_cloud():
+    urls = endpoints("commercial", api_url="https://eu.api.security.microsoft.com/", scope="x/.default")
+    assert urls["api_url"] == "https://eu.api.security.microsoft.com" and urls["scope"] == "x/.default"
+
+
+# --- against the emulator ------------------------------------------------------------------------------
+def test_one_sign_in_is_shared_by_many_tasks(params, control):
+    for _ in range(5):  # five tasks: five processes, five clients, one cache
+        build_client(params).get("/api/machines")
+    assert len(control.sign_ins()) == 1
+
+
+def test_without_the_cache_every_task_signs_in(params, control):
+    for _ in range(3):
+        build_client(dict(params, token_cache=False)).get("/api/machines")
+    assert len(control.sign_ins()) == 3
+
+
+def test_cache_file_and_folder_are_private(params):
+    build_client(params).get("/api/machines")
+    folder = params["token_cache_dir"]
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(os.path.join(folder, "tokens.json")).st_mode) == 0o600
+    with open(os.path.join(folder, "tokens.json")) as handle:
+        text = handle.read()
+    assert params["client_secret"] not in text
+
+
+def test_cache_tightens_a_loose_folder(params):
+    os.makedirs(params["token_cache_dir"], 0o755)
+    os.chmod(params["token_cache_dir"], 0o755)
+    build_client(params).get("/api/machines")
+    assert stat.S_IMODE(os.stat(params["token_cache_dir"]).st_mode) == 0o700
+
+
+def test_a_token_near_expiry_is_not_reused(tmp_path):
+    cache = TokenCache(str(tmp_path))
+    cache.put("k", "token", expires_on=1000.0 + 200, now=1000.0)
+    assert cache.get("k", now=1000.0) is None
+    cache.put("k", "token", expires_on=1000.0 + 3000, now=1000.0)
+    assert cache.get("k", now=1000.0) == "token"
+
+
+def test_another_credential_does_not_get_the_cached_token(params, control):
+    build_client(params).get("/api/machines")
+    with pytest.raises(DefenderAuthError) as info:
+        build_client(dict(params, client_secret="wrong")).get("/api/machines")
+    assert "AADSTS7000215" in str(info.value)
+    assert "wrong" not in str(info.value)
+    assert len(control.sign_ins()) == 2
+
+
+def _cert_file(tmp_path, password=None):
+    leaf = trustme.CA().issue_cert("secops-app", key_type=trustme.KeyType.RSA)
+    cert_pem = leaf.cert_chain_pems[0].bytes().decode()
+    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), password=None)
+    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
+                  else serialization.NoEncryption())
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
+    path = tmp_path / "app.pem"
+    path.write_text(key_pem + cert_pem)
+    return str(path), cert_pem
+
+
+@pytest.mark.parametrize("password", [None, "s3cret-pass"])
+def test_certificate_sign_in(params, control, tmp_path, password):
+    path, cert_pem = _cert_file(tmp_path, password)
+    control("POST", "/seed", {"apps": [{"client_id": "55555555-5555-4555-8555-555555555555", "certificate": cert_pem,
+                                        "roles": ["Machine.Read.All"]}]})
+    options = dict(params, client_id="55555555-5555-4555-8555-555555555555", client_secret=None,
+                   certificate_path=path, certificate_password=password)
+    assert build_client(options).get("/api/machines")["value"]
+    token_call = control.sign_ins()[-1]
+    assert token_call["status"] == 200 and token_call["body"]["client_assertion"] == "***"
+
+
+def test_certificate_file_without_a_key_is_explained(params, tmp_path):
+    path, cert_pem = _cert_file(tmp_path)
+    (tmp_path / "only.pem").write_text(cert_pem)
+    options = dict(params, client_secret=None, certificate_path=str(tmp_path / "only.pem"))
+    with pytest.raises(DefenderAuthError) as info:
+        build_client(options).get("/api/machines")
+    assert "a certificate only" in str(info.value)
+
+
+def test_managed_identity_sign_in(params, control, emulator, monkeypatch):
+    info = emulator.info()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", info["identity_endpoint"])
+    monkeypatch.setenv("IDENTITY_HEADER", info["identity_header"])
+    options = dict(params, client_id=None, client_secret=None, auth_method="managed_identity")
+    assert build_client(options).get("/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07")["id"]
+    assert [e["path"] for e in control.log()][0] == "/msi/token"
+
+
+def test_wrong_scope_is_explained(params):
+    with pytest.raises(DefenderAuthError) as info:
+        build_client(dict(params, scope="https://example.invalid/.default")).get("/api/machines")
+    assert "invalid_scope" in str(info.value) and "scope" in info.value.hint
