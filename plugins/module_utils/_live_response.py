@@ -11,7 +11,6 @@ __metaclass__ = type
 import io
 import json
 import os
-import time
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import (
     ACTIVE,
@@ -79,12 +78,11 @@ def library_names(commands):
 
 
 class LiveResponse:
-    def __init__(self, client, params, check_mode, sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, client, params, check_mode):
         self.client = client
         self.params = params
         self.check_mode = check_mode
-        self.actions = ActionService(client, sleep=sleep, clock=clock)
-        self._clock = clock
+        self.actions = ActionService(client)
 
     def run(self):
         params = self.params
@@ -98,12 +96,12 @@ class LiveResponse:
             self._check_library(commands)
             result.update(action_id=None, status=None, machine_action=None, commands=[], files=[])
             return result
-        deadline = self._clock() + params["wait_timeout"]
+        deadline = self.actions.clock() + params["wait_timeout"]
         action = self._submit(machine, commands, deadline)
         result.update(summary(action))
         if not params["wait"]:
             return result
-        action = self.actions.wait(action, max(0, deadline - self._clock()), params["poll_interval"],
+        action = self.actions.wait(action, max(0, deadline - self.actions.clock()), params["poll_interval"],
                                    result=result, want=None)
         result.update(summary(action))
         result["commands"], result["files"] = self._collect(action)
@@ -148,7 +146,7 @@ class LiveResponse:
                     exc.hint = ("Set on_active_session=wait to run after it, or cancel it with "
                                 "secops.defender.defender_cancel_action.")
                     raise
-                self.actions.wait(running, max(0, deadline - self._clock()), self.params["poll_interval"],
+                self.actions.wait(running, max(0, deadline - self.actions.clock()), self.params["poll_interval"],
                                   want=None)
 
     # --- results -----------------------------------------------------------------------------------

@@ -1,0 +1,290 @@
+"""The services behind the modules, against the emulator. Waiting is instant: `sleep` advances the emulated clock."""
+
+import hashlib
+import os
+
+import pytest
+
+from ansible_collections.secops.defender.plugins.module_utils import _library, _quarantine
+from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
+    DefenderApiError,
+    DefenderInputError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._live_response import LiveResponse
+from ansible_collections.secops.defender.tests.mde_emulator.state import deterministic_bytes
+
+from .conftest import SHA1, WS1
+
+OFFLINE = "4d4f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
+TRIAGE = "C:\\Windows\\Temp\\triage.txt"
+
+
+@pytest.fixture
+def fast(control, monkeypatch):
+    """Make every wait in the services advance the emulator's clock instead of sleeping, on a virtual clock."""
+    elapsed = [0.0]
+
+    def sleep(seconds):
+        elapsed[0] += seconds
+        control("POST", "/clock", {"advance": seconds})
+
+    monkeypatch.setattr(ActionService, "sleep", staticmethod(sleep))
+    monkeypatch.setattr(ActionService, "clock", staticmethod(lambda: elapsed[0]))
+
+
+def qparams(**kwargs):
+    base = {"sha1": SHA1, "machine_id": WS1, "machine_name": None, "comment": "c", "force": False, "wait": False,
+            "wait_timeout": 600, "poll_interval": 5}
+    base.update(kwargs)
+    return base
+
+
+# --- quarantine ----------------------------------------------------------------------------------------
+def test_quarantine_check_mode_then_real_then_idempotent(client, control):
+    dry = _quarantine.run(client, qparams(), check_mode=True)
+    assert dry["changed"] is True and dry["action_id"] is None
+    assert control.api_calls("POST") == []
+    real = _quarantine.run(client, qparams(), check_mode=False)
+    assert real["changed"] is True and real["status"] == "Pending"
+    again = _quarantine.run(client, qparams(sha1=SHA1.upper()), check_mode=False)
+    assert again["changed"] is False and again["action_id"] == real["action_id"]
+    assert len(control.api_calls("POST")) == 1
+    assert [a["id"] for a in control("GET", "/state")["actions"]] == [real["action_id"]]
+
+
+def test_quarantine_waits_for_success(client, control, fast):
+    result = _quarantine.run(client, qparams(wait=True), check_mode=False)
+    assert result["status"] == "Succeeded"
+    assert control("GET", "/state")["actions"][0]["status"] == "Succeeded"
+
+
+def test_a_cancelled_match_does_not_count_and_force_submits_anyway(client, control):
+    first = _quarantine.run(client, qparams(), check_mode=False)
+    client.post("/api/machineactions/%s/cancel" % first["action_id"], {"Comment": "x"})
+    second = _quarantine.run(client, qparams(), check_mode=False)
+    assert second["changed"] is True and second["action_id"] != first["action_id"]
+    forced = _quarantine.run(client, qparams(force=True), check_mode=False)
+    assert forced["changed"] is True and forced["action_id"] not in (first["action_id"], second["action_id"])
+    assert len(control("GET", "/state")["actions"]) == 3
+
+
+def test_dropped_connection_after_post_makes_no_duplicate(client, control):
+    control("POST", "/faults", {"kind": "drop_after", "method": "POST", "path": "StopAndQuarantineFile"})
+    result = _quarantine.run(client, qparams(), check_mode=False)
+    actions = control("GET", "/state")["actions"]
+    assert len(actions) == 1 and result["action_id"] == actions[0]["id"]
+    assert len(control.api_calls("POST")) == 1
+
+
+def test_server_error_before_processing_is_looked_up_then_sent_once_more(client, control):
+    control("POST", "/faults", {"kind": "status", "status": 500, "method": "POST", "path": "StopAndQuarantineFile"})
+    result = _quarantine.run(client, qparams(), check_mode=False)
+    assert [c["status"] for c in control.api_calls("POST")] == [500, 201]
+    assert [a["id"] for a in control("GET", "/state")["actions"]] == [result["action_id"]]
+
+
+def test_offline_machine_times_out(client, control, fast):
+    control("POST", "/settings", {"queue_limit_seconds": 7200})
+    with pytest.raises(DefenderActionError) as info:
+        _quarantine.run(client, qparams(machine_id=OFFLINE, wait=True, wait_timeout=10000, poll_interval=600),
+                        check_mode=False)
+    assert "TimeOut" in str(info.value) and "online" in str(info.value)
+    assert info.value.result["status"] == "TimeOut" and info.value.result["machine_action"]["id"]
+
+
+def test_wait_timeout_says_the_action_goes_on(client, control, fast):
+    with pytest.raises(DefenderActionError) as info:
+        _quarantine.run(client, qparams(machine_id=OFFLINE, wait=True, wait_timeout=60, poll_interval=10),
+                        check_mode=False)
+    assert "still Pending" in str(info.value) and "defender_cancel_action" in str(info.value)
+
+
+def test_token_expiring_during_a_long_wait_is_refreshed(client, control, fast):
+    control("POST", "/settings", {"token_lifetime_seconds": 600, "pending_seconds": 1500})
+    result = _quarantine.run(client, qparams(wait=True, wait_timeout=4000, poll_interval=300), check_mode=False)
+    assert result["status"] == "Succeeded"
+    assert len(control.sign_ins()) >= 2
+    assert 401 in [c["status"] for c in control.api_calls("GET")]
+
+
+def test_linux_machine_gets_a_clear_error(client):
+    with pytest.raises(DefenderApiError) as info:
+        _quarantine.run(client, qparams(machine_id="3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"), check_mode=False)
+    assert info.value.code == "OsPlatformNotSupported" and info.value.correlation_id
+
+
+def test_machine_names_resolve_or_explain(client, control):
+    assert _quarantine.run(client, qparams(machine_id=None, machine_name="ws-fin-001"), True)["machine_id"] == WS1
+    with pytest.raises(DefenderInputError) as info:
+        _quarantine.run(client, qparams(machine_id=None, machine_name="nope"), True)
+    assert "No machine named nope" in str(info.value)
+    control("POST", "/seed", {"machines": [{"id": "9" * 40, "computerDnsName": "ws-fin-001.other.example.com"}]})
+    with pytest.raises(DefenderInputError) as info:
+        _quarantine.run(client, qparams(machine_id=None, machine_name="ws-fin-001"), True)
+    assert "matches 2 machines" in str(info.value) and WS1 in str(info.value)
+
+
+# --- live response -------------------------------------------------------------------------------------
+def lrparams(tmp_path, commands=None, **kwargs):
+    base = {"machine_id": WS1, "machine_name": None, "comment": "triage", "wait": True, "wait_timeout": 900,
+            "poll_interval": 5, "dest": str(tmp_path / "out"), "fail_on_script_error": True,
+            "on_active_session": "fail",
+            "commands": commands or [
+                {"type": "RunScript", "script_name": "collect_triage.ps1", "args": "-Full"},
+                {"type": "GetFile", "path": TRIAGE},
+                {"type": "GetFile", "path": "C:\\Users\\alice\\Downloads\\invoice.pdf.exe"},
+            ]}
+    base.update(kwargs)
+    return base
+
+
+def test_live_response_brings_results_home(client, control, fast, tmp_path):
+    result = LiveResponse(client, lrparams(tmp_path), False).run()
+    assert result["status"] == "Succeeded" and result["all_succeeded"] is True
+    script = result["commands"][0]
+    assert script["exit_code"] == 0 and script["script_output"] == "triage collected"
+    triage = result["files"][0]
+    expected = deterministic_bytes("%s:%s" % (WS1, TRIAGE.lower()), 200000)
+    assert triage["sha256"] == hashlib.sha256(expected).hexdigest() and triage["size"] == 200000
+    assert triage["unpacked"] is True and os.path.basename(triage["path"]) == "triage.txt"
+    with open(triage["path"], "rb") as handle:
+        assert handle.read() == expected
+    assert os.path.basename(result["files"][1]["path"]) == "invoice.pdf.exe"
+    assert sorted(os.listdir(str(tmp_path / "out"))) == ["invoice.pdf.exe", "triage.txt"]
+    assert control("GET", "/state")["leaks"] == []
+
+
+def test_live_response_check_mode_posts_nothing(client, control, tmp_path):
+    result = LiveResponse(client, lrparams(tmp_path), True).run()
+    assert result["changed"] is True and result["action_id"] is None
+    assert control.api_calls("POST") == []
+    with pytest.raises(DefenderInputError) as info:
+        LiveResponse(client, lrparams(tmp_path, [{"type": "RunScript", "script_name": "missing.ps1"}]), True).run()
+    assert "missing.ps1" in str(info.value) and "defender_library_file" in str(info.value)
+
+
+def test_failing_script_fails_but_returns_results(client, control, fast, tmp_path):
+    commands = [{"type": "RunScript", "script_name": "fail.ps1"}]
+    with pytest.raises(DefenderActionError) as info:
+        LiveResponse(client, lrparams(tmp_path, commands), False).run()
+    assert "fail.ps1 exited 3: Access is denied." in str(info.value)
+    assert info.value.result["commands"][0]["exit_code"] == 3
+    control("POST", "/clock", {"advance": 60})
+    relaxed = LiveResponse(client, lrparams(tmp_path, commands, fail_on_script_error=False), False).run()
+    assert relaxed["all_succeeded"] is False and relaxed["commands"][0]["exit_code"] == 3
+
+
+def test_failed_command_stops_the_rest(client, fast, tmp_path):
+    commands = [{"type": "RunScript", "script_name": "collect_triage.ps1"}, {"type": "GetFile", "path": "C:\\nope"}]
+    with pytest.raises(DefenderActionError) as info:
+        LiveResponse(client, lrparams(tmp_path, commands), False).run()
+    result = info.value.result
+    assert result["status"] == "Failed"
+    assert [c["status"] for c in result["commands"]] == ["Completed", "Failed"]
+    assert "not found" in str(info.value)
+
+
+def test_busy_machine_fails_naming_the_running_action(client, control, tmp_path):
+    running = client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "other", "Commands": [
+        {"type": "RunScript", "params": [{"key": "ScriptName", "value": "collect_triage.ps1"}]}]})
+    with pytest.raises(DefenderApiError) as info:
+        LiveResponse(client, lrparams(tmp_path), False).run()
+    assert running["id"] in str(info.value) and "on_active_session=wait" in str(info.value)
+
+
+def test_busy_machine_waits_when_asked(client, control, fast, tmp_path):
+    running = client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "other", "Commands": [
+        {"type": "RunScript", "params": [{"key": "ScriptName", "value": "collect_triage.ps1"}]}]})
+    result = LiveResponse(client, lrparams(tmp_path, on_active_session="wait"), False).run()
+    assert result["status"] == "Succeeded" and result["action_id"] != running["id"]
+    statuses = [c["status"] for c in control.api_calls("POST", "runliveresponse")]
+    assert statuses == [201, 400, 201]
+
+
+def test_expired_result_link_is_asked_for_again(client, control, fast, tmp_path):
+    control("POST", "/faults", {"kind": "status", "status": 403, "host": "blob", "path": "/blobs/liveresponse/.*/1"})
+    result = LiveResponse(client, lrparams(tmp_path), False).run()
+    assert result["files"][0]["size"] == 200000
+    assert len(control.api_calls("GET", "index=1")) == 2
+
+
+def test_collisions_in_one_run_do_not_overwrite(client, control, fast, tmp_path):
+    control("POST", "/seed", {"machines": [{"id": WS1, "computerDnsName": "ws-fin-001.corp.example.com",
+                                            "files": {"C:\\a\\log.txt": {"size": 10}, "C:\\b\\log.txt": {"size": 20}}}]})
+    commands = [{"type": "GetFile", "path": "C:\\a\\log.txt"}, {"type": "GetFile", "path": "C:\\b\\log.txt"}]
+    result = LiveResponse(client, lrparams(tmp_path, commands), False).run()
+    assert [os.path.basename(f["path"]) for f in result["files"]] == ["log.txt", "log-1.txt"]
+    assert [f["size"] for f in result["files"]] == [10, 20]
+
+
+def test_getfile_needs_a_dest(client, tmp_path):
+    with pytest.raises(DefenderInputError):
+        LiveResponse(client, lrparams(tmp_path, dest=None), False).run()
+
+
+# --- cancel --------------------------------------------------------------------------------------------
+def test_cancel_pending_and_final(client, control):
+    service = ActionService(client)
+    pending = client.post("/api/machines/%s/StopAndQuarantineFile" % OFFLINE, {"Comment": "c", "Sha1": SHA1})
+    changed, action = service.cancel(pending, "stop")
+    assert changed is True and action["status"] == "Cancelled"
+    changed, action = service.cancel(service.get(pending["id"]), "stop")
+    assert changed is False
+    assert len(control.api_calls("POST", "/cancel")) == 1
+
+
+def test_cancel_race_with_completion_reports_the_truth(client, control):
+    service = ActionService(client)
+    created = client.post("/api/machines/%s/StopAndQuarantineFile" % WS1, {"Comment": "c", "Sha1": SHA1})
+    read = service.get(created["id"])
+    control("POST", "/clock", {"advance": 60})  # it finishes after we read it
+    changed, action = service.cancel(read, "too late")
+    assert changed is False and action["status"] == "Succeeded"
+    assert [c["status"] for c in control.api_calls("POST", "/cancel")] == [400]
+
+
+# --- library -------------------------------------------------------------------------------------------
+def libparams(src, **kwargs):
+    base = {"src": str(src), "name": None, "description": "d", "has_parameters": False,
+            "parameters_description": "", "state": "present"}
+    base.update(kwargs)
+    return base
+
+
+def test_library_is_idempotent_by_content(client, control, tmp_path):
+    src = tmp_path / "hunt.ps1"
+    src.write_text("Get-Process\n")
+    dry = _library.run(client, libparams(src), True)
+    assert dry["changed"] is True and control.api_calls("POST") == []
+    assert dry["diff"]["before"] == {} and dry["diff"]["after"]["sha256"] == hashlib.sha256(b"Get-Process\n").hexdigest()
+    assert _library.run(client, libparams(src), False)["changed"] is True
+    assert _library.run(client, libparams(src), False)["changed"] is False
+    src.write_text("Get-Service\n")
+    changed = _library.run(client, libparams(src), False)
+    assert changed["changed"] is True and changed["diff"]["before"]["sha256"] != changed["diff"]["after"]["sha256"]
+    assert _library.run(client, libparams(src, description="new"), False)["changed"] is True
+    assert len(control.api_calls("POST", "/api/libraryfiles")) == 3
+    entry = [f for f in control("GET", "/state")["library"] if f["fileName"] == "hunt.ps1"][0]
+    assert entry["sha256"] == hashlib.sha256(b"Get-Service\n").hexdigest() and entry["description"] == "new"
+
+
+def test_library_absent(client, control, tmp_path):
+    params = {"src": None, "name": "fail.ps1", "description": "", "has_parameters": False,
+              "parameters_description": "", "state": "absent"}
+    assert _library.run(client, params, True)["changed"] is True
+    assert _library.run(client, params, False)["changed"] is True
+    assert _library.run(client, params, False)["changed"] is False
+    assert "fail.ps1" not in [f["fileName"] for f in control("GET", "/state")["library"]]
+    assert len(control.api_calls("DELETE")) == 1
+
+
+def test_library_refuses_a_file_over_20_mb_before_uploading(client, control, tmp_path):
+    big = tmp_path / "big.bin"
+    with open(str(big), "wb") as handle:
+        handle.truncate(20 * 1024 * 1024 + 1)
+    with pytest.raises(DefenderInputError) as info:
+        _library.run(client, libparams(big), False)
+    assert "20 MB" in str(info.value)
+    assert control.api_calls("POST") == []
