@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Start the emulator, hand its URL, CA and credentials to the targets through integration_config.yml, run
+# ansible-test integration, and stop the emulator whatever happens.
+# To run the same targets against a real tenant, write tests/integration/integration_config.yml yourself
+# (see tests/integration/integration_config.yml.template) and set DEFENDER_REAL_TENANT=1.
+set -euo pipefail
+coll=$1
+shift || true
+root=$(cd "$(dirname "$0")/../.." && pwd)
+config="$coll/tests/integration/integration_config.yml"
+
+if [ "${DEFENDER_REAL_TENANT:-0}" = "1" ]; then
+  cp "$root/tests/integration/integration_config.yml" "$config"
+else
+  work=$(mktemp -d)
+  (cd "$root/tests" && exec python -m mde_emulator --seed mde_emulator/seeds/default.json --state-dir "$work" \
+     --info-file "$work/info.json" >"$work/emulator.out" 2>"$work/emulator.err") &
+  emulator_pid=$!
+  trap 'kill $emulator_pid 2>/dev/null; wait $emulator_pid 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 1 100); do [ -s "$work/info.json" ] && break; sleep 0.1; done
+  [ -s "$work/info.json" ] || { cat "$work/emulator.err"; echo "emulator did not start"; exit 1; }
+  python "$root/tests/utils/write_integration_config.py" "$work/info.json" "$work/token-cache" > "$config"
+fi
+cd "$coll"
+ansible-test integration --python 3.11 --color no "$@"
