@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run every kind of call at -vvvv (sign-in, waits, a live response with result links, a failed sign-in, an
+# explicit access token) and fail if any secret, token, SAS query or Authorization header shows in the output.
+set -eu
+config=../../integration_config.yml
+out="${OUTPUT_DIR:-$(mktemp -d)}/vvvv.log"
+set +e
+ansible-playbook -vvvv -i ../../inventory -e "@${config}" -e "evidence_dir=${OUTPUT_DIR:-/tmp}/evidence" \
+  playbook.yml >"$out" 2>&1
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+  tail -50 "$out"
+  echo "the -vvvv playbook failed (exit $rc)"
+  exit 1
+fi
+python check_output.py "$config" "$out"
