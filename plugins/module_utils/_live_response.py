@@ -234,7 +234,7 @@ class LiveResponse:
             raise DefenderActionError("Live response %s on %s: %s." % (
                 action["id"], action.get("computerDnsName"), "; ".join(
                     "%s exited %s%s" % (c["params"].get("ScriptName"), c["exit_code"],
-                                        (": " + c["script_errors"]) if c.get("script_errors") else "")
+                                        (": " + c["script_errors"].rstrip(". ")) if c.get("script_errors") else "")
                     for c in nonzero)), result=result,
                 hint="Set fail_on_script_error=false to handle exit codes in the playbook.")
 

@@ -4,6 +4,9 @@
 set -eu
 config=../../integration_config.yml
 out="${OUTPUT_DIR:-$(mktemp -d)}/vvvv.log"
+# Start from an empty token cache, so every token in it afterwards was handled by this run.
+cache_dir=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["defender_auth"]["token_cache_dir"])' "$config")
+rm -f "$cache_dir/tokens.json"
 set +e
 ansible-playbook -vvvv -i ../../inventory -e "@${config}" -e "evidence_dir=${OUTPUT_DIR:-/tmp}/evidence" \
   playbook.yml >"$out" 2>&1
