@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from conftest import LINUX, OFFLINE, SHA1, WS1, advance
+from mde_emulator.state import deterministic_bytes
 
 TRIAGE = "C:\\Windows\\Temp\\triage.txt"
 
@@ -162,8 +163,8 @@ def test_commands_complete_in_turn_and_results_download(client):
                                           get_file(TRIAGE)]).json()
     assert [c["commandStatus"] for c in body["commands"]] == ["Created"] * 3
     advance(client, 2 + 1)
-    assert [c["commandStatus"] for c in action(client, body["id"])["commands"]] == ["Completed", "InProgress",
-                                                                                      "Created"]
+    statuses = [c["commandStatus"] for c in action(client, body["id"])["commands"]]
+    assert statuses == ["Completed", "InProgress", "Created"]
     advance(client, 10)
     done = action(client, body["id"])
     assert done["status"] == "Succeeded"
@@ -178,9 +179,8 @@ def test_commands_complete_in_turn_and_results_download(client):
     assert data[:2] == b"\x1f\x8b"
     content = gzip.decompress(data)
     assert len(content) == 200000
-    assert hashlib.sha256(content).hexdigest() == hashlib.sha256(
-        __import__("mde_emulator.state", fromlist=["x"]).deterministic_bytes(
-            "%s:%s" % (WS1, TRIAGE.lower()), 200000)).hexdigest()
+    assert content == deterministic_bytes("%s:%s" % (WS1, TRIAGE.lower()), 200000)
+    assert hashlib.sha256(content).hexdigest() == "bef5b6fe9d0c7b46fe027fb593be4a883b233e1e590ebde0dd71efdc0aa67363"
     put = client.get("/api/machineactions/%s/GetLiveResponseResultDownloadLink(index=0)" % body["id"])
     assert put.status_code == 400
 

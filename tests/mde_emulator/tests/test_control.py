@@ -21,7 +21,7 @@ def quarantine(client):
 def test_rate_limit_answers_429_with_a_true_retry_after(client):
     client.headers()  # sign in first: sign-in is not rate limited, but keep the count exact
     client.control("POST", "/settings", {"rate_limits": {"default": [[3, 2]]}})
-    statuses = [client.get("/api/machines").status_code for _ in range(3)]
+    statuses = [client.get("/api/machines").status_code for dummy in range(3)]
     limited = client.get("/api/machines")
     assert statuses == [200, 200, 200]
     assert limited.status_code == 429
@@ -45,7 +45,7 @@ def test_rate_limit_classes_are_separate(client):
 def test_package_uri_has_its_own_limit(client):
     client.control("POST", "/settings", {"rate_limits": {"getpackageuri": [[2, 60], [120, 3600]]}})
     action = client.post("/api/machines/%s/collectInvestigationPackage" % WS1, {"Comment": "c"}).json()
-    codes = [client.get("/api/machineactions/%s/getPackageUri" % action["id"]).status_code for _ in range(3)]
+    codes = [client.get("/api/machineactions/%s/getPackageUri" % action["id"]).status_code for dummy in range(3)]
     assert codes == [404, 404, 429]
 
 
@@ -64,7 +64,7 @@ def test_rate_limits_are_per_app(emu):
 def test_status_faults_hit_the_next_n_matching_requests(client, status):
     client.control("POST", "/faults", {"kind": "status", "status": status, "count": 2, "path": "/api/machines$",
                                        "retry_after": 1})
-    codes = [client.get("/api/machines").status_code for _ in range(3)]
+    codes = [client.get("/api/machines").status_code for dummy in range(3)]
     assert codes == [status, status, 200]
     assert client.get("/api/machineactions").status_code == 200
 

@@ -111,13 +111,13 @@ def test_overrides_win_over_the_cloud():
 
 # --- against the emulator ------------------------------------------------------------------------------
 def test_one_sign_in_is_shared_by_many_tasks(params, control):
-    for _ in range(5):  # five tasks: five processes, five clients, one cache
+    for dummy in range(5):  # five tasks: five processes, five clients, one cache
         build_client(params).get("/api/machines")
     assert len(control.sign_ins()) == 1
 
 
 def test_without_the_cache_every_task_signs_in(params, control):
-    for _ in range(3):
+    for dummy in range(3):
         build_client(dict(params, token_cache=False)).get("/api/machines")
     assert len(control.sign_ins()) == 3
 

@@ -38,7 +38,7 @@ def test_retry_after_is_honoured(client, control):
 def test_real_rate_limit_is_waited_out(client, control):
     client.get("/api/machines")
     control("POST", "/settings", {"rate_limits": {"default": [[2, 2]]}})
-    for _ in range(4):
+    for dummy in range(4):
         client.get("/api/machines/%s" % WS1)
     statuses = [c["status"] for c in control.api_calls("GET", WS1)]
     assert statuses.count(200) == 4
