@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test sanity units emulator-tests integration demo emulator clean venv
+.PHONY: test sanity units emulator-tests integration demo emulator clean venv bench
 
 venv: $(STAMP)
 
@@ -36,3 +36,6 @@ emulator: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-output $${TMPDIR:-/tmp}/secops-defender-build
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/count_requests.py

@@ -7,7 +7,8 @@ import uuid
 import pytest
 import requests
 
-from conftest import LINUX, OFFLINE, SHA1, WS1, advance
+from conftest import advance
+from mde_emulator.testclient import LINUX, OFFLINE, SHA1, WS1
 from mde_emulator.state import deterministic_bytes
 
 TRIAGE = "C:\\Windows\\Temp\\triage.txt"

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import SEED_PATH, SHA1, WS1
+from mde_emulator.testclient import READER, SEED_PATH, SHA1, WS1, Client
 
 
 def quarantine(client):
@@ -50,7 +50,6 @@ def test_package_uri_has_its_own_limit(client):
 
 
 def test_rate_limits_are_per_app(emu):
-    from conftest import READER, Client
     responder, reader = Client(emu), Client(emu, app=READER)
     responder.headers(), reader.headers()
     responder.control("POST", "/settings", {"rate_limits": {"default": [[1, 60]]}})

@@ -8,7 +8,8 @@ import pytest
 import requests
 import trustme
 
-from conftest import READER, RESPONDER, WS1, Client, advance
+from conftest import advance
+from mde_emulator.testclient import READER, RESPONDER, WS1, Client
 
 
 class VerifyingHttpClient:
