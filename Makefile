@@ -39,3 +39,6 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/count_requests.py
+
+demo: $(STAMP)
+	bash demo/demo.sh

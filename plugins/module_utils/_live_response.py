@@ -195,6 +195,8 @@ class LiveResponse:
 
     def _store_file(self, action_id, index, remote_path, taken):
         dest = self.params["dest"]
+        if self.params.get("action_subdir"):
+            dest = os.path.join(dest, action_id)
         if not os.path.isdir(dest):
             os.makedirs(dest, 0o750)
         name = safe_name(remote_path, taken, dest)

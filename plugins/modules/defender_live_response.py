@@ -68,6 +68,12 @@ options:
       - The local directory where C(GetFile) results are written. It is created if needed.
       - Required when there are C(GetFile) commands and O(wait=true).
     type: path
+  action_subdir:
+    description:
+      - Put the downloaded files in a subdirectory of O(dest) named after the action id, so that every session's
+        evidence stays apart (the layout the P(secops.defender.collect_forensics#role) role uses).
+    type: bool
+    default: false
   fail_on_script_error:
     description:
       - Whether a failed command or a script's non-zero exit code fails the task.
@@ -279,6 +285,7 @@ def main():
         )),
         comment=dict(type="str", default="Live response, requested by Ansible (secops.defender)"),
         dest=dict(type="path"),
+        action_subdir=dict(type="bool", default=False),
         fail_on_script_error=dict(type="bool", default=True),
         on_active_session=dict(type="str", choices=["fail", "wait"], default="fail"),
     )

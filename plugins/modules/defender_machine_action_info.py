@@ -13,6 +13,8 @@ short_description: Get or list Defender for Endpoint machine actions
 version_added: 0.1.0
 description:
   - Gets one machine action by id, or lists actions filtered by device, type, status and requestor, following pages.
+  - With O(wait=true) and O(action_id), waits until that action is final and returns it as it ended, whatever the
+    status. Use it to wait on actions submitted with C(wait=false), for example across a fleet.
 author:
   - Secops Defender Contributors (@secops-collections)
 options:
@@ -51,6 +53,22 @@ options:
     description:
       - The most actions to return.
     type: int
+  wait:
+    description:
+      - With O(action_id), wait until the action is final (V(Succeeded), V(Failed), V(TimeOut) or V(Cancelled)).
+      - The task does not fail because of the final status; the playbook reads RV(actions[0].status).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait at most. The task fails when the wait runs out.
+    type: int
+    default: 900
+  poll_interval:
+    description:
+      - Seconds between two reads of the action while waiting.
+    type: int
+    default: 10
 extends_documentation_fragment:
   - secops.defender.auth
   - secops.defender.attributes
@@ -66,6 +84,13 @@ EXAMPLES = r"""
 - name: One action
   secops.defender.defender_machine_action_info:
     action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+
+- name: Wait for an action submitted earlier with wait=false
+  secops.defender.defender_machine_action_info:
+    action_id: "{{ submitted.action_id }}"
+    wait: true
+    wait_timeout: 600
+  register: ended
 
 - name: Everything still open on a device
   secops.defender.defender_machine_action_info:
@@ -123,7 +148,10 @@ from ansible_collections.secops.defender.plugins.module_utils._module import Def
 def run(client, params):
     service = ActionService(client)
     if params["action_id"]:
-        actions = [service.get(check_guid(params["action_id"]))]
+        action = service.get(check_guid(params["action_id"]))
+        if params["wait"]:
+            action = service.wait(action, params["wait_timeout"], params["poll_interval"], want=None)
+        actions = [action]
     else:
         machine_id = params["machine_id"]
         if params["machine_name"]:
@@ -145,8 +173,11 @@ def main():
         requestor=dict(type="str"),
         filter=dict(type="str"),
         limit=dict(type="int"),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=900),
+        poll_interval=dict(type="int", default=10),
     )
-    module = DefenderModule(argument_spec, supports_check_mode=True,
+    module = DefenderModule(argument_spec, supports_check_mode=True, required_if=[("wait", True, ("action_id",))],
                             mutually_exclusive=[("action_id", "machine_id", "machine_name"),
                                                 ("action_id", "type"), ("action_id", "status"),
                                                 ("action_id", "requestor"), ("action_id", "filter")])

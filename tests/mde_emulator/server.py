@@ -78,6 +78,7 @@ class Emulator:
         self._link_key = secrets.token_bytes(32)
         self.api = Api(self)
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="mde-emulator-")
+        os.makedirs(self.state_dir, exist_ok=True)
         self.api_url = self.blob_url = None
         self._servers = []
         control.seed(self, seed)

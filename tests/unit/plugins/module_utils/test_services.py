@@ -129,7 +129,7 @@ def test_machine_names_resolve_or_explain(client, control):
 # --- live response -------------------------------------------------------------------------------------
 def lrparams(tmp_path, commands=None, **kwargs):
     base = {"machine_id": WS1, "machine_name": None, "comment": "triage", "wait": True, "wait_timeout": 900,
-            "poll_interval": 5, "dest": str(tmp_path / "out"), "fail_on_script_error": True,
+            "poll_interval": 5, "dest": str(tmp_path / "out"), "fail_on_script_error": True, "action_subdir": False,
             "on_active_session": "fail",
             "commands": commands or [
                 {"type": "RunScript", "script_name": "collect_triage.ps1", "args": "-Full"},
@@ -217,6 +217,14 @@ def test_collisions_in_one_run_do_not_overwrite(client, control, fast, tmp_path)
     result = LiveResponse(client, lrparams(tmp_path, commands), False).run()
     assert [os.path.basename(f["path"]) for f in result["files"]] == ["log.txt", "log-1.txt"]
     assert [f["size"] for f in result["files"]] == [10, 20]
+
+
+def test_action_subdir_keeps_sessions_apart(client, fast, tmp_path):
+    commands = [{"type": "GetFile", "path": "C:\\Windows\\Temp\\dropper.log"}]
+    first = LiveResponse(client, lrparams(tmp_path, commands, action_subdir=True), False).run()
+    second = LiveResponse(client, lrparams(tmp_path, commands, action_subdir=True), False).run()
+    for result in (first, second):
+        assert result["files"][0]["path"] == str(tmp_path / "out" / result["action_id"] / "dropper.log")
 
 
 def test_getfile_needs_a_dest(client, tmp_path):
