@@ -56,7 +56,7 @@ options:
   wait:
     description:
       - With O(action_id), wait until the action is final (V(Succeeded), V(Failed), V(TimeOut) or V(Cancelled)).
-      - The task does not fail because of the final status; the playbook reads RV(actions[0].status).
+      - The task does not fail because of the final status; the playbook reads the status in RV(actions).
     type: bool
     default: false
   wait_timeout:
