@@ -246,14 +246,22 @@ class TokenProvider:
         self._token = token
         return token
 
-    def refresh(self):
-        """After a 401: forget this token everywhere and sign in again. False if that is impossible."""
+    def refresh(self, rejected=None):
+        """After a 401: forget the rejected token and get another. False if that is impossible.
+
+        The cached entry is dropped only if it still holds the rejected token; another task may already have
+        put a fresh one there, which is then used as it is."""
         if self.credential.method == "access_token":
             return False
         self._token = None
-        if self.cache is not None:
-            with self.cache.locked():
-                self.cache.discard(self._cache_key())
+        if self.cache is None:
+            self.token()
+            return True
+        with self.cache.locked():
+            if self.cache.peek(self._cache_key()) in (rejected, None):
+                token, expires_on = self._sign_in()
+                self.cache.put(self._cache_key(), token, expires_on)
+                self._token = token
         self.token()
         return True
 

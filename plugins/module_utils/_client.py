@@ -17,6 +17,11 @@ import time
 
 from urllib.parse import quote, urlsplit
 
+try:  # requests' own transport; present whenever requests is, which the module checks for
+    import urllib3.exceptions as urllib3_errors
+except ImportError:  # pragma: no cover
+    urllib3_errors = None
+
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderApiError,
     DefenderAuthError,
@@ -39,6 +44,8 @@ COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "secops.defender/%s (Ansible collection)" % COLLECTION_VERSION
 SAFE_METHODS = ("GET", "HEAD", "DELETE")
 MAX_PAGE = 10000
+# 5xx and connection failures are retried this many times at most; 429 is bounded by max_retry_wait instead.
+MAX_TRANSIENT_ATTEMPTS = 5
 
 
 def origin(url):
@@ -94,7 +101,7 @@ class DefenderClient:
                         "The %s request's outcome is unknown: %s. It was not re-sent." % (method, exc.message),
                         method=method, path=shown_path)
                 delay = backoff_delay(attempt)
-                if not self._budget_allows(started, delay):
+                if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
                     raise
                 self._wait(delay)
                 continue
@@ -103,7 +110,7 @@ class DefenderClient:
                 return self._json(response, method, shown_path)
             if status == 401 and not refreshed:
                 refreshed = True
-                if self.tokens.refresh():
+                if self.tokens.refresh(rejected=headers["Authorization"][len("Bearer "):]):
                     continue
             if status == 429:
                 delay = rate_limit_delay(parse_retry_after(response.headers.get("Retry-After")), attempt)
@@ -113,7 +120,7 @@ class DefenderClient:
             elif status >= 500:
                 if idempotent:
                     delay = backoff_delay(attempt)
-                    if self._budget_allows(started, delay):
+                    if attempt < MAX_TRANSIENT_ATTEMPTS and self._budget_allows(started, delay):
                         self._wait(delay)
                         continue
                 else:
@@ -246,9 +253,13 @@ class DefenderClient:
                 raise DefenderApiError("Downloading a result failed.", status=response.status_code,
                                        api_message=_blob_error(response.text), method="GET", path=shown)
             written = 0
-            for chunk in response.raw.stream(chunk_size, decode_content=False):
-                handle.write(chunk)
-                written += len(chunk)
+            try:
+                for chunk in response.raw.stream(chunk_size, decode_content=False):
+                    handle.write(chunk)
+                    written += len(chunk)
+            except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
+                raise DefenderTransportError("The download broke off after %d bytes: %s"
+                                             % (written, describe_transport_error(exc, url)))
         return written
 
 

@@ -197,8 +197,11 @@ class LiveResponse:
         dest = self.params["dest"]
         if self.params.get("action_subdir"):
             dest = os.path.join(dest, action_id)
-        if not os.path.isdir(dest):
-            os.makedirs(dest, 0o750)
+        try:
+            if not os.path.isdir(dest):
+                os.makedirs(dest, 0o750)
+        except OSError as exc:
+            raise DefenderInputError("Cannot create dest %s: %s" % (dest, exc.strerror))
         name = safe_name(remote_path, taken, dest)
         taken.append(name)
         writers = []
@@ -212,6 +215,11 @@ class LiveResponse:
         try:
             self._download(action_id, index, fresh)
             unpacked = commit_unpacked(writers[-1])
+        except (IOError, OSError) as exc:
+            for writer in writers:
+                writer.abort()
+            raise DefenderActionError("Writing %s into %s failed: %s. Nothing partial was left behind."
+                                      % (remote_path, dest, getattr(exc, "strerror", None) or exc))
         except Exception:
             for writer in writers:
                 writer.abort()

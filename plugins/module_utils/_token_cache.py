@@ -79,6 +79,11 @@ class TokenCache:
             return None
         return entry.get("access_token")
 
+    def peek(self, key):
+        """The cached token for `key` however old it is, or None."""
+        entry = self._read_all().get(key)
+        return entry.get("access_token") if isinstance(entry, dict) else None
+
     def put(self, key, access_token, expires_on, now=None):
         now = time.time() if now is None else now
         data = dict((k, v) for k, v in self._read_all().items()

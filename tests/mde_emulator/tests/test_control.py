@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from mde_emulator.testclient import READER, SEED_PATH, SHA1, WS1, Client
+from mde_emulator.testclient import READER, SHA1, WS1, Client, load_seed
 
 
 def quarantine(client):
@@ -158,8 +158,14 @@ def test_servers_bind_loopback_only(emu):
 
 # --- the command line ---------------------------------------------------------------------------------
 def test_command_line_starts_prints_one_json_line_and_stops_on_sigterm(tmp_path):
+    """Also the done-when of the emulator: started from the command line, driven by a hand-written client."""
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
-    proc = subprocess.Popen([sys.executable, "-m", "mde_emulator", "--seed", SEED_PATH, "--state-dir", str(tmp_path)],
+    seed = load_seed()
+    seed["settings"] = {"clock_speed": 20}
+    seed_path = tmp_path / "seed.json"
+    seed_path.write_text(json.dumps(seed))
+    proc = subprocess.Popen([sys.executable, "-m", "mde_emulator", "--seed", str(seed_path), "--state-dir",
+                             str(tmp_path), "--info-file", str(tmp_path / "info.json")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
         info = json.loads(proc.stdout.readline())
@@ -169,6 +175,12 @@ def test_command_line_starts_prints_one_json_line_and_stops_on_sigterm(tmp_path)
         doc = requests.get("%s/%s/v2.0/.well-known/openid-configuration" % (info["authority_url"], info["tenant_id"]),
                            verify=info["ca_path"], timeout=10)
         assert doc.status_code == 200
+        # A client written by hand, MSAL and requests only, runs a live response end to end.
+        example = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples", "live_response_by_hand.py")
+        by_hand = subprocess.run([sys.executable, example, str(tmp_path / "info.json")], capture_output=True,
+                                 text=True, timeout=60, check=False)
+        assert by_hand.returncode == 0, by_hand.stderr
+        assert "Succeeded" in by_hand.stdout and "200000 bytes" in by_hand.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

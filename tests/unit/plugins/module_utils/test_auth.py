@@ -202,3 +202,13 @@ def test_wrong_scope_is_explained(params):
     with pytest.raises(DefenderAuthError) as info:
         build_client(dict(params, scope="https://example.invalid/.default")).get("/api/machines")
     assert "invalid_scope" in str(info.value) and "scope" in info.value.hint
+
+
+def test_a_refresh_keeps_a_token_another_task_already_renewed(params, control):
+    first, second = build_client(params), build_client(params)
+    first.get("/api/machines")
+    second.get("/api/machines")
+    control("POST", "/tokens/expire")
+    first.get("/api/machines")   # 401, signs in again, caches the new token
+    second.get("/api/machines")  # 401 with the old token, finds the new one in the cache: no second sign-in
+    assert len(control.sign_ins()) == 2

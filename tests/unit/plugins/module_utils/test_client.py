@@ -195,3 +195,12 @@ def test_errors_never_show_a_sas_query(client, control):
 def test_user_agent_names_the_collection(client, control):
     client.get("/api/machines")
     assert control.api_calls("GET")[0]["user_agent"].startswith("secops.defender/0.1.0")
+
+
+def test_connection_failures_are_retried_a_bounded_number_of_times(client, control, monkeypatch):
+    monkeypatch.setattr(client, "_sleep", lambda seconds: None)
+    client.get("/api/machines")
+    control("POST", "/faults", {"kind": "drop", "path": "/api/machines$", "count": 50})
+    with pytest.raises(DefenderTransportError):
+        client.get("/api/machines")
+    assert len(control.api_calls("GET", "/api/machines")) == 1 + 5
