@@ -296,3 +296,13 @@ def test_library_refuses_a_file_over_20_mb_before_uploading(client, control, tmp
         _library.run(client, libparams(big), False)
     assert "20 MB" in str(info.value)
     assert control.api_calls("POST") == []
+
+
+def test_putfile_runs_first_and_has_no_result_to_fetch(client, control, fast, tmp_path):
+    commands = [{"type": "PutFile", "file_name": "collect_triage.ps1"},
+                {"type": "RunScript", "script_name": "collect_triage.ps1"}]
+    result = LiveResponse(client, lrparams(tmp_path, commands), False).run()
+    assert [c["status"] for c in result["commands"]] == ["Completed", "Completed"]
+    assert "exit_code" not in result["commands"][0] and result["commands"][1]["exit_code"] == 0
+    assert len(control.api_calls("GET", "GetLiveResponseResultDownloadLink")) == 1
+    assert result["files"] == []
