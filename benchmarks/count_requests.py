@@ -116,7 +116,7 @@ def main():
             blob = [e for e in log if e["host"] == "blob"]
             polls = [e for e in api if e["method"] == "GET" and e["path"].startswith("/api/machineactions/")
                      and e["path"].count("/") == 3]
-            print("requests for %s: %d API (%d POST, %d status polls), %d blob, %d sign-in"
+            print("requests for %s: %d API (%d POST, %d GET of the action), %d blob, %d sign-in"
                   % (name, len(api), len([e for e in api if e["method"] == "POST"]), len(polls), len(blob),
                      len([e for e in log if is_sign_in(e)])))
 
