@@ -1,0 +1,28 @@
+"""Make offline devices time out within seconds on the emulator (and write the device list); a no-op elsewhere."""
+
+import json
+import sys
+
+import requests
+
+FAST = {"clock_speed": 2400, "queue_limit_seconds": 7200}
+NORMAL = {"clock_speed": 1, "queue_limit_seconds": 259200}
+
+
+def main(config_path, mode):
+    with open(config_path) as handle:
+        config = json.load(handle)
+    machines = [config["defender_machine_name"]]
+    emulator = config.get("defender_emulator")
+    if emulator:
+        machines.append(config["defender_offline_machine_id"])
+        requests.post(emulator["control_url"] + "/settings", json=FAST if mode == "fast" else NORMAL,
+                      headers={"X-Emulator-Key": emulator["control_key"]}, verify=emulator["ca_path"],
+                      timeout=10).raise_for_status()
+    with open("machines.json", "w") as handle:
+        json.dump({"incident_machines": machines, "incident_forensic_paths": [config["defender_getfile_path"]]},
+                  handle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

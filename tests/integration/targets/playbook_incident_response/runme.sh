@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run the collection playbook the way a user does (ansible-playbook secops.defender.incident_response) on one
+# online and one offline device, then check the summary, the evidence and the manifest on disk.
+set -eu
+config=../../integration_config.yml
+out="${OUTPUT_DIR:-$(mktemp -d)}/incident"
+rm -rf "$out"
+python emulator_settings.py "$config" fast
+trap 'python emulator_settings.py "$config" normal' EXIT
+set +e
+ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
+  -e '{"defender_connection": "{{ defender_auth }}"}' -e incident_ticket=INC-TEST-1 \
+  -e incident_sha1=abcdefabcdefabcdefabcdefabcdefabcdef0099 -e incident_poll_interval=1 \
+  -e "incident_dest=$out" -e "@machines.json" >"$out.log" 2>&1
+rc=$?
+set -e
+python check_summary.py "$config" "$out" "$rc" "$out.log"
