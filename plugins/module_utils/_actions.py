@@ -75,19 +75,16 @@ class ActionService:
         """POST an action. If the outcome is unknown, look for it with `find_equal()` before sending it again,
         so a flaky network can't create two actions. Returns the action entity."""
         path = "/api/machines/%s/%s" % (quote_segment(machine_id), verb)
-        try:
-            return self.client.post(path, body)
-        except DefenderOutcomeUnknownError as first:
-            existing = find_equal()
-            if existing is not None:
-                return existing
+        first_error = None
+        for dummy in range(2):  # the original, and at most one re-send after a look-up found nothing
             try:
                 return self.client.post(path, body)
-            except DefenderOutcomeUnknownError:
+            except DefenderOutcomeUnknownError as exc:
+                first_error = first_error or exc
                 existing = find_equal()
                 if existing is not None:
                     return existing
-                raise first
+        raise first_error
 
     def wait(self, action, timeout, poll_interval, result=None, want="Succeeded"):
         """Poll until the action is final. A final status other than `want` raises, with `result` attached."""

@@ -69,7 +69,6 @@ class DefenderClient:
         self._sleep = sleep
         self._clock = clock
         self.warnings = []
-        self.requests_made = 0
         self.waited = 0.0
 
     # --- one request, with the retry policy ---------------------------------------------------------
@@ -136,7 +135,6 @@ class DefenderClient:
         elif body is not None:
             kwargs["data"] = json.dumps(body)
             headers["Content-Type"] = "application/json"
-        self.requests_made += 1
         try:
             return self.session.request(method, url, **kwargs)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:

@@ -41,13 +41,27 @@ def safe_name(remote_path, taken=(), directory=None):
 
 
 class AtomicWriter:
-    """Write to a temporary file beside the destination, then rename, so a reader never sees half a file."""
+    """Write to a temporary file beside the destination, then rename, so a reader never sees half a file.
+
+    Bytes written through `write()` are hashed on the way, so a gigabyte download is never read back to be
+    hashed. After commit_unpacked(), `sha256` and `size` describe the committed file."""
 
     def __init__(self, directory, name):
         self.directory = directory
         self.final_path = os.path.join(directory, name)
         fd, self.tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % name[:50], suffix=".part")
         self.handle = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data):
+        self._hash.update(data)
+        self.size += len(data)
+        return self.handle.write(data)
+
+    @property
+    def sha256(self):
+        return self._hash.hexdigest()
 
     def commit(self):
         if not self.handle.closed:
@@ -74,13 +88,15 @@ def commit_unpacked(writer, chunk_size=1024 * 1024):
     unpacked = AtomicWriter(writer.directory, os.path.basename(writer.final_path))
     try:
         with gzip.open(writer.tmp_path, "rb") as source:
-            shutil.copyfileobj(source, unpacked.handle, chunk_size)
+            shutil.copyfileobj(source, unpacked, chunk_size)
         unpacked.commit()
     except Exception:
         unpacked.abort()
         raise
     finally:
         writer.abort()
+    # The original writer now describes what was committed: the unpacked content.
+    writer._hash, writer.size = unpacked._hash, unpacked.size
     return True
 
 

@@ -27,7 +27,6 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 from ansible_collections.secops.defender.plugins.module_utils._files import (
     AtomicWriter,
     commit_unpacked,
-    digest,
     safe_name,
 )
 from ansible_collections.secops.defender.plugins.module_utils._library import list_library
@@ -118,19 +117,15 @@ class LiveResponse:
             raise DefenderInputError("Not in the live response library: %s. Upload with "
                                      "secops.defender.defender_library_file first." % ", ".join(missing))
 
-    def _active_session(self, machine):
-        active = self.actions.list(machine_ids=[machine["id"]], types=["LiveResponse"], statuses=list(ACTIVE))
-        return active[0] if active else None
+    def _open_sessions(self, machine):
+        return self.actions.list(machine_ids=[machine["id"]], types=["LiveResponse"], statuses=list(ACTIVE))
 
     def _submit(self, machine, commands, deadline):
         body = {"Comment": self.params["comment"], "Commands": commands}
 
         def ours():
-            for action in self.actions.list(machine_ids=[machine["id"]], types=["LiveResponse"],
-                                            statuses=list(ACTIVE)):
-                if action.get("requestorComment") == self.params["comment"]:
-                    return action
-            return None
+            return next((a for a in self._open_sessions(machine)
+                         if a.get("requestorComment") == self.params["comment"]), None)
 
         while True:
             try:
@@ -138,7 +133,7 @@ class LiveResponse:
             except DefenderApiError as exc:
                 if exc.code != "ActiveRequestAlreadyExists" and "already in progress" not in (exc.api_message or ""):
                     raise
-                running = self._active_session(machine)
+                running = next(iter(self._open_sessions(machine)), None)
                 running_id = running["id"] if running else "unknown (it may have been started from the portal)"
                 if self.params["on_active_session"] != "wait" or running is None:
                     exc.message = ("Machine %s already has a live response session running: action %s."
@@ -210,7 +205,7 @@ class LiveResponse:
             for old in writers:
                 old.abort()
             writers.append(AtomicWriter(dest, name))
-            return writers[-1].handle
+            return writers[-1]
 
         try:
             self._download(action_id, index, fresh)
@@ -224,8 +219,8 @@ class LiveResponse:
             for writer in writers:
                 writer.abort()
             raise
-        sha256, size = digest(writers[-1].final_path)
-        return {"remote_path": remote_path, "path": writers[-1].final_path, "size": size, "sha256": sha256,
+        final = writers[-1]
+        return {"remote_path": remote_path, "path": final.final_path, "size": final.size, "sha256": final.sha256,
                 "unpacked": unpacked}
 
     def _judge(self, action, result):

@@ -91,11 +91,6 @@ class TokenCache:
         data[key] = {"access_token": access_token, "expires_on": expires_on}
         self._write_all(data)
 
-    def discard(self, key):
-        data = self._read_all()
-        if data.pop(key, None) is not None:
-            self._write_all(data)
-
     def _write_all(self, data):
         """Write atomically, born 0600, so no reader ever sees a partial or world-readable file."""
         self._ensure_dir()

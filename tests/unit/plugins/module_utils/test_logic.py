@@ -77,7 +77,7 @@ def test_collisions_never_overwrite(tmp_path):
 
 def test_gzip_download_is_unpacked_atomically(tmp_path):
     writer = AtomicWriter(str(tmp_path), "f.bin")
-    writer.handle.write(gzip.compress(b"payload" * 1000))
+    writer.write(gzip.compress(b"payload" * 1000))
     assert commit_unpacked(writer) is True
     assert (tmp_path / "f.bin").read_bytes() == b"payload" * 1000
     assert os.listdir(str(tmp_path)) == ["f.bin"]
@@ -85,14 +85,14 @@ def test_gzip_download_is_unpacked_atomically(tmp_path):
 
 def test_raw_download_is_kept(tmp_path):
     writer = AtomicWriter(str(tmp_path), "f.bin")
-    writer.handle.write(b"raw bytes")
+    writer.write(b"raw bytes")
     assert commit_unpacked(writer) is False
     assert (tmp_path / "f.bin").read_bytes() == b"raw bytes"
 
 
 def test_aborted_write_leaves_nothing(tmp_path):
     writer = AtomicWriter(str(tmp_path), "f.bin")
-    writer.handle.write(b"half")
+    writer.write(b"half")
     writer.abort()
     assert os.listdir(str(tmp_path)) == []
 
