@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test sanity units emulator-tests integration demo emulator clean venv bench
+.PHONY: test sanity units emulator-tests integration demo emulator clean venv bench bench-fleet
 
 venv: $(STAMP)
 
@@ -39,6 +39,10 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/count_requests.py
+
+# 1000 devices against the documented limits with scaled windows; prints figures, asserts nothing (~10 min).
+bench-fleet: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/fleet.py
 
 demo: $(STAMP)
 	bash demo/demo.sh

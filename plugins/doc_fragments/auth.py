@@ -105,11 +105,32 @@ options:
     type: int
   max_retry_wait:
     description:
-      - The most seconds one API call may spend waiting out rate limits (HTTP 429, honouring C(Retry-After))
-        and retrying transient failures, before the task fails.
-      - Raise it when many forks share one tenant's rate limit.
-      - If not set, E(DEFENDER_MAX_RETRY_WAIT) is used, and then V(300).
+      - The most seconds one API call may spend waiting for the tenant's rate budget (see O(rate_budget)), waiting
+        out HTTP 429 (honouring C(Retry-After)) and retrying transient failures, before it fails.
+      - When the budget is spent for longer than this (the hourly limit, typically), the call fails at once with
+        a message that says when the budget refills. The default lets a fleet wait for the next hour's budget
+        and finish rather than fail.
+      - If not set, E(DEFENDER_MAX_RETRY_WAIT) is used, and then V(3600).
     type: int
+  rate_budget:
+    description:
+      - Whether to pace every API call through the tenant's rate budget, shared by every task, fork and play on
+        this controller that uses the same tenant, app and API host.
+      - Calls wait for a free slot I(before) they are sent, so a fleet spreads its calls over the documented limits
+        (100 calls a minute and 1500 an hour for most endpoints; 10 a minute for live response) instead of
+        spending the hourly budget and then failing. A 429 seen by any task pauses all of them until its
+        C(Retry-After).
+      - The budget is a file next to the token cache, in O(token_cache_dir), under a lock.
+      - If not set, E(DEFENDER_RATE_BUDGET) is used, and then V(true).
+    type: bool
+  rate_limits:
+    description:
+      - Override the documented limits the rate budget paces to, per endpoint class, as a dict of class to a list
+        of C([calls, seconds]) windows. Classes are V(default) (most endpoints), V(runliveresponse) and
+        V(getpackageuri).
+      - For example C({"default": [[50, 60], [750, 3600]]}) leaves half of the tenant's budget to other tools.
+      - If not set, E(DEFENDER_RATE_LIMITS) (the same dict as JSON) is used, and then the documented limits.
+    type: dict
   token_cache:
     description:
       - Whether to share access tokens between tasks through a per-user cache file, so that a play signs in once
@@ -154,15 +175,63 @@ options:
 
     MACHINE = r"""
 options:
+  machines:
+    description:
+      - The devices to act on, in one task. Each item is a Defender machine id (40 hexadecimal characters) or a
+        computer DNS name; a short name such as V(ws-fin-001) also matches V(ws-fin-001.<domain>).
+      - Ids need no look-up; names are found with a few paged queries for the whole list. A name that matches no
+        device, or several, fails that device only.
+      - Equal actions for the whole list are found with one paged query, the rest are submitted concurrently
+        within the tenant's rate budget, and the wait polls one list query for all of them.
+      - The result has one row per device in RV(results); the task fails at the end if any device failed, unless
+        O(fail_on_device_error=false).
+      - Exactly one of O(machines), O(machine_id) and O(machine_name) is required.
+    type: list
+    elements: str
   machine_id:
     description:
-      - The Defender machine id of the device.
-      - Exactly one of O(machine_id) and O(machine_name) is required.
+      - The Defender machine id of one device, 40 hexadecimal characters. It is not looked up before the action
+        is submitted; an unknown id fails with the API's 404.
     type: str
   machine_name:
     description:
-      - The computer DNS name of the device, for example V(ws-fin-001.corp.example.com).
+      - The computer DNS name of one device, for example V(ws-fin-001.corp.example.com).
       - A short name such as V(ws-fin-001) also matches V(ws-fin-001.<domain>).
       - It must match exactly one machine; otherwise the task fails and lists what it found.
     type: str
+  concurrency:
+    description:
+      - How many submissions (and result downloads) run at once. The rate budget paces them in any case.
+    type: int
+    default: 10
+  fail_on_device_error:
+    description:
+      - With O(machines), whether the task fails at the end when any device failed. The other devices are acted
+        on either way, and every row is returned.
+    type: bool
+    default: true
+  on_active_action:
+    description:
+      - What to do when the API refuses the action because one of its kind is already pending on the device
+        (C(ActiveRequestAlreadyExists), or the older "Action is already in progress").
+      - V(fail) fails that device, naming the pending action.
+      - V(wait) waits for it to end (within O(wait_timeout)) and then submits.
+    type: str
+    choices: [fail, wait]
+    default: fail
+"""
+
+    DEDUPE = r"""
+options:
+  force:
+    description:
+      - Submit a new action even when an equal one is pending, running or succeeded.
+    type: bool
+    default: false
+  dedupe_lookback_days:
+    description:
+      - How far back an equal action counts. An equal action created longer ago than this is not looked at, and
+        a new one is submitted.
+    type: int
+    default: 30
 """

@@ -34,6 +34,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     permission_for,
     redact_url,
 )
+from ansible_collections.secops.defender.plugins.module_utils._budget import rate_class
 from ansible_collections.secops.defender.plugins.module_utils._retries import (
     backoff_delay,
     parse_retry_after,
@@ -54,8 +55,8 @@ def origin(url):
 
 
 class DefenderClient:
-    def __init__(self, api_url, token_provider, verify=True, timeout=30, max_retry_wait=300, session=None,
-                 sleep=time.sleep, clock=time.monotonic):
+    def __init__(self, api_url, token_provider, verify=True, timeout=30, max_retry_wait=3600, session=None,
+                 sleep=time.sleep, clock=time.monotonic, budget=None, pool_size=32):
         import requests  # the module checks it is installed before building a client
         self._requests = requests
         self.api_url = api_url.rstrip("/")
@@ -64,8 +65,14 @@ class DefenderClient:
         self.verify = verify
         self.timeout = timeout
         self.max_retry_wait = max_retry_wait
+        # The shared rate budget (_budget.RateBudget): every API call is paced through it before it is sent.
+        self.budget = budget
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        # A fleet task sends from several threads; give them enough kept-alive connections.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self._sleep = sleep
         self._clock = clock
         self.warnings = []
@@ -87,13 +94,16 @@ class DefenderClient:
             raise DefenderTransportError("Refusing to send the API token to %s, which is not the API host %s"
                                          % (redact_url(url), self.api_url))
         started = self._clock()
+        klass = rate_class(shown_path)
         attempt = 0
         refreshed = False
+        throttled = None
         while True:
             attempt += 1
             headers = {"Authorization": "Bearer " + self.tokens.token(), "Accept": "application/json"}
             try:
-                response = self._send(method, url, params, body, files, data, headers)
+                response = self._paced_send(klass, started, throttled, method, url, params, body, files, data,
+                                            headers)
             except DefenderTransportError as exc:
                 if not (idempotent or exc.not_sent):
                     raise DefenderOutcomeUnknownError(
@@ -113,6 +123,11 @@ class DefenderClient:
                     continue
             if status == 429:
                 delay = rate_limit_delay(parse_retry_after(response.headers.get("Retry-After")), attempt)
+                if self.budget is not None:
+                    # Every process on this controller holds back until then, not just this request.
+                    self.budget.pause(klass, delay)
+                    throttled = self._error(response, method, shown_path)
+                    continue
                 if self._budget_allows(started, delay):
                     self._wait(delay)
                     continue
@@ -125,6 +140,24 @@ class DefenderClient:
                 else:
                     raise self._error(response, method, shown_path, unknown=True)
             raise self._error(response, method, shown_path)
+
+    def _paced_send(self, klass, started, throttled, *args):
+        """Take a slot from the shared rate budget (waiting for one if need be), then send."""
+        if self.budget is None:
+            return self._send(*args)
+        before = self._clock()
+        try:
+            ticket = self.budget.reserve(klass, max(0.0, self.max_retry_wait - (before - started)), self.timeout)
+        except DefenderRateLimitError as exc:
+            if throttled is not None:  # keep what the API said with its 429, for support
+                exc.status, exc.correlation_id = throttled.status, throttled.correlation_id
+                exc.method, exc.path, exc.api_message = throttled.method, throttled.path, throttled.api_message
+            raise
+        self.waited += self._clock() - before
+        try:
+            return self._send(*args)
+        finally:
+            self.budget.done(ticket)
 
     def _send(self, method, url, params, body, files, data, headers):
         requests = self._requests

@@ -138,3 +138,17 @@ class DefenderActionError(DefenderError):
         # What the module would have returned (machine_action, commands, files...), so a failed task
         # still hands the playbook everything that is known.
         self.result = result or {}
+
+
+class DefenderActiveActionError(DefenderApiError):
+    """The device already has an action of this kind pending or running (ActiveRequestAlreadyExists, or the older
+    "Action is already in progress"). `running` is that action when it could be found."""
+
+    running = None
+
+
+def is_active_action_refusal(exc):
+    """Whether an API error is the refusal of a second action of a kind that is already pending on the device."""
+    if not isinstance(exc, DefenderApiError) or exc.status not in (400, 409):
+        return False
+    return exc.code == "ActiveRequestAlreadyExists" or "already in progress" in (exc.api_message or "").lower()

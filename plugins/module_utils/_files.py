@@ -107,3 +107,18 @@ def digest(path, chunk_size=1024 * 1024):
             sha256.update(chunk)
             size += len(chunk)
     return sha256.hexdigest(), size
+
+
+def write_json(directory, name, data):
+    """Write `data` as pretty JSON into directory/name atomically (mode 0640). Returns the path."""
+    import json
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o750, exist_ok=True)
+    writer = AtomicWriter(directory, name)
+    try:
+        writer.write((json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        os.chmod(writer.tmp_path, 0o640)
+        return writer.commit()
+    except Exception:
+        writer.abort()
+        raise

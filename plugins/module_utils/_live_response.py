@@ -11,13 +11,9 @@ __metaclass__ = type
 import io
 import json
 import os
+import time
 
-from ansible_collections.secops.defender.plugins.module_utils._actions import (
-    ACTIVE,
-    ActionService,
-    describe_failure,
-    summary,
-)
+from ansible_collections.secops.defender.plugins.module_utils._actions import describe_failure, last_update
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
@@ -28,9 +24,10 @@ from ansible_collections.secops.defender.plugins.module_utils._files import (
     AtomicWriter,
     commit_unpacked,
     safe_name,
+    write_json,
 )
+from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, run_action
 from ansible_collections.secops.defender.plugins.module_utils._library import list_library
-from ansible_collections.secops.defender.plugins.module_utils._machines import resolve
 
 # type -> (the option that names its target, the API's parameter key, its place in the documented order)
 COMMAND_TYPES = {
@@ -76,73 +73,94 @@ def library_names(commands):
     return [c["params"][0]["value"] for c in commands if c["type"] in ("PutFile", "RunScript")]
 
 
-class LiveResponse:
-    def __init__(self, client, params, check_mode):
+SPEC = ActionSpec(
+    action_type="LiveResponse",
+    verb="runliveresponse",
+    permission="Machine.LiveResponse",
+    body=lambda options: {"Comment": options["comment"], "Commands": options["commands"]},
+    dedupe=False,   # every run is a new session: nothing to find, but the lock and the look-up still apply
+    want=None,      # the Collector judges the session (failed commands, exit codes)
+    platforms="Windows 10 and 11, Windows Server 2012 R2 and later, macOS and Linux",
+)
+# The documented tenant-wide cap on concurrent sessions (25; one later page says 50).
+DEFAULT_MAX_SESSIONS = 25
+
+
+def options(commands, comment):
+    """The spec's options, checked: nothing is sent before this passes."""
+    return {"commands": build_commands(commands), "comment": comment}
+
+
+def check_dest(commands, dest, wait):
+    if not any(c["type"] == "GetFile" for c in commands) or not wait:
+        return
+    if not dest:
+        raise DefenderInputError("dest is required to bring GetFile results home.")
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        raise DefenderInputError("dest %s exists and is not a directory." % dest)
+    parent = dest
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent) or "."
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DefenderInputError("dest %s cannot be written (no write access to %s)." % (dest, parent))
+
+
+def check_library(client, commands):
+    names = library_names(commands)
+    if not names:
+        return
+    present = set(f.get("fileName", "").lower() for f in list_library(client))
+    missing = [n for n in names if n.lower() not in present]
+    if missing:
+        raise DefenderInputError("Not in the live response library: %s. Upload with "
+                                 "secops.defender.defender_library_file first." % ", ".join(missing))
+
+
+def live_response(client, commands, comment, targets, dest=None, action_subdir=False, fail_on_script_error=True,
+                  manifest=False, max_sessions=DEFAULT_MAX_SESSIONS, check_mode=False, single=True, wait=True,
+                  **run_kwargs):
+    """Run a live response session on each device; as each one ends, bring its results home."""
+    checked = options(commands, comment)
+    check_dest(checked["commands"], dest, wait)
+    if check_mode:
+        check_library(client, checked["commands"])
+    collector = Collector(client, dest, action_subdir=action_subdir, fail_on_script_error=fail_on_script_error,
+                          manifest=manifest, per_device=not single)
+    return run_action(client, SPEC, checked, targets, single=single, check_mode=check_mode, wait=wait,
+                      on_final=collector, max_active=max_sessions, **run_kwargs)
+
+
+class Collector:
+    """The engine's on_final for live response: fetch one finished session's results and judge them."""
+
+    def __init__(self, client, dest, action_subdir=False, fail_on_script_error=True, manifest=False, per_device=False):
         self.client = client
-        self.params = params
-        self.check_mode = check_mode
-        self.actions = ActionService(client)
+        self.dest = dest
+        self.action_subdir = action_subdir
+        self.fail_on_script_error = fail_on_script_error
+        self.manifest = manifest
+        self.per_device = per_device
 
-    def run(self):
-        params = self.params
-        commands = build_commands(params["commands"])
-        has_getfile = any(c["type"] == "GetFile" for c in commands)
-        if has_getfile and params["wait"] and not params.get("dest"):
-            raise DefenderInputError("dest is required to bring GetFile results home.")
-        machine = resolve(self.client, params.get("machine_id"), params.get("machine_name"))
-        result = {"machine_id": machine["id"], "machine_name": machine.get("computerDnsName"), "changed": True}
-        if self.check_mode:
-            self._check_library(commands)
-            result.update(action_id=None, status=None, machine_action=None, commands=[], files=[])
-            return result
-        deadline = self.actions.clock() + params["wait_timeout"]
-        action = self._submit(machine, commands, deadline)
-        result.update(summary(action))
-        if not params["wait"]:
-            return result
-        action = self.actions.wait(action, max(0, deadline - self.actions.clock()), params["poll_interval"],
-                                   result=result, want=None)
-        result.update(summary(action))
-        result["commands"], result["files"] = self._collect(action)
-        self._judge(action, result)
-        return result
+    def __call__(self, row):
+        if row.action.get("commands") is None:  # list queries leave the commands out: read the whole entity
+            row.action = self.client.get("/api/machineactions/%s" % quote_segment(row.action["id"]))
+        action = row.action
+        folder = self._folder(row)
+        row.extra["commands"], row.extra["files"] = self._collect(action, folder)
+        row.extra["evidence_dir"] = folder if row.extra["files"] or self.manifest else None
+        if self.manifest and folder:
+            row.extra["manifest"] = write_manifest(folder, action, row, row.extra)
+        self._judge(action, row.extra)
 
-    def _check_library(self, commands):
-        names = library_names(commands)
-        if not names:
-            return
-        present = set(f.get("fileName", "").lower() for f in list_library(self.client))
-        missing = [n for n in names if n.lower() not in present]
-        if missing:
-            raise DefenderInputError("Not in the live response library: %s. Upload with "
-                                     "secops.defender.defender_library_file first." % ", ".join(missing))
-
-    def _open_sessions(self, machine):
-        return self.actions.list(machine_ids=[machine["id"]], types=["LiveResponse"], statuses=list(ACTIVE))
-
-    def _submit(self, machine, commands, deadline):
-        body = {"Comment": self.params["comment"], "Commands": commands}
-
-        def ours():
-            return next((a for a in self._open_sessions(machine)
-                         if a.get("requestorComment") == self.params["comment"]), None)
-
-        while True:
-            try:
-                return self.actions.submit(machine["id"], "runliveresponse", body, ours)
-            except DefenderApiError as exc:
-                if exc.code != "ActiveRequestAlreadyExists" and "already in progress" not in (exc.api_message or ""):
-                    raise
-                running = next(iter(self._open_sessions(machine)), None)
-                running_id = running["id"] if running else "unknown (it may have been started from the portal)"
-                if self.params["on_active_session"] != "wait" or running is None:
-                    exc.message = ("Machine %s already has a live response session running: action %s."
-                                   % (machine.get("computerDnsName"), running_id))
-                    exc.hint = ("Set on_active_session=wait to run after it, or cancel it with "
-                                "secops.defender.defender_cancel_action.")
-                    raise
-                self.actions.wait(running, max(0, deadline - self.actions.clock()), self.params["poll_interval"],
-                                  want=None)
+    def _folder(self, row):
+        if not self.dest:
+            return None
+        folder = self.dest
+        if self.per_device:
+            folder = os.path.join(folder, safe_name(row.machine_name or row.machine_id or row.given))
+        if self.action_subdir:
+            folder = os.path.join(folder, row.action["id"])
+        return folder
 
     # --- results -----------------------------------------------------------------------------------
     def _link(self, action_id, index):
@@ -159,7 +177,7 @@ class LiveResponse:
                 if exc.status != 403 or attempt == 2:
                     raise
 
-    def _collect(self, action):
+    def _collect(self, action, folder):
         commands, files, taken = [], [], []
         for entry in action.get("commands") or []:
             command = entry.get("command") or {}
@@ -171,7 +189,7 @@ class LiveResponse:
             if entry.get("commandStatus") == "Completed" and kind == "RunScript":
                 item.update(self._script_result(action["id"], item["index"]))
             elif entry.get("commandStatus") == "Completed" and kind == "GetFile":
-                stored = self._store_file(action["id"], item["index"], values.get("Path"), taken)
+                stored = self._store_file(action["id"], item["index"], values.get("Path"), taken, folder)
                 item.update(stored)
                 files.append(stored)
             commands.append(item)
@@ -188,13 +206,12 @@ class LiveResponse:
         return {"script_name": data.get("script_name"), "exit_code": data.get("exit_code"),
                 "script_output": data.get("script_output"), "script_errors": data.get("script_errors")}
 
-    def _store_file(self, action_id, index, remote_path, taken):
-        dest = self.params["dest"]
-        if self.params.get("action_subdir"):
-            dest = os.path.join(dest, action_id)
+    def _store_file(self, action_id, index, remote_path, taken, dest):
+        if not dest:
+            raise DefenderInputError("dest is required to bring GetFile results home.")
         try:
             if not os.path.isdir(dest):
-                os.makedirs(dest, 0o750)
+                os.makedirs(dest, 0o750, exist_ok=True)
         except OSError as exc:
             raise DefenderInputError("Cannot create dest %s: %s" % (dest, exc.strerror))
         name = safe_name(remote_path, taken, dest)
@@ -231,7 +248,7 @@ class LiveResponse:
         result["all_succeeded"] = not (status != "Succeeded" or failed or nonzero)
         if status in ("TimeOut", "Cancelled"):
             raise DefenderActionError(describe_failure(action), result=result)
-        if not self.params["fail_on_script_error"]:
+        if not self.fail_on_script_error:
             return
         if status != "Succeeded" or failed:
             raise DefenderActionError(describe_failure(action), result=result)
@@ -261,3 +278,24 @@ class _BoundedBuffer(io.BytesIO):
             raise DefenderInputError("A script result is larger than %d bytes; fetch large output with GetFile."
                                      % self.limit)
         return io.BytesIO.write(self, data)
+
+
+def write_manifest(folder, action, row, extra):
+    """The chain-of-custody record of one session, beside its evidence. Returns its path."""
+    manifest = {
+        "collected_by": "secops.defender",
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"id": row.machine_id or action.get("machineId"),
+                    "name": row.machine_name or action.get("computerDnsName"), "given": row.given},
+        "action_id": action.get("id"),
+        "status": action.get("status"),
+        "requestor": action.get("requestor"),
+        "requestor_comment": action.get("requestorComment"),
+        "start_time": action.get("creationDateTimeUtc"),
+        "end_time": last_update(action),
+        "commands": extra.get("commands") or [],
+        "files": [{"name": os.path.basename(f["path"]), "remote_path": f["remote_path"], "sha256": f["sha256"],
+                   "size": f["size"], "unpacked": f["unpacked"]} for f in extra.get("files") or []],
+    }
+    name = "manifest.json" if os.path.basename(folder) == action.get("id") else "manifest-%s.json" % action.get("id")
+    return write_json(folder, name, manifest)

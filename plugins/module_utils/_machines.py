@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
@@ -14,12 +16,81 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import eq, literal
 
+MACHINE_ID = re.compile(r"^[0-9a-fA-F]{40}$")
+# Names per bulk query: each adds up to ~90 characters to the URL, which stays well under 8 KB.
+NAMES_PER_QUERY = 40
+
 MACHINE_TARGET_SPEC = dict(
     machine_id=dict(type="str"),
     machine_name=dict(type="str"),
+    machines=dict(type="list", elements="str"),
 )
-MACHINE_TARGET_KWARGS = dict(required_one_of=[("machine_id", "machine_name")],
-                             mutually_exclusive=[("machine_id", "machine_name")])
+MACHINE_TARGET_KWARGS = dict(required_one_of=[("machine_id", "machine_name", "machines")],
+                             mutually_exclusive=[("machine_id", "machine_name", "machines")])
+
+
+def is_machine_id(value):
+    return bool(MACHINE_ID.match(value or ""))
+
+
+def target_list(machine_id=None, machine_name=None, machines=None):
+    """The task's devices as (given, kind) pairs, kind "id" or "name", in order and without repeats."""
+    if machine_id:
+        if not is_machine_id(machine_id.strip()):
+            raise DefenderInputError("machine_id %r is not a device id (40 hexadecimal characters). Use "
+                                     "machine_name for a computer name." % machine_id)
+        return [(machine_id.strip().lower(), "id")]
+    if machine_name:
+        return [(machine_name.strip(), "name")]
+    out, seen = [], set()
+    for item in machines or []:
+        text = (item or "").strip()
+        if not text:
+            raise DefenderInputError("machines has an empty item; every item is a device id or a computer name.")
+        kind = "id" if is_machine_id(text) else "name"
+        value = text.lower() if kind == "id" else text
+        if value.lower() not in seen:
+            seen.add(value.lower())
+            out.append((value, kind))
+    if not out:
+        raise DefenderInputError("machines is empty; give at least one device id or computer name.")
+    return out
+
+
+def resolve_names(client, names):
+    """Find many computer names with a few paged queries. Returns {name: [machine, ...]} for every name asked,
+    matching the full DNS name, or for a short name (no dot) the DNS names that start with `name.`."""
+    found = dict((n, []) for n in names)
+    for start in range(0, len(names), NAMES_PER_QUERY):
+        chunk = names[start:start + NAMES_PER_QUERY]
+        clauses = []
+        for name in chunk:
+            clauses.append(eq("computerDnsName", name))
+            if "." not in name:
+                clauses.append("startswith(computerDnsName,%s)" % literal(name + "."))
+        for machine in client.paged("/api/machines", {"$filter": " or ".join(clauses)}):
+            dns = (machine.get("computerDnsName") or "").lower()
+            for name in chunk:
+                lowered = name.lower()
+                if dns == lowered or ("." not in name and dns.startswith(lowered + ".")):
+                    if not any(m.get("id") == machine.get("id") for m in found[name]):
+                        found[name].append(machine)
+    for name, machines in found.items():
+        # A full name wins over short-name matches (ws-1 and ws-1.corp.example.com both exist).
+        exact = [m for m in machines if (m.get("computerDnsName") or "").lower() == name.lower()]
+        if exact:
+            found[name] = exact
+    return found
+
+
+def not_found_message(name):
+    return ("No machine named %s in this tenant (looked for computerDnsName %s, and for %s.* as a short name)."
+            % (name, name, name))
+
+
+def ambiguous_message(name, machines):
+    return "The name %s matches %d machines: %s. Pass the device id to choose one." % (
+        name, len(machines), _summary(machines))
 
 
 def _summary(machines):

@@ -20,8 +20,17 @@ from ansible_collections.secops.defender.plugins.module_utils._auth import (
     make_cache,
     select_credential,
 )
+from ansible_collections.secops.defender.plugins.module_utils._budget import RateBudget, budget_key, parse_limits
 from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOUDS, endpoints
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError, DefenderError
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
+    DefenderError,
+    DefenderInputError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._fleet import run_action
+from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
+from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
+from ansible_collections.secops.defender.plugins.module_utils._token_cache import default_cache_dir
 
 try:
     import requests
@@ -63,17 +72,47 @@ AUTH_ARGSPEC = dict(
     max_retry_wait=dict(type="int", fallback=_env("DEFENDER_MAX_RETRY_WAIT")),
     token_cache=dict(type="bool", fallback=_env("DEFENDER_TOKEN_CACHE")),
     token_cache_dir=dict(type="path", fallback=_env("DEFENDER_TOKEN_CACHE_DIR")),
+    rate_budget=dict(type="bool", fallback=_env("DEFENDER_RATE_BUDGET")),
+    rate_limits=dict(type="dict", fallback=_env("DEFENDER_RATE_LIMITS")),
 )
 
 # Defaults live here rather than in the argspec, so that an env fallback is consulted before a default applies.
-AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", validate_certs=True, timeout=30, max_retry_wait=300,
-                     token_cache=True)
+AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", validate_certs=True, timeout=30, max_retry_wait=3600,
+                     token_cache=True, rate_budget=True)
 
 WAIT_ARGSPEC = dict(
     wait=dict(type="bool", default=True),
     wait_timeout=dict(type="int", default=900),
     poll_interval=dict(type="int", default=10),
 )
+
+
+# What every machine-action module takes beside its own options, for one device or many.
+FLEET_ARGSPEC = dict(
+    concurrency=dict(type="int", default=10),
+    fail_on_device_error=dict(type="bool", default=True),
+    on_active_action=dict(type="str", choices=["fail", "wait"], default="fail"),
+)
+# For actions that are not repeated when an equal one is pending, running or succeeded.
+DEDUPE_ARGSPEC = dict(
+    force=dict(type="bool", default=False),
+    dedupe_lookback_days=dict(type="int", default=30),
+)
+
+
+def check_ranges(params):
+    """Waits, polls and counts are checked before anything is sent."""
+    rules = (("wait_timeout", 1, 7 * 86400), ("poll_interval", 1, 3600), ("concurrency", 1, 64),
+             ("dedupe_lookback_days", 1, 365), ("timeout", 1, 600), ("max_retry_wait", 0, 86400))
+    for name, low, high in rules:
+        value = params.get(name)
+        if value is not None and not low <= value <= high:
+            raise DefenderInputError("%s must be between %d and %d, not %s." % (name, low, high, value))
+
+
+def state_dir(params):
+    """Where the token cache, the rate budget and the submit locks live (one place, shared by all tasks)."""
+    return params.get("token_cache_dir") or default_cache_dir()
 
 
 def auth_options(params):
@@ -96,8 +135,17 @@ def build_client(params):
     credential = select_credential(options, urls)
     tokens = TokenProvider(credential, MsalHttpClient(session, verify, options["timeout"]),
                            make_cache(options["token_cache"], options["token_cache_dir"]))
+    budget = None
+    if options["rate_budget"]:
+        budget = RateBudget(state_dir(options), scope_key(options, urls), parse_limits(options["rate_limits"]))
     return DefenderClient(urls["api_url"], tokens, verify=verify, timeout=options["timeout"],
-                          max_retry_wait=options["max_retry_wait"], session=session)
+                          max_retry_wait=options["max_retry_wait"], session=session, budget=budget)
+
+
+def scope_key(options, urls):
+    """Tenant, app and API host: what the API's rate limits and the submit locks are counted by."""
+    return budget_key(options.get("tenant_id"), options.get("client_id") or options.get("managed_identity_client_id"),
+                      urls["api_url"])
 
 
 class DefenderModule(AnsibleModule):
@@ -119,6 +167,26 @@ class DefenderModule(AnsibleModule):
             self._client = build_client(self.params)
         return self._client
 
+    def action_result(self, spec, options, **service_kwargs):
+        """Run one machine action (an ActionSpec and its checked options) on the task's device or devices and
+        return the module result."""
+        return run_action(self.client, spec, options, **self.action_kwargs(**service_kwargs))
+
+    def action_kwargs(self, **extra):
+        """The fleet engine's keyword arguments from the task's options, checked before anything is sent."""
+        params = self.params
+        check_ranges(params)
+        targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
+        urls = endpoints(auth_options(params)["cloud"], params.get("api_url"))
+        kwargs = dict(targets=targets, single=not params.get("machines"), check_mode=self.check_mode,
+                      wait=params["wait"], wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
+                      force=params.get("force") or False, on_active_action=params["on_active_action"],
+                      concurrency=params["concurrency"], dedupe_lookback_days=params.get("dedupe_lookback_days") or 30,
+                      fail_on_device_error=params["fail_on_device_error"],
+                      locks=SubmitLocks(state_dir(params), scope_key(params, urls)))
+        kwargs.update(extra)
+        return kwargs
+
     def run(self, service):
         """Call `service(module)`, which returns the result dict; turn every DefenderError into fail_json."""
         try:
@@ -128,6 +196,8 @@ class DefenderModule(AnsibleModule):
             extra = {"error": exc.to_dict()}
             if isinstance(exc, DefenderActionError):
                 extra.update(exc.result)
+                if exc.result.get("error"):
+                    extra["error"] = exc.result["error"]
             self.fail_json(msg=str(exc), **extra)
         self._warn_from_client()
         self.exit_json(**result)

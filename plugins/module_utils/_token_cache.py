@@ -45,7 +45,7 @@ class TokenCache:
 
     def _ensure_dir(self):
         if not os.path.isdir(self.directory):
-            os.makedirs(self.directory, mode=0o700)
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
         # Tighten a folder someone else created with looser modes.
         if os.stat(self.directory).st_mode & 0o077:
             os.chmod(self.directory, 0o700)

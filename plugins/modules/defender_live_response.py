@@ -9,11 +9,15 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: defender_live_response
-short_description: Run live response commands on a device and bring the results home
+short_description: Run live response commands on one device or many, and bring the results home
 version_added: 0.1.0
 description:
-  - Runs a Microsoft Defender for Endpoint live response session on one device. A session puts library files on
-    the device (C(PutFile)), runs library scripts (C(RunScript)) and fetches files (C(GetFile)), in that order.
+  - Runs a Microsoft Defender for Endpoint live response session on one device (O(machine_id), O(machine_name)) or
+    on many in one task (O(machines)). A session puts library files on the device (C(PutFile)), runs library
+    scripts (C(RunScript)) and fetches files (C(GetFile)), in that order.
+  - With O(machines), as many sessions run at once as the limits allow (10 starts a minute through the shared rate
+    budget, and at most O(max_sessions) at a time), and each device's results are downloaded as soon as its
+    session ends, into a folder of its own under O(dest).
   - By default it waits for the session to end, then returns each command's status and errors, each script's exit
     code, output and errors, and downloads each fetched file into O(dest).
   - Downloads are streamed to disk (a fetched file can be gigabytes), written to a temporary file and renamed, and
@@ -22,8 +26,8 @@ description:
     again. The bearer token is never sent to the download host.
   - A failed command or a script's non-zero exit code fails the task, and the results are still returned. Set
     O(fail_on_script_error=false) to decide in the playbook instead.
-  - A device runs one live response session at a time. When another one is running, the task fails and names
-    that action, or with O(on_active_session=wait) it waits for it to end and then runs.
+  - A device runs one live response session at a time. When another one is running, the device fails and the
+    message names that action, or with O(on_active_action=wait) it waits for it to end and then runs.
   - A live response always runs again when asked to, so the module always reports C(changed=true).
 author:
   - Secops Defender Contributors (@secops-collections)
@@ -66,8 +70,24 @@ options:
   dest:
     description:
       - The local directory where C(GetFile) results are written. It is created if needed.
-      - Required when there are C(GetFile) commands and O(wait=true).
+      - With O(machines), each device gets a subdirectory named after its computer name.
+      - Required when there are C(GetFile) commands and O(wait=true). It is checked (a directory, writable)
+        before any session starts.
     type: path
+  manifest:
+    description:
+      - Write a chain-of-custody manifest beside each session's evidence, C(manifest.json) with
+        O(action_subdir=true), else C(manifest-<action id>.json). It records the device, action id, requestor,
+        comment, start and end time, every command with its status and exit code, and each file's remote path,
+        size and SHA-256.
+    type: bool
+    default: false
+  max_sessions:
+    description:
+      - With O(machines), the most sessions this task keeps running at once. The documented tenant-wide cap is 25
+        concurrent sessions (one later page says 50); leave room for other responders.
+    type: int
+    default: 25
   action_subdir:
     description:
       - Put the downloaded files in a subdirectory of O(dest) named after the action id, so that every session's
@@ -76,18 +96,10 @@ options:
     default: false
   fail_on_script_error:
     description:
-      - Whether a failed command or a script's non-zero exit code fails the task.
-      - A session that timed out or was cancelled always fails the task.
+      - Whether a failed command or a script's non-zero exit code fails the device.
+      - A session that timed out or was cancelled always fails the device.
     type: bool
     default: true
-  on_active_session:
-    description:
-      - What to do when the device already has a live response session running.
-      - V(fail) fails the task, naming the running action.
-      - V(wait) waits for it to end (within O(wait_timeout)) and then runs.
-    type: str
-    choices: [fail, wait]
-    default: fail
 extends_documentation_fragment:
   - secops.defender.auth
   - secops.defender.auth.MACHINE
@@ -98,8 +110,9 @@ extends_documentation_fragment:
 notes:
   - Needs the application permission C(Machine.LiveResponse), and C(Machine.Read.All) to find the device.
     Check mode also needs C(Library.Manage) to read the library.
-  - In check mode the module confirms that the device exists and that every C(PutFile) and C(RunScript) name is in
-    the library, and reports C(changed=true) without starting a session.
+  - In check mode the module confirms that the devices exist and that every C(PutFile) and C(RunScript) name is
+    in the library, and reports C(changed=true) without starting a session.
+  - O(on_active_action) was called O(on_active_session) in 0.1.0; the old name still works as an alias.
   - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions. Over
     either limit it answers 429, and the module waits as C(Retry-After) says, within O(max_retry_wait).
   - A script runs for at most 10 minutes on the device.
@@ -112,6 +125,22 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Triage every affected device at once, evidence per device with a chain-of-custody manifest
+  secops.defender.defender_live_response:
+    machines: "{{ affected_devices }}"
+    comment: "INC-4711: triage"
+    commands:
+      - type: RunScript
+        script_name: collect_triage.ps1
+      - type: GetFile
+        path: C:\Windows\Temp\secops-triage.zip
+    dest: /evidence/INC-4711          # /evidence/INC-4711/<device>/<action id>/...
+    action_subdir: true
+    manifest: true
+    on_active_action: wait
+    fail_on_device_error: false
+  register: triage
+
 - name: Make sure the triage script is in the library
   secops.defender.defender_library_file:
     src: files/collect_triage.ps1
@@ -141,19 +170,67 @@ EXAMPLES = r"""
       - type: RunScript
         script_name: check_persistence.ps1
     fail_on_script_error: false
-    on_active_session: wait
+    on_active_action: wait
   register: check
 """
 
 RETURN = r"""
+results:
+  description:
+    - One row per device, in the order given, with C(machine), C(machine_id), C(machine_name), C(action_id),
+      C(status), C(changed), C(failed), C(msg) (and C(error) when it failed) and, once its session ended, the
+      session's RV(commands), RV(files), RV(all_succeeded), C(evidence_dir) and C(manifest).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - machine: ws-fin-001
+      machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+      machine_name: ws-fin-001.corp.example.com
+      action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+      status: Succeeded
+      changed: true
+      failed: false
+      msg: ""
+      all_succeeded: true
+      evidence_dir: /evidence/INC-4711/ws-fin-001.corp.example.com/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+      manifest: /evidence/INC-4711/ws-fin-001.corp.example.com/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01/manifest.json
+      files: []
+      commands: []
+failed_machines:
+  description: The devices that failed, as given.
+  returned: always
+  type: list
+  elements: str
+  sample: [lt-sales-007.corp.example.com]
+summary:
+  description: How many devices got a session, would get one (check mode), or failed.
+  returned: always
+  type: dict
+  sample: {devices: 3, submitted: 2, already_done: 0, would_submit: 0, failed: 1}
+rate_budget:
+  description: What this task saw of the shared rate budget (shown at C(-v)); see P(secops.defender.defender_quarantine_file#module).
+  returned: unless O(rate_budget=false)
+  type: dict
+  sample: {calls: 12, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
+evidence_dir:
+  description: The folder this device's files (and manifest) were written to.
+  returned: with O(machine_id) or O(machine_name), when the session ended
+  type: str
+  sample: /evidence/ws-fin-001
+manifest:
+  description: The path of the chain-of-custody manifest.
+  returned: with O(manifest=true), when the session ended
+  type: str
+  sample: /evidence/ws-fin-001/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01/manifest.json
 action_id:
   description: The id of the live response action. V(null) in check mode.
-  returned: always
+  returned: with O(machine_id) or O(machine_name)
   type: str
   sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
 status:
   description: The action's status when the module finished.
-  returned: always
+  returned: with O(machine_id) or O(machine_name)
   type: str
   sample: Succeeded
 all_succeeded:
@@ -164,7 +241,7 @@ all_succeeded:
   sample: true
 machine_action:
   description: The MachineAction entity as the API returned it, unmodified.
-  returned: always
+  returned: with O(machine_id) or O(machine_name)
   type: dict
   sample:
     id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
@@ -172,17 +249,17 @@ machine_action:
     status: Succeeded
 machine_id:
   description: The id of the device.
-  returned: always
+  returned: with O(machine_id) or O(machine_name)
   type: str
   sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
 machine_name:
   description: The computer DNS name of the device.
-  returned: always
+  returned: with O(machine_id) or O(machine_name)
   type: str
   sample: ws-fin-001.corp.example.com
 commands:
   description: One entry per command, in order.
-  returned: when the module waited
+  returned: with O(machine_id) or O(machine_name), when the module waited
   type: list
   elements: dict
   contains:
@@ -269,9 +346,13 @@ error:
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._live_response import LiveResponse
+from ansible_collections.secops.defender.plugins.module_utils._live_response import (
+    DEFAULT_MAX_SESSIONS,
+    live_response,
+)
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
 
 
 def main():
@@ -286,13 +367,24 @@ def main():
         comment=dict(type="str", default="Live response, requested by Ansible (secops.defender)"),
         dest=dict(type="path"),
         action_subdir=dict(type="bool", default=False),
+        manifest=dict(type="bool", default=False),
+        max_sessions=dict(type="int", default=DEFAULT_MAX_SESSIONS),
         fail_on_script_error=dict(type="bool", default=True),
-        on_active_session=dict(type="str", choices=["fail", "wait"], default="fail"),
     )
-    argument_spec.update(MACHINE_TARGET_SPEC)
-    argument_spec.update(WAIT_ARGSPEC)
+    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+        argument_spec.update(shared)
+    argument_spec["on_active_action"] = dict(FLEET_ARGSPEC["on_active_action"], aliases=["on_active_session"])
     module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
-    module.run(lambda m: LiveResponse(m.client, m.params, m.check_mode).run())
+    module.run(run)
+
+
+def run(module):
+    params = module.params
+    if not 1 <= params["max_sessions"] <= 50:
+        raise DefenderInputError("max_sessions must be between 1 and 50, not %s." % params["max_sessions"])
+    return live_response(module.client, params["commands"], params["comment"], dest=params["dest"],
+                         action_subdir=params["action_subdir"], fail_on_script_error=params["fail_on_script_error"],
+                         manifest=params["manifest"], max_sessions=params["max_sessions"], **module.action_kwargs())
 
 
 if __name__ == "__main__":

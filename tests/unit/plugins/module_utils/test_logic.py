@@ -10,7 +10,12 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import Def
 from ansible_collections.secops.defender.plugins.module_utils._files import AtomicWriter, commit_unpacked, safe_name
 from ansible_collections.secops.defender.plugins.module_utils._live_response import build_commands
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, literal
-from ansible_collections.secops.defender.plugins.module_utils._quarantine import find_equal, normalise_sha1
+from ansible_collections.secops.defender.plugins.module_utils._fleet import newest_equal
+from ansible_collections.secops.defender.plugins.module_utils._quarantine import SPEC, normalise_sha1
+
+
+def find_equal(actions, machine_id, sha1):
+    return newest_equal(actions, {machine_id}, SPEC, {"sha1": sha1}).get(machine_id)
 
 SHA1 = "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
 M = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"

@@ -12,7 +12,9 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderApiError,
     DefenderInputError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._live_response import LiveResponse
+from ansible_collections.secops.defender.plugins.module_utils._fleet import run_action
+from ansible_collections.secops.defender.plugins.module_utils._live_response import live_response
+from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
 from ansible_collections.secops.defender.tests.mde_emulator.state import deterministic_bytes
 
 from .conftest import SHA1, WS1
@@ -34,45 +36,50 @@ def fast(control, monkeypatch):
     monkeypatch.setattr(ActionService, "clock", staticmethod(lambda: elapsed[0]))
 
 
-def qparams(**kwargs):
-    base = {"sha1": SHA1, "machine_id": WS1, "machine_name": None, "comment": "c", "force": False, "wait": False,
-            "wait_timeout": 600, "poll_interval": 5}
-    base.update(kwargs)
-    return base
+def qrun(client, check_mode, sha1=SHA1, comment="c", machine_id=WS1, machine_name=None, machines=None, **kwargs):
+    """The quarantine service as the module calls it, with explicit keyword arguments."""
+    kwargs.setdefault("wait", False)
+    kwargs.setdefault("wait_timeout", 600)
+    kwargs.setdefault("poll_interval", 5)
+    if machine_name or machines:
+        machine_id = None
+    return run_action(client, _quarantine.SPEC, _quarantine.options(sha1, comment),
+                      target_list(machine_id, machine_name, machines), single=not machines, check_mode=check_mode,
+                      **kwargs)
 
 
 # --- quarantine ----------------------------------------------------------------------------------------
 def test_quarantine_check_mode_then_real_then_idempotent(client, control):
-    dry = _quarantine.run(client, qparams(), check_mode=True)
+    dry = qrun(client, True)
     assert dry["changed"] is True and dry["action_id"] is None
     assert control.api_calls("POST") == []
-    real = _quarantine.run(client, qparams(), check_mode=False)
+    real = qrun(client, False)
     assert real["changed"] is True and real["status"] == "Pending"
-    again = _quarantine.run(client, qparams(sha1=SHA1.upper()), check_mode=False)
+    again = qrun(client, False, sha1=SHA1.upper())
     assert again["changed"] is False and again["action_id"] == real["action_id"]
     assert len(control.api_calls("POST")) == 1
     assert [a["id"] for a in control("GET", "/state")["actions"]] == [real["action_id"]]
 
 
 def test_quarantine_waits_for_success(client, control, fast):
-    result = _quarantine.run(client, qparams(wait=True), check_mode=False)
+    result = qrun(client, False, wait=True)
     assert result["status"] == "Succeeded"
     assert control("GET", "/state")["actions"][0]["status"] == "Succeeded"
 
 
 def test_a_cancelled_match_does_not_count_and_force_submits_anyway(client, control):
-    first = _quarantine.run(client, qparams(), check_mode=False)
+    first = qrun(client, False)
     client.post("/api/machineactions/%s/cancel" % first["action_id"], {"Comment": "x"})
-    second = _quarantine.run(client, qparams(), check_mode=False)
+    second = qrun(client, False)
     assert second["changed"] is True and second["action_id"] != first["action_id"]
-    forced = _quarantine.run(client, qparams(force=True), check_mode=False)
+    forced = qrun(client, False, force=True)
     assert forced["changed"] is True and forced["action_id"] not in (first["action_id"], second["action_id"])
     assert len(control("GET", "/state")["actions"]) == 3
 
 
 def test_dropped_connection_after_post_makes_no_duplicate(client, control):
     control("POST", "/faults", {"kind": "drop_after", "method": "POST", "path": "StopAndQuarantineFile"})
-    result = _quarantine.run(client, qparams(), check_mode=False)
+    result = qrun(client, False)
     actions = control("GET", "/state")["actions"]
     assert len(actions) == 1 and result["action_id"] == actions[0]["id"]
     assert len(control.api_calls("POST")) == 1
@@ -80,7 +87,7 @@ def test_dropped_connection_after_post_makes_no_duplicate(client, control):
 
 def test_server_error_before_processing_is_looked_up_then_sent_once_more(client, control):
     control("POST", "/faults", {"kind": "status", "status": 500, "method": "POST", "path": "StopAndQuarantineFile"})
-    result = _quarantine.run(client, qparams(), check_mode=False)
+    result = qrun(client, False)
     assert [c["status"] for c in control.api_calls("POST")] == [500, 201]
     assert [a["id"] for a in control("GET", "/state")["actions"]] == [result["action_id"]]
 
@@ -88,60 +95,61 @@ def test_server_error_before_processing_is_looked_up_then_sent_once_more(client,
 def test_offline_machine_times_out(client, control, fast):
     control("POST", "/settings", {"queue_limit_seconds": 7200})
     with pytest.raises(DefenderActionError) as info:
-        _quarantine.run(client, qparams(machine_id=OFFLINE, wait=True, wait_timeout=10000, poll_interval=600),
-                        check_mode=False)
+        qrun(client, False, machine_id=OFFLINE, wait=True, wait_timeout=10000, poll_interval=600)
     assert "TimeOut" in str(info.value) and "online" in str(info.value)
     assert info.value.result["status"] == "TimeOut" and info.value.result["machine_action"]["id"]
 
 
 def test_wait_timeout_says_the_action_goes_on(client, control, fast):
     with pytest.raises(DefenderActionError) as info:
-        _quarantine.run(client, qparams(machine_id=OFFLINE, wait=True, wait_timeout=60, poll_interval=10),
-                        check_mode=False)
+        qrun(client, False, machine_id=OFFLINE, wait=True, wait_timeout=60, poll_interval=10)
     assert "still Pending" in str(info.value) and "defender_cancel_action" in str(info.value)
 
 
 def test_token_expiring_during_a_long_wait_is_refreshed(client, control, fast):
     control("POST", "/settings", {"token_lifetime_seconds": 600, "pending_seconds": 1500})
-    result = _quarantine.run(client, qparams(wait=True, wait_timeout=4000, poll_interval=300), check_mode=False)
+    result = qrun(client, False, wait=True, wait_timeout=4000, poll_interval=300)
     assert result["status"] == "Succeeded"
     assert len(control.sign_ins()) >= 2
     assert 401 in [c["status"] for c in control.api_calls("GET")]
 
 
 def test_linux_machine_gets_a_clear_error(client):
-    with pytest.raises(DefenderApiError) as info:
-        _quarantine.run(client, qparams(machine_id="3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"), check_mode=False)
-    assert info.value.code == "OsPlatformNotSupported" and info.value.correlation_id
+    with pytest.raises(DefenderActionError) as info:
+        qrun(client, False, machine_id="3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d")
+    error = info.value.result["error"]
+    assert error["code"] == "OsPlatformNotSupported" and error["correlation_id"] in str(info.value)
+    assert "StopAndQuarantineFile on 3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d" in str(info.value)
 
 
 def test_machine_names_resolve_or_explain(client, control):
-    assert _quarantine.run(client, qparams(machine_id=None, machine_name="ws-fin-001"), True)["machine_id"] == WS1
-    with pytest.raises(DefenderInputError) as info:
-        _quarantine.run(client, qparams(machine_id=None, machine_name="nope"), True)
+    assert qrun(client, True, machine_id=None, machine_name="ws-fin-001")["machine_id"] == WS1
+    with pytest.raises(DefenderActionError) as info:
+        qrun(client, True, machine_id=None, machine_name="nope")
     assert "No machine named nope" in str(info.value)
     control("POST", "/seed", {"machines": [{"id": "9" * 40, "computerDnsName": "ws-fin-001.other.example.com"}]})
-    with pytest.raises(DefenderInputError) as info:
-        _quarantine.run(client, qparams(machine_id=None, machine_name="ws-fin-001"), True)
+    with pytest.raises(DefenderActionError) as info:
+        qrun(client, True, machine_id=None, machine_name="ws-fin-001")
     assert "matches 2 machines" in str(info.value) and WS1 in str(info.value)
 
 
 # --- live response -------------------------------------------------------------------------------------
-def lrparams(tmp_path, commands=None, **kwargs):
-    base = {"machine_id": WS1, "machine_name": None, "comment": "triage", "wait": True, "wait_timeout": 900,
-            "poll_interval": 5, "dest": str(tmp_path / "out"), "fail_on_script_error": True, "action_subdir": False,
-            "on_active_session": "fail",
-            "commands": commands or [
-                {"type": "RunScript", "script_name": "collect_triage.ps1", "args": "-Full"},
-                {"type": "GetFile", "path": TRIAGE},
-                {"type": "GetFile", "path": "C:\\Users\\alice\\Downloads\\invoice.pdf.exe"},
-            ]}
-    base.update(kwargs)
-    return base
+def lrrun(client, check_mode, tmp_path, commands=None, machine_id=WS1, machines=None, **kwargs):
+    """The live response service as the module calls it, with explicit keyword arguments."""
+    kwargs.setdefault("dest", str(tmp_path / "out"))
+    kwargs.setdefault("poll_interval", 5)
+    commands = commands or [
+        {"type": "RunScript", "script_name": "collect_triage.ps1", "args": "-Full"},
+        {"type": "GetFile", "path": TRIAGE},
+        {"type": "GetFile", "path": "C:\\Users\\alice\\Downloads\\invoice.pdf.exe"},
+    ]
+    return live_response(client, commands, kwargs.pop("comment", "triage"),
+                         target_list(None if machines else machine_id, None, machines), single=not machines,
+                         check_mode=check_mode, **kwargs)
 
 
 def test_live_response_brings_results_home(client, control, fast, tmp_path):
-    result = LiveResponse(client, lrparams(tmp_path), False).run()
+    result = lrrun(client, False, tmp_path)
     assert result["status"] == "Succeeded" and result["all_succeeded"] is True
     script = result["commands"][0]
     assert script["exit_code"] == 0 and script["script_output"] == "triage collected"
@@ -157,29 +165,29 @@ def test_live_response_brings_results_home(client, control, fast, tmp_path):
 
 
 def test_live_response_check_mode_posts_nothing(client, control, tmp_path):
-    result = LiveResponse(client, lrparams(tmp_path), True).run()
+    result = lrrun(client, True, tmp_path)
     assert result["changed"] is True and result["action_id"] is None
     assert control.api_calls("POST") == []
     with pytest.raises(DefenderInputError) as info:
-        LiveResponse(client, lrparams(tmp_path, [{"type": "RunScript", "script_name": "missing.ps1"}]), True).run()
+        lrrun(client, True, tmp_path, [{"type": "RunScript", "script_name": "missing.ps1"}])
     assert "missing.ps1" in str(info.value) and "defender_library_file" in str(info.value)
 
 
 def test_failing_script_fails_but_returns_results(client, control, fast, tmp_path):
     commands = [{"type": "RunScript", "script_name": "fail.ps1"}]
     with pytest.raises(DefenderActionError) as info:
-        LiveResponse(client, lrparams(tmp_path, commands), False).run()
+        lrrun(client, False, tmp_path, commands)
     assert "fail.ps1 exited 3: Access is denied." in str(info.value)
     assert info.value.result["commands"][0]["exit_code"] == 3
     control("POST", "/clock", {"advance": 60})
-    relaxed = LiveResponse(client, lrparams(tmp_path, commands, fail_on_script_error=False), False).run()
+    relaxed = lrrun(client, False, tmp_path, commands, fail_on_script_error=False)
     assert relaxed["all_succeeded"] is False and relaxed["commands"][0]["exit_code"] == 3
 
 
 def test_failed_command_stops_the_rest(client, fast, tmp_path):
     commands = [{"type": "RunScript", "script_name": "collect_triage.ps1"}, {"type": "GetFile", "path": "C:\\nope"}]
     with pytest.raises(DefenderActionError) as info:
-        LiveResponse(client, lrparams(tmp_path, commands), False).run()
+        lrrun(client, False, tmp_path, commands)
     result = info.value.result
     assert result["status"] == "Failed"
     assert [c["status"] for c in result["commands"]] == ["Completed", "Failed"]
@@ -189,15 +197,16 @@ def test_failed_command_stops_the_rest(client, fast, tmp_path):
 def test_busy_machine_fails_naming_the_running_action(client, control, tmp_path):
     running = client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "other", "Commands": [
         {"type": "RunScript", "params": [{"key": "ScriptName", "value": "collect_triage.ps1"}]}]})
-    with pytest.raises(DefenderApiError) as info:
-        LiveResponse(client, lrparams(tmp_path), False).run()
-    assert running["id"] in str(info.value) and "on_active_session=wait" in str(info.value)
+    with pytest.raises(DefenderActionError) as info:
+        lrrun(client, False, tmp_path)
+    assert running["id"] in str(info.value) and "on_active_action=wait" in str(info.value)
+    assert info.value.result["error"]["code"] == "ActiveRequestAlreadyExists"
 
 
 def test_busy_machine_waits_when_asked(client, control, fast, tmp_path):
     running = client.post("/api/machines/%s/runliveresponse" % WS1, {"Comment": "other", "Commands": [
         {"type": "RunScript", "params": [{"key": "ScriptName", "value": "collect_triage.ps1"}]}]})
-    result = LiveResponse(client, lrparams(tmp_path, on_active_session="wait"), False).run()
+    result = lrrun(client, False, tmp_path, on_active_action="wait")
     assert result["status"] == "Succeeded" and result["action_id"] != running["id"]
     statuses = [c["status"] for c in control.api_calls("POST", "runliveresponse")]
     assert statuses == [201, 400, 201]
@@ -205,7 +214,7 @@ def test_busy_machine_waits_when_asked(client, control, fast, tmp_path):
 
 def test_expired_result_link_is_asked_for_again(client, control, fast, tmp_path):
     control("POST", "/faults", {"kind": "status", "status": 403, "host": "blob", "path": "/blobs/liveresponse/.*/1"})
-    result = LiveResponse(client, lrparams(tmp_path), False).run()
+    result = lrrun(client, False, tmp_path)
     assert result["files"][0]["size"] == 200000
     assert len(control.api_calls("GET", "index=1")) == 2
 
@@ -214,22 +223,22 @@ def test_collisions_in_one_run_do_not_overwrite(client, control, fast, tmp_path)
     control("POST", "/seed", {"machines": [{"id": WS1, "computerDnsName": "ws-fin-001.corp.example.com",
                                             "files": {"C:\\a\\log.txt": {"size": 10}, "C:\\b\\log.txt": {"size": 20}}}]})
     commands = [{"type": "GetFile", "path": "C:\\a\\log.txt"}, {"type": "GetFile", "path": "C:\\b\\log.txt"}]
-    result = LiveResponse(client, lrparams(tmp_path, commands), False).run()
+    result = lrrun(client, False, tmp_path, commands)
     assert [os.path.basename(f["path"]) for f in result["files"]] == ["log.txt", "log-1.txt"]
     assert [f["size"] for f in result["files"]] == [10, 20]
 
 
 def test_action_subdir_keeps_sessions_apart(client, fast, tmp_path):
     commands = [{"type": "GetFile", "path": "C:\\Windows\\Temp\\dropper.log"}]
-    first = LiveResponse(client, lrparams(tmp_path, commands, action_subdir=True), False).run()
-    second = LiveResponse(client, lrparams(tmp_path, commands, action_subdir=True), False).run()
+    first = lrrun(client, False, tmp_path, commands, action_subdir=True)
+    second = lrrun(client, False, tmp_path, commands, action_subdir=True)
     for result in (first, second):
         assert result["files"][0]["path"] == str(tmp_path / "out" / result["action_id"] / "dropper.log")
 
 
 def test_getfile_needs_a_dest(client, tmp_path):
     with pytest.raises(DefenderInputError):
-        LiveResponse(client, lrparams(tmp_path, dest=None), False).run()
+        lrrun(client, False, tmp_path, dest=None)
 
 
 # --- cancel --------------------------------------------------------------------------------------------
@@ -301,7 +310,7 @@ def test_library_refuses_a_file_over_20_mb_before_uploading(client, control, tmp
 def test_putfile_runs_first_and_has_no_result_to_fetch(client, control, fast, tmp_path):
     commands = [{"type": "PutFile", "file_name": "collect_triage.ps1"},
                 {"type": "RunScript", "script_name": "collect_triage.ps1"}]
-    result = LiveResponse(client, lrparams(tmp_path, commands), False).run()
+    result = lrrun(client, False, tmp_path, commands)
     assert [c["status"] for c in result["commands"]] == ["Completed", "Completed"]
     assert "exit_code" not in result["commands"][0] and result["commands"][1]["exit_code"] == 0
     assert len(control.api_calls("GET", "GetLiveResponseResultDownloadLink")) == 1

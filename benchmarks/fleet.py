@@ -1,0 +1,227 @@
+"""Fleet benchmark: figures, never assertions. `make bench-fleet` (or .venv/bin/python benchmarks/fleet.py).
+
+An emulator with 1000 Windows devices enforces the documented rate limits with every window scaled by SCALE (and
+its clock runs 1/SCALE times as fast, so actions take as long relative to the windows as they would for real).
+The client's rate budget is given the same scaled limits. Side by side:
+  (a) quarantine one SHA-1 on all 1000 devices in one task (machines: [...]);
+  (b) the same with an inventory of 1000 hosts, forks=25, one task per host;
+  (c) the 0.1.0 way, a loop of single-device tasks, on a subset, projected to 1000;
+  (d) the collect_forensics role on 100 devices.
+For each: wall time, the bound the limits allow, wall / bound, API calls per device by endpoint, 429s, failed
+devices and duplicate actions.
+
+    python benchmarks/fleet.py [--scale 0.05] [--only a,b,c,d] [--subset 50]
+"""
+
+import argparse
+import collections
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from mde_emulator import Emulator  # noqa: E402
+from mde_emulator.testclient import RESPONDER, Client, load_seed  # noqa: E402
+
+DOCUMENTED = {"default": [[100, 60], [1500, 3600]], "runliveresponse": [[10, 60]],
+              "getpackageuri": [[2, 60], [120, 3600]]}
+SESSION_CAP = 25
+TRIAGE_ZIP = "C:\\Windows\\Temp\\secops-triage.zip"
+
+
+def scaled_limits(scale):
+    return dict((k, [[calls, seconds * scale] for calls, seconds in v]) for k, v in DOCUMENTED.items())
+
+
+def posts_bound(count, windows):
+    """The least time in which `count` calls fit every window: the last one waits for the earliest slot."""
+    bound = 0.0
+    for calls, seconds in windows:
+        bound = max(bound, (math.ceil(count / float(calls)) - 1) * seconds)
+    return bound
+
+
+def collection_path():
+    out = subprocess.check_output(["bash", os.path.join(ROOT, "tests", "utils", "layout.sh")], text=True)
+    return os.path.dirname(os.path.dirname(os.path.dirname(out.strip())))
+
+
+def fleet_seed(count, scale):
+    seed = load_seed()
+    seed["machines"] = [{"id": "%040x" % (0xf1ee7000000 + i), "computerDnsName": "ws-%04d.fleet.example.com" % i,
+                         "osPlatform": "Windows11"} for i in range(count)]
+    seed["scripts"] = dict(seed.get("scripts") or {}, **{"collect_triage.ps1": {
+        "output": "triage collected", "creates": {TRIAGE_ZIP: {"size": 4096}}}})
+    seed["settings"] = {"clock_speed": 1.0 / scale, "rate_limits": scaled_limits(scale)}
+    return seed
+
+
+class Bench:
+    def __init__(self, emu, scale, workdir, collections_path):
+        self.emu = emu
+        self.client = Client(emu)
+        self.scale = scale
+        self.workdir = workdir
+        self.collections = collections_path
+        info = emu.info()
+        self.auth = {"tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
+                     "api_url": info["api_url"], "authority_url": info["authority_url"], "ca_path": info["ca_path"],
+                     "rate_limits": scaled_limits(scale)}
+        self.ids = sorted(m.id for m in emu.tenant.machines.values() if m.name.endswith(".fleet.example.com"))
+
+    def fresh(self, name):
+        """A clean log, a reset limiter, and a budget and token cache of the scenario's own."""
+        self.client.control("POST", "/settings", {"rate_limits": scaled_limits(self.scale)})
+        self.client.control("DELETE", "/log")
+        return dict(self.auth, token_cache_dir=os.path.join(self.workdir, "state-" + name))
+
+    def play(self, name, plays, hosts=None, forks=10):
+        inventory = os.path.join(self.workdir, name + ".ini")
+        with open(inventory, "w") as handle:
+            handle.write("[fleet]\n")
+            for host in hosts or ["localhost"]:
+                handle.write("%s ansible_connection=local ansible_python_interpreter=%s\n" % (host, sys.executable))
+        path = os.path.join(self.workdir, name + ".yml")
+        with open(path, "w") as handle:
+            json.dump(plays, handle)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_FORKS=str(forks),
+                   ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+        started = time.monotonic()
+        result = subprocess.run(["ansible-playbook", "-i", inventory, path], env=env, capture_output=True,
+                                text=True, check=False)
+        wall = time.monotonic() - started
+        if result.returncode != 0:
+            print("  (the play exited %d; its last lines follow)" % result.returncode)
+            print("\n".join("  | " + line for line in (result.stdout + result.stderr).splitlines()[-15:]))
+        return wall
+
+    def figures(self, label, devices, wall, bound, failed=None, projected_from=None):
+        log = self.client.control("GET", "/log")["value"]
+        api = [e for e in log if e["host"] == "api" and e["path"].startswith("/api/")]
+        by_endpoint = collections.Counter(endpoint(e) for e in api)
+        state = self.client.control("GET", "/state")
+        per_target = collections.Counter((a["machineId"], a["type"], (a.get("relatedFileInfo") or {}).get(
+            "fileIdentifier") or a.get("requestorComment")) for a in state["actions"])
+        duplicates = sum(n - 1 for n in per_target.values() if n > 1)
+        throttled = len([e for e in api if e["status"] == 429])
+        print("(%s)" % label)
+        if projected_from:
+            print("  measured on %d devices: %.1f s; projected to %d: %.1f s" % (projected_from, wall, devices,
+                                                                              wall * devices / projected_from))
+            wall = wall * devices / projected_from
+            devices_measured = projected_from
+        else:
+            devices_measured = devices
+        print("  wall %.1f s, bound %.1f s, wall/bound %.2f" % (wall, bound, wall / bound if bound else float("nan")))
+        if api and not projected_from:
+            span = api[-1]["time"] - api[0]["time"]
+            print("  first to last API call %.1f s (the rest is Ansible starting, signing in, and reporting)" % span)
+        print("  API calls %d = %.2f per device; 429s %d (%.2f per 100 calls); failed devices %s; duplicates %d"
+              % (len(api), len(api) / float(devices_measured), throttled, 100.0 * throttled / max(1, len(api)),
+                 "?" if failed is None else failed, duplicates))
+        for name, count in by_endpoint.most_common():
+            print("    %-48s %6d  (%.3f per device)" % (name, count, count / float(devices_measured)))
+        return {"wall": wall, "bound": bound, "calls": len(api), "throttled": throttled, "duplicates": duplicates}
+
+    def failed_devices(self, results_file):
+        try:
+            with open(results_file) as handle:
+                return sum(1 for r in json.load(handle) if r.get("failed"))
+        except (IOError, ValueError):
+            return None
+
+
+def endpoint(entry):
+    path = re.sub(r"/[0-9a-f]{40}", "/{id}", entry["path"])
+    path = re.sub(r"/[0-9a-f-]{36}", "/{id}", path)
+    path = re.sub(r"\(index=\d+\)", "(index=N)", path)
+    return "%s %s" % (entry["method"], path)
+
+
+def save_results(var, path):
+    return {"ansible.builtin.copy": {"dest": path, "content": "{{ %s | to_json }}" % var, "mode": "0600"},
+            "delegate_to": "localhost", "run_once": True}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=0.05, help="window scale factor (default 0.05: a minute "
+                                                                  "lasts 3 s)")
+    parser.add_argument("--only", default="a,b,c,d")
+    parser.add_argument("--subset", type=int, default=50, help="devices for (c), projected to 1000")
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=10, help="the module's concurrency option for (a)")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    workdir = tempfile.mkdtemp(prefix="secops-bench-fleet-")
+    print("Fleet benchmark: %d devices; documented limits with windows scaled by %g (a minute lasts %.1f s, an "
+          "hour %.0f s); emulator clock %gx" % (args.devices, args.scale, 60 * args.scale, 3600 * args.scale,
+                                                 1 / args.scale))
+    with Emulator(fleet_seed(args.devices, args.scale), state_dir=workdir) as emu:
+        bench = Bench(emu, args.scale, workdir, collection_path())
+        windows = scaled_limits(args.scale)
+        n = len(bench.ids)
+        if "a" in only:
+            auth = bench.fresh("a")
+            out = os.path.join(workdir, "a.json")
+            wall = bench.play("a", [{"hosts": "localhost", "gather_facts": False, "tasks": [
+                {"secops.defender.defender_quarantine_file": dict(
+                    auth, machines=bench.ids, sha1="a" * 40, comment="bench a", fail_on_device_error=False,
+                    concurrency=args.concurrency),
+                 "register": "run"},
+                save_results("run.results", out)]}])
+            bench.figures("a) one task, %d devices" % n, n, wall, posts_bound(n, windows["default"]),
+                          bench.failed_devices(out))
+        if "b" in only:
+            auth = bench.fresh("b")
+            out = os.path.join(workdir, "b.json")
+            hosts = ["h%04d machine=%s" % (i, m) for i, m in enumerate(bench.ids)]
+            wall = bench.play("b", [{"hosts": "fleet", "gather_facts": False, "tasks": [
+                {"secops.defender.defender_quarantine_file": dict(
+                    auth, machine_id="{{ machine }}", sha1="b" * 40, comment="bench b"),
+                 "register": "run", "ignore_errors": True},
+                save_results("ansible_play_hosts_all | map('extract', hostvars, 'run') | list", out)]}],
+                hosts=hosts, forks=25)
+            bench.figures("b) %d hosts, forks=25, one task per host" % n, n, wall,
+                          posts_bound(n, windows["default"]), bench.failed_devices(out))
+        if "c" in only:
+            auth = bench.fresh("c")
+            subset = bench.ids[:args.subset]
+            out = os.path.join(workdir, "c.json")
+            wall = bench.play("c", [{"hosts": "localhost", "gather_facts": False, "tasks": [
+                {"secops.defender.defender_quarantine_file": dict(
+                    auth, machine_id="{{ item }}", sha1="c" * 40, comment="bench c"),
+                 "loop": subset, "register": "run", "ignore_errors": True},
+                save_results("run.results", out)]}])
+            bench.figures("c) the 0.1.0 way: a loop of single-device tasks", n, wall,
+                          posts_bound(n, windows["default"]), bench.failed_devices(out), projected_from=len(subset))
+        if "d" in only:
+            auth = bench.fresh("d")
+            subset = bench.ids[:100]
+            out = os.path.join(workdir, "d.json")
+            wall = bench.play("d", [{"hosts": "localhost", "gather_facts": False,
+                                     "module_defaults": {"group/secops.defender.defender": auth},
+                                     "roles": [{"role": "secops.defender.collect_forensics",
+                                                "collect_forensics_machines": subset,
+                                                "collect_forensics_dest": os.path.join(workdir, "evidence"),
+                                                "collect_forensics_fail_on_error": False,
+                                                "collect_forensics_poll_interval": 1}],
+                                     "post_tasks": [save_results("collect_forensics_run.results", out)]}])
+            session = (emu.settings["pending_seconds"] + emu.settings["script_seconds"]
+                       + emu.settings["command_seconds"]) * args.scale
+            bound = max(posts_bound(len(subset), windows["runliveresponse"]),
+                        math.ceil(len(subset) / float(SESSION_CAP)) * session)
+            print("  (bound for (d): 10 starts a minute, cap %d sessions of %.2f s each)" % (SESSION_CAP, session))
+            bench.figures("d) collect_forensics on %d devices" % len(subset), len(subset), wall, bound,
+                          bench.failed_devices(out))
+
+
+if __name__ == "__main__":
+    main()

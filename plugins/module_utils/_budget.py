@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: the tenant-wide rate budget shared by every process on the controller.
+
+Every API call takes a slot from the budget *before* it is sent, so a fleet spreads its calls over the documented
+limits instead of spending the hourly budget and then failing. The budget is a file beside the token cache, under a
+lock, keyed by tenant, app and API host, so forks and parallel plays share it. A 429 seen by anyone pauses everyone
+until its Retry-After.
+
+The API counts calls in sliding windows, so the budget keeps the times of the recent calls (one list per endpoint
+class) rather than a token bucket: a bucket with the same nominal rate lets through up to twice the limit in one
+window. A call is recorded when it is reserved and its time is moved to when its answer arrived; the server saw it
+no later than that, so the next window's first call can never reach the server early.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import bisect
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on POSIX
+    fcntl = None
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderRateLimitError
+
+# mde-api.md, "Limits the client must live within": class -> [[calls, window seconds], ...]
+DEFAULT_LIMITS = {
+    "default": [[100, 60], [1500, 3600]],
+    "runliveresponse": [[10, 60]],
+    "getpackageuri": [[2, 60], [120, 3600]],
+}
+# Endpoints whose limits are their own; everything else shares "default".
+_CLASS_SUFFIXES = (("/runliveresponse", "runliveresponse"), ("/getpackageuri", "getpackageuri"))
+# A reserved call whose answer never came (the process died) stops counting as in flight after this long.
+IN_FLIGHT_GRACE = 120
+
+
+def rate_class(path):
+    lowered = (path or "").lower().split("?", 1)[0]
+    for suffix, klass in _CLASS_SUFFIXES:
+        if lowered.endswith(suffix):
+            return klass
+    return "default"
+
+
+def parse_limits(value):
+    """DEFAULT_LIMITS with the user's overrides (a dict, or its JSON text) merged in, checked."""
+    limits = dict((k, [list(w) for w in v]) for k, v in DEFAULT_LIMITS.items())
+    if not value:
+        return limits
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise DefenderInputError("rate_limits must be a dict (or its JSON text), like "
+                                     '{"default": [[100, 60], [1500, 3600]]}.')
+    if not isinstance(value, dict):
+        raise DefenderInputError("rate_limits must be a dict of endpoint class to [[calls, seconds], ...].")
+    for klass, windows in value.items():
+        if klass not in DEFAULT_LIMITS:
+            raise DefenderInputError("rate_limits: unknown endpoint class %r (known: %s)."
+                                     % (klass, ", ".join(sorted(DEFAULT_LIMITS))))
+        try:
+            checked = [[int(calls), float(seconds)] for calls, seconds in windows]
+        except (TypeError, ValueError):
+            checked = None
+        if not checked or any(calls < 1 or seconds <= 0 for calls, seconds in checked):
+            raise DefenderInputError("rate_limits[%s] must be a list of [calls, seconds] pairs, each at least "
+                                     "1 call in more than 0 seconds, not %r." % (klass, windows))
+        limits[klass] = checked
+    return limits
+
+
+def budget_key(tenant_id, client_id, api_url):
+    raw = "\n".join([(tenant_id or "").lower(), (client_id or "").lower(), (api_url or "").lower().rstrip("/")])
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+class RateBudget:
+    """Sliding-window pacing shared through a locked file. `reserve()` before a call, `done()` after it."""
+
+    def __init__(self, directory, key, limits=None, clock=time.time, sleep=time.sleep):
+        self.directory = directory
+        self.path = os.path.join(directory, "budget-%s.json" % key)
+        self.limits = limits or parse_limits(None)
+        self._clock = clock
+        self._sleep = sleep
+        # Threads of one process queue here rather than on the file lock: a thread woken by flock must still win
+        # the GIL, and ten of them convoying on it cut throughput tenfold.
+        self._thread_lock = threading.Lock()
+        # What this process saw, for the module's report (shown at -v).
+        self.stats = {"calls": 0, "paced_calls": 0, "paced_seconds": 0.0, "rate_limited": 0}
+
+    # --- the file ---------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self):
+        with self._thread_lock:
+            if not os.path.isdir(self.directory):
+                os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                state = self._read()
+                yield state
+                self._write(state)
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def _read(self):
+        try:
+            with open(self.path) as handle:
+                state = json.load(handle)
+            if isinstance(state, dict):
+                state.setdefault("calls", {})
+                state.setdefault("pause", {})
+                return state
+        except (IOError, OSError, ValueError):
+            pass
+        return {"calls": {}, "pause": {}}
+
+    def _write(self, state):
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".budget-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(state, handle, separators=(",", ":"))
+            os.rename(tmp, self.path)
+        except Exception:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    # --- the arithmetic -----------------------------------------------------------------------------
+    def _windows(self, klass):
+        return self.limits.get(klass) or self.limits["default"]
+
+    def _log(self, state, klass, now):
+        """The class's call log, tidied: {"done": [answer times, ascending], "open": {ticket: [sent, until]}}.
+
+        A call still in flight counts as answered now; one whose answer never came (its process died) counts as
+        answered at its `until`."""
+        log = state["calls"].get(klass)
+        if not isinstance(log, dict):
+            log = {"done": [], "open": {}}
+        longest = max(seconds for dummy, seconds in self._windows(klass))
+        for token, (dummy, until) in list(log["open"].items()):
+            if until <= now:
+                bisect.insort(log["done"], until)
+                del log["open"][token]
+        done = log["done"]
+        del done[:bisect.bisect_right(done, now - longest)]
+        state["calls"][klass] = log
+        return log
+
+    def _wait_needed(self, state, klass, now):
+        """Seconds until one more call of `klass` fits every window (0 when it fits now)."""
+        log = self._log(state, klass, now)
+        done, in_flight = log["done"], len(log["open"])
+        wait = max(0.0, float(state["pause"].get(klass, 0)) - now)
+        for calls, seconds in self._windows(klass):
+            recent = done[bisect.bisect_right(done, now - seconds):]
+            count = len(recent) + in_flight
+            if count >= calls:
+                # The call that must leave the window first; calls in flight (counted as now) are the newest.
+                position = count - calls
+                oldest = recent[position] if position < len(recent) else now
+                wait = max(wait, oldest + seconds - now)
+        return wait
+
+    def refill_time(self, klass):
+        """When the next call of `klass` could be sent, as epoch seconds (for messages)."""
+        with self._locked() as state:
+            now = self._clock()
+            return now + self._wait_needed(state, klass, now)
+
+    # --- the interface --------------------------------------------------------------------------------
+    def reserve(self, klass, max_wait, timeout=60):
+        """Wait for a slot (at most `max_wait` seconds in all) and take it. Returns a ticket for `done()`."""
+        waited = 0.0
+        while True:
+            with self._locked() as state:
+                now = self._clock()
+                wait = self._wait_needed(state, klass, now)
+                if wait <= 0:
+                    token = uuid.uuid4().hex[:12]
+                    state["calls"][klass]["open"][token] = [round(now, 3), round(now + timeout + IN_FLIGHT_GRACE, 3)]
+                    self.stats["calls"] += 1
+                    if waited:
+                        self.stats["paced_calls"] += 1
+                        self.stats["paced_seconds"] += waited
+                    return (klass, token)
+            if waited + wait > max_wait:
+                refill = time.strftime("%H:%M:%S", time.localtime(now + wait))
+                raise DefenderRateLimitError(
+                    "The tenant's rate budget for %s calls is spent until %s (in %d seconds); this request may "
+                    "wait at most %d seconds (max_retry_wait)." % (
+                        "these" if klass == "default" else klass, refill, int(wait + 0.999), int(max_wait)),
+                    code="RateBudgetSpent",
+                    hint="Raise max_retry_wait to let the task wait for the budget, run fewer devices per hour, or "
+                         "run again after %s. The limits in use are %s." % (refill, self._windows(klass)))
+            # Sleep in short steps: another process may free or take the slot meanwhile.
+            step = min(wait, 5.0) + 0.005
+            self._sleep(step)
+            waited += step
+
+    def done(self, ticket):
+        """The answer arrived: the call counts from now on, when the server had certainly seen it."""
+        klass, token = ticket
+        with self._locked() as state:
+            now = self._clock()
+            log = self._log(state, klass, now)
+            if log["open"].pop(token, None) is not None:
+                bisect.insort(log["done"], round(now, 3))
+
+    def pause(self, klass, seconds):
+        """A 429 said to wait: every process holds its calls of `klass` until then."""
+        self.stats["rate_limited"] += 1
+        with self._locked() as state:
+            until = self._clock() + max(0.0, float(seconds or 0))
+            state["pause"][klass] = max(float(state["pause"].get(klass, 0)), until)
+
+    def report(self):
+        return dict(self.stats, paced_seconds=round(self.stats["paced_seconds"], 1))

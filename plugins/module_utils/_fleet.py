@@ -1,0 +1,522 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: the machine-action template. One ActionSpec per action; one engine for all.
+
+The engine runs resolve -> find equal -> check mode -> submit -> wait for any number of devices:
+- names are resolved with a few paged queries; a device id needs no look-up at all;
+- equal actions for the whole fleet come from one paged machineactions query;
+- submissions go out concurrently, paced by the shared rate budget, each under a per-device lock whose journal
+  stops parallel tasks from submitting the same action twice;
+- a POST whose outcome is unknown is looked for over a short window before it is ever sent again;
+- waiting polls one paged list query for the whole fleet, and hands each device on as soon as its action ends.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.secops.defender.plugins.module_utils._actions import (
+    ACTIVE,
+    ActionService,
+    describe_failure,
+    is_final,
+)
+from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
+    DefenderActiveActionError,
+    DefenderError,
+    DefenderInputError,
+    DefenderNotFoundError,
+    DefenderOutcomeUnknownError,
+    is_active_action_refusal,
+)
+from ansible_collections.secops.defender.plugins.module_utils._machines import (
+    ambiguous_message,
+    get_by_id,
+    not_found_message,
+    resolve_names,
+)
+from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+
+COUNTS_AS_DONE = ACTIVE + ("Succeeded",)
+# Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
+MACHINE_FILTER_MAX = 20
+# How long a POST with an unknown outcome is looked for before it is sent once more (at least; see _look_window).
+LOOKUP_WINDOW_MIN = 10
+
+
+class ActionSpec:
+    """What one machine action is. Everything else (devices, dedupe, locks, pacing, waiting) is the engine's.
+
+    action_type  the MachineAction `type` (StopAndQuarantineFile)
+    verb         the path segment after /api/machines/{id}/ (StopAndQuarantineFile)
+    permission   the application permission it needs, for docs and messages
+    body         options -> the JSON body
+    equal        (action, options) -> whether an existing action of this type on the device is "the same"
+    key          options -> the text that makes two requests the same (the SHA-1), for the submit lock
+    dedupe       whether an equal action that is pending, running or succeeded is reported instead of submitting
+    busy_types   the action types whose pending action makes the API refuse this one
+    want         the final status that counts as success (None: the caller judges)
+    platforms    where the API supports it, for docs and messages
+    """
+
+    def __init__(self, action_type, verb, permission, body, equal=None, key=None, dedupe=True, busy_types=None,
+                 want="Succeeded", platforms=None):
+        self.action_type = action_type
+        self.verb = verb
+        self.permission = permission
+        self.body = body
+        self.equal = equal or (lambda action, options: True)
+        self.key = key or (lambda options: "")
+        self.dedupe = dedupe
+        self.busy_types = busy_types or (action_type,)
+        self.want = want
+        self.platforms = platforms
+
+
+class Row:
+    """One device's line in the result."""
+
+    def __init__(self, given, machine_id=None, machine_name=None):
+        self.given = given
+        self.machine_id = machine_id
+        self.machine_name = machine_name
+        self.action = None
+        self.changed = False
+        self.failed = False
+        self.msg = ""
+        self.error = None
+        self.deadline = None
+        self.finished = False       # final status seen and handed on
+        self.extra = {}             # what the action's own code adds (commands, files...)
+        self.release = None         # called once when this device no longer holds a session slot
+
+    def fail(self, exc):
+        self.failed = True
+        self.msg = str(exc)
+        self.error = exc.to_dict()
+        if isinstance(exc, DefenderActionError):
+            self.extra.update(dict((k, v) for k, v in exc.result.items()
+                                   if k not in ("action_id", "status", "machine_action")))
+        self.finished = True
+        self._release()
+
+    def _release(self):
+        if self.release is not None:
+            release, self.release = self.release, None
+            release()
+
+    def as_dict(self):
+        action = self.action or {}
+        row = {
+            "machine": self.given,
+            "machine_id": self.machine_id or action.get("machineId"),
+            "machine_name": self.machine_name or action.get("computerDnsName"),
+            "action_id": action.get("id"),
+            "status": action.get("status"),
+            "changed": self.changed,
+            "failed": self.failed,
+            "msg": self.msg,
+        }
+        if self.error:
+            row["error"] = self.error
+        row.update(self.extra)
+        return row
+
+
+class FleetEngine:
+    def __init__(self, client, spec, options, locks=None, check_mode=False, concurrency=10,
+                 dedupe_lookback_days=30, max_active=None, on_final=None):
+        self.client = client
+        self.spec = spec
+        self.options = options
+        self.locks = locks
+        self.check_mode = check_mode
+        self.concurrency = max(1, int(concurrency))
+        self.lookback = dedupe_lookback_days * 86400
+        self.actions = ActionService(client)
+        self.on_final = on_final
+        self._slots = threading.BoundedSemaphore(max_active) if max_active else None
+        self._lock = threading.Lock()
+        self.warnings = []
+        self.query_started = time.time()
+
+    # --- the template ------------------------------------------------------------------------------------
+    def run(self, targets, wait=True, wait_timeout=900, poll_interval=10, force=False, on_active_action="fail"):
+        """targets: (given, "id"|"name") pairs. Returns one Row per device, in the order given."""
+        self.wait, self.wait_timeout, self.poll_interval = wait, wait_timeout, poll_interval
+        if not wait:
+            self._slots = None  # nothing would see the sessions end and free their slots
+        self.force, self.on_active_action = force, on_active_action
+        rows = self._resolve(targets)
+        self.one_device = len(rows) == 1
+        live = [r for r in rows if not r.failed]
+        existing = self._find_equal(live)
+        to_submit = []
+        for row in live:
+            found = existing.get(row.machine_id.lower())
+            if found is not None and not force:
+                self._adopt(row, found, "An equal action is already %s; nothing was submitted." % found["status"])
+            else:
+                to_submit.append(row)
+        if self.check_mode:
+            for row in to_submit:
+                row.changed = True
+                row.msg = "Would submit %s." % self.spec.action_type
+            return rows
+        self._submit_and_watch(rows, to_submit)
+        return rows
+
+    # --- resolve ---------------------------------------------------------------------------------------
+    def _resolve(self, targets):
+        rows = [Row(given, machine_id=given.lower() if kind == "id" else None) for given, kind in targets]
+        names = [r.given for r in rows if r.machine_id is None]
+        if names:
+            found = resolve_names(self.client, names)
+            for row in rows:
+                if row.machine_id is None:
+                    matches = found.get(row.given) or []
+                    if len(matches) == 1:
+                        row.machine_id, row.machine_name = matches[0]["id"].lower(), matches[0].get("computerDnsName")
+                    else:
+                        row.fail(DefenderInputError(ambiguous_message(row.given, matches) if matches
+                                                    else not_found_message(row.given)))
+        if self.check_mode:
+            # Nothing is submitted, so nothing else would tell that an id is unknown: read each one.
+            self._each([r for r in rows if not r.failed and r.machine_name is None], self._read_machine)
+        seen = {}
+        for row in rows:
+            if not row.failed and row.machine_id in seen:
+                row.fail(DefenderInputError("%s is the same device as %s, listed earlier; it is acted on once."
+                                            % (row.given, seen[row.machine_id])))
+            elif not row.failed:
+                seen[row.machine_id] = row.given
+        return rows
+
+    def _read_machine(self, row):
+        try:
+            machine = get_by_id(self.client, row.machine_id)
+            row.machine_name = machine.get("computerDnsName")
+        except DefenderError as exc:
+            row.fail(exc)
+
+    # --- find equal ------------------------------------------------------------------------------------
+    def _find_equal(self, rows):
+        """{machine id: the newest equal action that is pending, running or succeeded}, from one paged query."""
+        self.query_started = time.time()
+        if not self.spec.dedupe or not rows:
+            return {}
+        ids = set(r.machine_id for r in rows)
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.lookback))
+        query = all_of(eq("type", self.spec.action_type),
+                       any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None,
+                       any_of("status", COUNTS_AS_DONE),
+                       "creationDateTimeUtc ge %s" % since)
+        best = newest_equal(self.client.paged("/api/machineactions", {"$filter": query}), ids, self.spec,
+                            self.options)
+        self.before = set(a["id"] for a in best.values())
+        return best
+
+    def _adopt(self, row, action, msg):
+        row.action, row.changed, row.msg = action, False, msg
+        row.machine_name = row.machine_name or action.get("computerDnsName")
+        row.deadline = ActionService.clock() + self.wait_timeout
+
+    # --- submit ----------------------------------------------------------------------------------------
+    def _submit_and_watch(self, rows, to_submit):
+        with ThreadPoolExecutor(max_workers=self.concurrency) as submitters, \
+                ThreadPoolExecutor(max_workers=self.concurrency) as finishers:
+            submitting = [submitters.submit(self._submit_one, row) for row in to_submit]
+            finishing = []
+            if self.wait:
+                self._watch(rows, submitting, finishing, finishers)
+            for future in submitting + finishing:
+                future.result()
+        if not self.wait:
+            for row in rows:
+                row._release()
+
+    def _submit_one(self, row):
+        try:
+            if self._slots is not None:
+                self._slots.acquire()
+                row.release = self._slots.release
+            self._submit_locked(row)
+        except DefenderError as exc:
+            if isinstance(exc, DefenderNotFoundError) and exc.method == "POST":
+                exc.message = "No machine with id %s in this tenant." % row.machine_id
+                exc.hint = "Check the id, or give the device's computer name instead."
+            if exc.message == "The API refused the request.":  # the client's words; say which action and device
+                exc.message = "The API refused %s on %s." % (self.spec.action_type, row.machine_name or row.given)
+            row.fail(exc)
+        except Exception as exc:  # a bug must not hang the other devices; report it on this row
+            row.fail(DefenderError("Unexpected error while submitting: %s: %s" % (type(exc).__name__, exc)))
+
+    def _submit_locked(self, row):
+        key = self.spec.key(self.options)
+        if self.locks is None:
+            self._submit_row(row, None)
+            return
+        with self.locks.hold(row.machine_id, self.spec.action_type, key) as journal:
+            self._submit_row(row, journal)
+
+    def _submit_row(self, row, journal):
+        if journal is not None and self.spec.dedupe and not self.force:
+            recorded = journal.newer_than(self.query_started)
+            if recorded is not None:  # another task submitted it after our look-up
+                self._adopt(row, recorded, "An equal action was submitted meanwhile by another task; nothing "
+                                           "was submitted.")
+                row._release()
+                return
+        deadline = ActionService.clock() + self.wait_timeout
+        action = self._post_when_free(row, deadline)
+        if journal is not None:
+            journal.record(action)
+        row.action, row.changed = action, True
+        row.machine_name = row.machine_name or action.get("computerDnsName")
+        row.deadline = ActionService.clock() + self.wait_timeout
+
+    def _post_when_free(self, row, deadline):
+        """POST; when the device is busy with an action of this kind, fail naming it, or wait for it."""
+        while True:
+            try:
+                return self._post(row)
+            except DefenderError as exc:
+                if not is_active_action_refusal(exc):
+                    raise
+                running = self._running(row)
+                if self.on_active_action != "wait" or running is None:
+                    raise self._busy_error(row, exc, running)
+                self.actions.wait(running, max(0, deadline - ActionService.clock()), self.poll_interval,
+                                  want=None)
+
+    def _busy_error(self, row, exc, running):
+        name = row.machine_name or (running or {}).get("computerDnsName") or row.given
+        what = ("action %s (%s, %s)" % (running["id"], running.get("type"), running.get("status")) if running
+                else "an action that is not visible to the API (it may have been started from the portal)")
+        error = DefenderActiveActionError(
+            "Device %s already has %s pending; the API refuses another %s until it ends." % (
+                name, what, self.spec.action_type),
+            status=exc.status, code=exc.code, api_message=exc.api_message, correlation_id=exc.correlation_id,
+            method=exc.method, path=exc.path,
+            hint="Set on_active_action=wait to run after it, or cancel it with secops.defender.defender_cancel_action.")
+        error.running = running
+        return error
+
+    def _running(self, row):
+        found = self.actions.list(machine_ids=[row.machine_id], types=list(self.spec.busy_types),
+                                  statuses=list(ACTIVE))
+        found.sort(key=lambda a: a.get("creationDateTimeUtc") or "")
+        return found[0] if found else None
+
+    def _post(self, row):
+        """Send once; when the outcome is unknown, look for the action over a short window before sending again."""
+        path = "/api/machines/%s/%s" % (quote_segment(row.machine_id), self.spec.verb)
+        body = self.spec.body(self.options)
+        first_error = None
+        for attempt in (1, 2):
+            try:
+                return self.client.post(path, body)
+            except DefenderOutcomeUnknownError as exc:
+                first_error = first_error or exc
+                found, looked = self._look_for_ours(row, body)
+                if found is not None:
+                    return found
+        first_error.message = (
+            "The outcome of %s on %s is unknown: %s It was looked for for %d seconds after each of two attempts "
+            "and not found, so it was most likely not made." % (
+                self.spec.action_type, row.machine_name or row.given, first_error.message.split(" It was")[0],
+                looked))
+        first_error.hint = ("Check the device's actions with secops.defender.defender_machine_action_info before "
+                            "running the task again.")
+        raise first_error
+
+    def _look_window(self):
+        # The API may commit a POST well after the client gave up on it: look for as long as a request may take.
+        return max(LOOKUP_WINDOW_MIN, float(getattr(self.client, "timeout", 30) or 30))
+
+    def _look_for_ours(self, row, body):
+        """Look for the action a POST with an unknown outcome may have made; (action or None, seconds looked)."""
+        started = ActionService.clock()
+        delay = 1.0
+        while True:
+            for action in self.actions.list(machine_ids=[row.machine_id], types=[self.spec.action_type],
+                                            statuses=list(COUNTS_AS_DONE if self.spec.dedupe else ACTIVE)):
+                if self._is_ours(action, body):
+                    return action, ActionService.clock() - started
+            looked = ActionService.clock() - started
+            if looked >= self._look_window():
+                return None, looked
+            ActionService.sleep(min(delay, self._look_window() - looked))
+            delay *= 2
+
+    def _is_ours(self, action, body):
+        if action.get("id") in getattr(self, "before", ()):
+            return False
+        if not self.spec.dedupe and action.get("requestorComment") != body.get("Comment"):
+            return False
+        return self.spec.equal(action, self.options)
+
+    # --- wait ------------------------------------------------------------------------------------------
+    def _watch(self, rows, submitting, finishing, finishers):
+        """Poll until every device's action is final (or its wait ran out), handing each on as it ends."""
+        step = 1.0
+        was_submitting = True
+        while True:
+            # Submissions first: a row's action is set before its future is done, so none can slip through.
+            submitted_all = all(f.done() for f in submitting)
+            if submitted_all and was_submitting:
+                # The last actions are fresh: look soon, then back off again.
+                was_submitting, step = False, 1.0
+            self._hand_on_final(rows, finishing, finishers)
+            waiting = [r for r in rows if r.action is not None and not r.finished]
+            if not waiting and submitted_all:
+                return
+            ActionService.sleep(min(step, self.poll_interval))
+            step = min(step * 2, self.poll_interval)
+            waiting = [r for r in rows if r.action is not None and not r.finished]
+            if waiting:
+                try:
+                    self._poll(waiting)
+                except DefenderError as exc:
+                    # One failed poll is not the end: the actions go on. Give up only when their wait runs out.
+                    self.warnings.append("A poll failed and will be repeated: %s" % exc)
+            now = ActionService.clock()
+            for row in waiting:
+                if not is_final(row.action) and row.deadline is not None and now > row.deadline:
+                    row.fail(DefenderActionError(
+                        "Action %s on %s is still %s after wait_timeout=%ss." % (
+                            row.action["id"], row.machine_name or row.given, row.action["status"], self.wait_timeout),
+                        hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info,"
+                             " or cancel it with secops.defender.defender_cancel_action."))
+
+    def _hand_on_final(self, rows, finishing, finishers):
+        for row in rows:
+            if row.action is not None and not row.finished and is_final(row.action):
+                row.finished = True
+                finishing.append(finishers.submit(self._finish, row))
+
+    def _finish(self, row):
+        try:
+            if self.spec.want and row.action.get("status") != self.spec.want:
+                raise DefenderActionError(describe_failure(row.action))
+            row._release()
+            if self.on_final is not None:
+                self.on_final(row)
+        except DefenderError as exc:
+            row.fail(exc)
+        except Exception as exc:
+            row.fail(DefenderError("Unexpected error while finishing: %s: %s" % (type(exc).__name__, exc)))
+        finally:
+            row._release()
+
+    def _poll(self, waiting):
+        if self.one_device:
+            row = waiting[0]
+            row.action = self.actions.get(row.action["id"])
+            return
+        oldest = min((r.action.get("creationDateTimeUtc") or "") for r in waiting)
+        ids = sorted(set(r.machine_id for r in waiting))
+        query = all_of(eq("type", self.spec.action_type),
+                       any_of("machineId", ids) if len(ids) <= MACHINE_FILTER_MAX else None,
+                       "creationDateTimeUtc ge %s" % (oldest[:19] + "Z") if oldest else None)
+        by_id = dict((a.get("id"), a) for a in self.client.paged("/api/machineactions", {"$filter": query}))
+        for row in waiting:
+            fresh = by_id.get(row.action["id"])
+            if fresh is None:  # not in the list (it should be): read it on its own
+                try:
+                    fresh = self.actions.get(row.action["id"])
+                except DefenderNotFoundError as exc:
+                    row.fail(exc)
+                    continue
+            row.action = fresh
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    def _each(self, rows, call):
+        if len(rows) <= 1:
+            for row in rows:
+                call(row)
+            return
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for future in [pool.submit(call, row) for row in rows]:
+                future.result()
+
+
+def newest_equal(actions, machine_ids, spec, options):
+    """{machine id: the newest action of `spec` on it that is pending, running or succeeded and equal to what
+    `options` ask for}. Failed, TimeOut and Cancelled ones don't count: asking again is right then."""
+    best = {}
+    for action in actions:
+        machine = (action.get("machineId") or "").lower()
+        if (machine in machine_ids and action.get("type") == spec.action_type
+                and action.get("status") in COUNTS_AS_DONE and spec.equal(action, options)):
+            if machine not in best or (action.get("creationDateTimeUtc") or "") > (
+                    best[machine].get("creationDateTimeUtc") or ""):
+                best[machine] = action
+    return best
+
+
+def run_action(client, spec, options, targets, single=True, check_mode=False, wait=True, wait_timeout=900,
+               poll_interval=10, force=False, on_active_action="fail", concurrency=10, dedupe_lookback_days=30,
+               fail_on_device_error=True, locks=None, on_final=None, max_active=None):
+    """Run one machine action on the task's devices and return the module result, or raise DefenderActionError
+    (carrying the result) when a single device failed, or any device of a list with fail_on_device_error."""
+    engine = FleetEngine(client, spec, options, locks=locks, check_mode=check_mode, concurrency=concurrency,
+                         dedupe_lookback_days=dedupe_lookback_days, max_active=max_active, on_final=on_final)
+    rows = engine.run(targets, wait=wait, wait_timeout=wait_timeout, poll_interval=poll_interval, force=force,
+                      on_active_action=on_active_action)
+    client.warnings.extend(engine.warnings)
+    result, failure = fleet_result(rows, single, fail_on_device_error)
+    if getattr(client, "budget", None) is not None:
+        result["rate_budget"] = client.budget.report()
+    if failure:
+        error = rows[0].error if single else None
+        raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
+    return result
+
+
+def fleet_result(rows, single, fail_on_device_error=True):
+    """The module result: one row per device, the failed ones named, `changed` true if any device changed.
+
+    Returns (result, failure message or None)."""
+    results = [r.as_dict() for r in rows]
+    failed = [r for r in results if r["failed"]]
+    result = {
+        "changed": any(r["changed"] for r in results),
+        "results": results,
+        "failed_machines": [r["machine"] for r in failed],
+        "summary": _counts(results),
+    }
+    if single:
+        only = results[0]
+        result.update((k, v) for k, v in only.items() if k not in ("machine", "changed", "failed", "msg", "error"))
+        action = rows[0].action
+        result["machine_action"] = action
+        if only["failed"]:
+            return result, only["msg"]
+        return result, None
+    if failed and fail_on_device_error:
+        shown = "; ".join("%s: %s" % (r["machine"], r["msg"]) for r in failed[:20])
+        more = " (and %d more)" % (len(failed) - 20) if len(failed) > 20 else ""
+        return result, "%d of %d device(s) failed: %s%s" % (len(failed), len(results), shown, more)
+    return result, None
+
+
+def _counts(results):
+    counts = {"devices": len(results), "submitted": 0, "already_done": 0, "would_submit": 0, "failed": 0}
+    for row in results:
+        if row["failed"]:
+            counts["failed"] += 1
+        elif row["changed"] and row["action_id"]:
+            counts["submitted"] += 1
+        elif row["changed"]:
+            counts["would_submit"] += 1
+        else:
+            counts["already_done"] += 1
+    return counts
