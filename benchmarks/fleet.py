@@ -113,8 +113,9 @@ class Bench:
         throttled = len([e for e in api if e["status"] == 429])
         print("(%s)" % label)
         if projected_from:
-            print("  measured on %d devices: %.1f s; projected to %d: %.1f s" % (projected_from, wall, devices,
-                                                                              wall * devices / projected_from))
+            projected = wall * devices / projected_from
+            print("  measured on %d devices: %.1f s; projected to %d: %.1f s"
+                  % (projected_from, wall, devices, projected))
             wall = wall * devices / projected_from
             devices_measured = projected_from
         else:
@@ -152,8 +153,8 @@ def save_results(var, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.05, help="window scale factor (default 0.05: a minute "
-                                                                  "lasts 3 s)")
+    parser.add_argument("--scale", type=float, default=0.05,
+                        help="window scale factor (default 0.05: a minute lasts 3 s)")
     parser.add_argument("--only", default="a,b,c,d")
     parser.add_argument("--subset", type=int, default=50, help="devices for (c), projected to 1000")
     parser.add_argument("--devices", type=int, default=1000)
@@ -162,8 +163,8 @@ def main():
     only = set(args.only.split(","))
     workdir = tempfile.mkdtemp(prefix="secops-bench-fleet-")
     print("Fleet benchmark: %d devices; documented limits with windows scaled by %g (a minute lasts %.1f s, an "
-          "hour %.0f s); emulator clock %gx" % (args.devices, args.scale, 60 * args.scale, 3600 * args.scale,
-                                                 1 / args.scale))
+          "hour %.0f s); emulator clock %gx"
+          % (args.devices, args.scale, 60 * args.scale, 3600 * args.scale, 1 / args.scale))
     with Emulator(fleet_seed(args.devices, args.scale), state_dir=workdir) as emu:
         bench = Bench(emu, args.scale, workdir, collection_path())
         windows = scaled_limits(args.scale)

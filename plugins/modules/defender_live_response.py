@@ -82,6 +82,17 @@ options:
         size and SHA-256.
     type: bool
     default: false
+  on_active_action:
+    description:
+      - What to do when the API refuses the session because another live response session or action is already
+        pending on the device (C(ActiveRequestAlreadyExists), or the older "Action is already in progress").
+      - V(fail) fails that device, naming the pending action.
+      - V(wait) waits for it to end (within O(wait_timeout)) and then starts the session.
+      - Called C(on_active_session) in 0.1.0; the old name still works as an alias.
+    type: str
+    choices: [fail, wait]
+    default: fail
+    aliases: [on_active_session]
   max_sessions:
     description:
       - With O(machines), the most sessions this task keeps running at once. The documented tenant-wide cap is 25
@@ -112,7 +123,6 @@ notes:
     Check mode also needs C(Library.Manage) to read the library.
   - In check mode the module confirms that the devices exist and that every C(PutFile) and C(RunScript) name is
     in the library, and reports C(changed=true) without starting a session.
-  - O(on_active_action) was called O(on_active_session) in 0.1.0; the old name still works as an alias.
   - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions. Over
     either limit it answers 429, and the module waits as C(Retry-After) says, within O(max_retry_wait).
   - A script runs for at most 10 minutes on the device.

@@ -50,6 +50,7 @@ extends_documentation_fragment:
 notes:
   - Needs the application permission C(Machine.StopAndQuarantine), and C(Machine.Read.All) to find devices and
     look for equal actions.
+  - The C(secops.defender.quarantine_file) role wraps this module for a fleet and prints one line per device.
   - In check mode the module resolves the devices (reading each one given by id) and looks for equal actions, but
     submits nothing; RV(results) shows which devices would get a new action.
   - "API calls per device for a list: about one (the POST), plus one look-up and a few list polls for the whole
@@ -57,8 +58,6 @@ notes:
 seealso:
   - module: secops.defender.defender_cancel_action
   - module: secops.defender.defender_machine_action_info
-  - role: secops.defender.quarantine_file
-    description: Quarantine on a fleet with a one-line-per-device summary.
   - name: Stop and quarantine file API
     description: Microsoft's documentation of the API this module calls.
     link: https://learn.microsoft.com/defender-endpoint/api/stop-and-quarantine-file
@@ -256,7 +255,7 @@ def main():
     for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, DEDUPE_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
     module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
-    module.run(lambda m: quarantine(m))
+    module.run(quarantine)
 
 
 def quarantine(module):

@@ -17,6 +17,7 @@ from ansible_collections.secops.defender.plugins.module_utils._quarantine import
 def find_equal(actions, machine_id, sha1):
     return newest_equal(actions, {machine_id}, SPEC, {"sha1": sha1}).get(machine_id)
 
+
 SHA1 = "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
 M = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
 

@@ -9,7 +9,6 @@ from ansible_collections.secops.defender.plugins.module_utils import _library, _
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
-    DefenderApiError,
     DefenderInputError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._fleet import run_action
