@@ -368,6 +368,9 @@ class FleetEngine:
         """Poll until every device's action is final (or its wait ran out), handing each on as it ends."""
         step = 1.0
         was_submitting = True
+        # While submitting, a poll takes a rate slot from a POST. It is worth it only when a device's end sets work
+        # going (downloads) or frees a session slot that a waiting submission needs.
+        poll_early = self.on_final is not None or self._slots is not None
         while True:
             # Submissions first: a row's action is set before its future is done, so none can slip through.
             submitted_all = all(f.done() for f in submitting)
@@ -378,6 +381,9 @@ class FleetEngine:
             waiting = [r for r in rows if r.action is not None and not r.finished]
             if not waiting and submitted_all:
                 return
+            if not submitted_all and not poll_early:
+                ActionService.sleep(0.2)
+                continue
             ActionService.sleep(min(step, self.poll_interval))
             step = min(step * 2, self.poll_interval)
             waiting = [r for r in rows if r.action is not None and not r.finished]
