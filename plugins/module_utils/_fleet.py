@@ -482,7 +482,7 @@ def run_action(client, spec, options, targets, single=True, check_mode=False, wa
     if getattr(client, "budget", None) is not None:
         result["rate_budget"] = client.budget.report()
     if failure:
-        error = rows[0].error if single else None
+        error = rows[0].error if single else _shared_error(rows)
         raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
     return result
 
@@ -512,6 +512,16 @@ def fleet_result(rows, single, fail_on_device_error=True):
         more = " (and %d more)" % (len(failed) - 20) if len(failed) > 20 else ""
         return result, "%d of %d device(s) failed: %s%s" % (len(failed), len(results), shown, more)
     return result, None
+
+
+def _shared_error(rows):
+    """When every failed device failed for the same coded reason (a spent budget, a missing permission), the task's
+    `error` is that one, so a playbook can branch on it; otherwise the rows tell."""
+    errors = [r.error for r in rows if r.failed and r.error]
+    codes = set(e.get("code") for e in errors)
+    if errors and len(codes) == 1 and None not in codes:
+        return errors[0]
+    return None
 
 
 def _counts(results):
