@@ -23,6 +23,7 @@ def main(config_path, out, rc, log_path):
     assert summary["ticket"] == "INC-TEST-1", summary
     assert online["quarantine"]["status"] == "Succeeded", online
     assert online["forensics"]["status"] == "Succeeded", online
+    assert online["quarantine"]["ok"] and online["forensics"]["ok"], online
     directory = online["forensics"]["directory"]
     assert directory == os.path.join(os.path.realpath(out), config["defender_machine_name"],
                                      online["forensics"]["action_id"]), directory

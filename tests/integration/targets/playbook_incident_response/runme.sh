@@ -14,4 +14,4 @@ ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${con
   -e "incident_dest=$out" -e "@machines.json" >"$out.log" 2>&1
 rc=$?
 set -e
-python check_summary.py "$config" "$out" "$rc" "$out.log"
+python check_summary.py "$config" "$out" "$rc" "$out.log" || { tail -60 "$out.log"; cat "$out/summary.json"; exit 1; }
