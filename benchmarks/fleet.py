@@ -83,6 +83,8 @@ class Bench:
         return dict(self.auth, token_cache_dir=os.path.join(self.workdir, "state-" + name))
 
     def play(self, name, plays, hosts=None, forks=10):
+        """Run the plays; the tree callback writes each host's last result to <workdir>/<name>-tree/<host>, so
+        reading results costs the play no extra task."""
         inventory = os.path.join(self.workdir, name + ".ini")
         with open(inventory, "w") as handle:
             handle.write("[fleet]\n")
@@ -92,7 +94,9 @@ class Bench:
         with open(path, "w") as handle:
             json.dump(plays, handle)
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_FORKS=str(forks),
-                   ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_CALLBACK_RESULT_FORMAT="json")
+                   ANSIBLE_HOST_KEY_CHECKING="false", ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.tree",
+                   ANSIBLE_CALLBACK_TREE_DIR=os.path.join(self.workdir, name + "-tree"))
         started = time.monotonic()
         result = subprocess.run(["ansible-playbook", "-i", inventory, path], env=env, capture_output=True,
                                 text=True, check=False)
@@ -102,7 +106,7 @@ class Bench:
             print("\n".join("  | " + line for line in (result.stdout + result.stderr).splitlines()[-15:]))
         return wall
 
-    def figures(self, label, devices, wall, bound, failed=None, projected_from=None):
+    def figures(self, label, devices, wall, bound, failed=None, undone=None, projected_from=None):
         log = self.client.control("GET", "/log")["value"]
         api = [e for e in log if e["host"] == "api" and e["path"].startswith("/api/")]
         by_endpoint = collections.Counter(endpoint(e) for e in api)
@@ -123,10 +127,13 @@ class Bench:
         print("  wall %.1f s, bound %.1f s, wall/bound %.2f" % (wall, bound, wall / bound if bound else float("nan")))
         if api and not projected_from:
             span = api[-1]["time"] - api[0]["time"]
-            print("  first to last API call %.1f s (the rest is Ansible starting, signing in, and reporting)" % span)
-        print("  API calls %d = %.2f per device; 429s %d (%.2f per 100 calls); failed devices %s; duplicates %d"
+            posts = [e["time"] for e in api if e["method"] == "POST"]
+            print("  first to last API call %.1f s (the rest is Ansible starting, signing in, and reporting); "
+                  "first call to last POST %.1f s" % (span, (posts[-1] - api[0]["time"]) if posts else 0.0))
+        print("  API calls %d = %.2f per device; 429s %d (%.2f per 100 calls); failed devices %s%s; duplicates %d"
               % (len(api), len(api) / float(devices_measured), throttled, 100.0 * throttled / max(1, len(api)),
-                 "?" if failed is None else failed, duplicates))
+                 "?" if failed is None else failed,
+                 "" if undone is None else " (without a Succeeded action in the emulator: %d)" % undone, duplicates))
         for name, count in by_endpoint.most_common():
             print("    %-48s %6d  (%.3f per device)" % (name, count, count / float(devices_measured)))
         return {"wall": wall, "bound": bound, "calls": len(api), "throttled": throttled, "duplicates": duplicates}
@@ -137,6 +144,27 @@ class Bench:
                 return sum(1 for r in json.load(handle) if r.get("failed"))
         except (IOError, ValueError):
             return None
+
+    def failed_in_tree(self, name):
+        """Failed devices as the modules reported them: rows of a fleet result, or one result per host."""
+        folder = os.path.join(self.workdir, name + "-tree")
+        failed = 0
+        try:
+            for host in os.listdir(folder):
+                with open(os.path.join(folder, host)) as handle:
+                    result = json.load(handle)
+                rows = result.get("results") or [result]
+                failed += sum(1 for r in rows if r.get("failed"))
+        except (IOError, ValueError):
+            return None
+        return failed
+
+    def devices_without(self, sha1):
+        """Devices with no Succeeded action for the file in the emulator's state: failures as Defender sees them."""
+        state = self.client.control("GET", "/state")
+        done = set(a["machineId"] for a in state["actions"] if a["status"] == "Succeeded"
+                   and (a.get("relatedFileInfo") or {}).get("fileIdentifier") == sha1)
+        return len([m for m in self.ids if m not in done])
 
 
 def endpoint(entry):
@@ -171,38 +199,33 @@ def main():
         n = len(bench.ids)
         if "a" in only:
             auth = bench.fresh("a")
-            out = os.path.join(workdir, "a.json")
             wall = bench.play("a", [{"hosts": "localhost", "gather_facts": False, "tasks": [
                 {"secops.defender.defender_quarantine_file": dict(
                     auth, machines=bench.ids, sha1="a" * 40, comment="bench a", fail_on_device_error=False,
-                    concurrency=args.concurrency),
-                 "register": "run"},
-                save_results("run.results", out)]}])
+                    concurrency=args.concurrency)}]}])
             bench.figures("a) one task, %d devices" % n, n, wall, posts_bound(n, windows["default"]),
-                          bench.failed_devices(out))
+                          bench.failed_in_tree("a"), bench.devices_without("a" * 40))
         if "b" in only:
             auth = bench.fresh("b")
-            out = os.path.join(workdir, "b.json")
             hosts = ["h%04d machine=%s" % (i, m) for i, m in enumerate(bench.ids)]
             wall = bench.play("b", [{"hosts": "fleet", "gather_facts": False, "tasks": [
                 {"secops.defender.defender_quarantine_file": dict(
                     auth, machine_id="{{ machine }}", sha1="b" * 40, comment="bench b"),
-                 "register": "run", "ignore_errors": True},
-                save_results("ansible_play_hosts_all | map('extract', hostvars, 'run') | list", out)]}],
+                 "ignore_errors": True}]}],
                 hosts=hosts, forks=25)
             bench.figures("b) %d hosts, forks=25, one task per host" % n, n, wall,
-                          posts_bound(n, windows["default"]), bench.failed_devices(out))
+                          posts_bound(n, windows["default"]), bench.failed_in_tree("b"),
+                          bench.devices_without("b" * 40))
         if "c" in only:
             auth = bench.fresh("c")
             subset = bench.ids[:args.subset]
-            out = os.path.join(workdir, "c.json")
             wall = bench.play("c", [{"hosts": "localhost", "gather_facts": False, "tasks": [
                 {"secops.defender.defender_quarantine_file": dict(
                     auth, machine_id="{{ item }}", sha1="c" * 40, comment="bench c"),
-                 "loop": subset, "register": "run", "ignore_errors": True},
-                save_results("run.results", out)]}])
+                 "loop": subset, "ignore_errors": True}]}])
             bench.figures("c) the 0.1.0 way: a loop of single-device tasks", n, wall,
-                          posts_bound(n, windows["default"]), bench.failed_devices(out), projected_from=len(subset))
+                          posts_bound(n, windows["default"]), bench.failed_in_tree("c"),
+                          bench.devices_without("c" * 40) - (n - len(subset)), projected_from=len(subset))
         if "d" in only:
             auth = bench.fresh("d")
             subset = bench.ids[:100]

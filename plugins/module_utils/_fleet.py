@@ -375,8 +375,9 @@ class FleetEngine:
             # Submissions first: a row's action is set before its future is done, so none can slip through.
             submitted_all = all(f.done() for f in submitting)
             if submitted_all and was_submitting:
-                # The last actions are fresh: look soon, then back off again.
-                was_submitting, step = False, 1.0
+                # The last actions are fresh: look soon, then back off again. After a long fleet submission most
+                # actions are already final, so the first look comes sooner.
+                was_submitting, step = False, 1.0 if self.one_device else 0.5
             self._hand_on_final(rows, finishing, finishers)
             waiting = [r for r in rows if r.action is not None and not r.finished]
             if not waiting and submitted_all:
