@@ -45,6 +45,8 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
 
 COUNTS_AS_DONE = ACTIVE + ("Succeeded",)
+# The API's answers for a device whose platform or sensor version does not support the action.
+PLATFORM_CODES = ("OsPlatformNotSupported", "ClientVersionNotSupported")
 # Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
 MACHINE_FILTER_MAX = 20
 # How long a POST with an unknown outcome is looked for before it is sent once more (at least; see _look_window).
@@ -64,10 +66,16 @@ class ActionSpec:
     busy_types   the action types whose pending action makes the API refuse this one
     want         the final status that counts as success (None: the caller judges)
     platforms    where the API supports it, for docs and messages
+    counts       the statuses in which an equal action makes a new one unneeded (a scan: only while it runs)
+    state_types  for a state the API does not show (isolation): the action types that set it. The newest of them
+                 that is pending, running or succeeded is the device's state; it is "equal" when it is of this
+                 spec's type and `equal` says so. No lookback applies: an isolation is in force until released.
+    settled_without_history  with state_types: a device that never had any of them is already in this state
+                 (it was never isolated, so it is released)
     """
 
     def __init__(self, action_type, verb, permission, body, equal=None, key=None, dedupe=True, busy_types=None,
-                 want="Succeeded", platforms=None):
+                 want="Succeeded", platforms=None, counts=None, state_types=None, settled_without_history=False):
         self.action_type = action_type
         self.verb = verb
         self.permission = permission
@@ -78,6 +86,9 @@ class ActionSpec:
         self.busy_types = busy_types or (action_type,)
         self.want = want
         self.platforms = platforms
+        self.counts = tuple(counts or COUNTS_AS_DONE)
+        self.state_types = tuple(state_types or ())
+        self.settled_without_history = settled_without_history
 
 
 class Row:
@@ -163,6 +174,9 @@ class FleetEngine:
             found = existing.get(row.machine_id.lower())
             if found is not None and not force:
                 self._adopt(row, found, "An equal action is already %s; nothing was submitted." % found["status"])
+            elif row.machine_id.lower() in self.settled and not force:
+                row.msg = "The device has no %s action, so it is already in that state; nothing was submitted." % (
+                    " or ".join(self.spec.state_types))
             else:
                 to_submit.append(row)
         if self.check_mode:
@@ -210,16 +224,24 @@ class FleetEngine:
     def _find_equal(self, rows):
         """{machine id: the newest equal action that is pending, running or succeeded}, from one paged query."""
         self.query_started = time.time()
+        self.settled = set()
         if not self.spec.dedupe or not rows:
             return {}
-        ids = set(r.machine_id for r in rows)
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.lookback))
-        query = all_of(eq("type", self.spec.action_type),
-                       any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None,
-                       any_of("status", COUNTS_AS_DONE),
-                       "creationDateTimeUtc ge %s" % since)
-        best = newest_equal(self.client.paged("/api/machineactions", {"$filter": query}), ids, self.spec,
-                            self.options)
+        ids = set(r.machine_id.lower() for r in rows)
+        machines = any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None
+        if self.spec.state_types:
+            query = all_of(any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE))
+            actions = list(self.client.paged("/api/machineactions", {"$filter": query}))
+            best = current_state(actions, ids, self.spec, self.options)
+            if self.spec.settled_without_history:
+                seen = set((a.get("machineId") or "").lower() for a in actions)
+                self.settled = ids - seen
+        else:
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.lookback))
+            query = all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
+                           "creationDateTimeUtc ge %s" % since)
+            best = newest_equal(self.client.paged("/api/machineactions", {"$filter": query}), ids, self.spec,
+                                self.options)
         self.before = set(a["id"] for a in best.values())
         return best
 
@@ -254,6 +276,8 @@ class FleetEngine:
                 exc.hint = "Check the id, or give the device's computer name instead."
             if exc.message == "The API refused the request.":  # the client's words; say which action and device
                 exc.message = "The API refused %s on %s." % (self.spec.action_type, row.machine_name or row.given)
+            if exc.code in PLATFORM_CODES and self.spec.platforms and not exc.hint:
+                exc.hint = "%s runs on %s only." % (self.spec.action_type, self.spec.platforms)
             row.fail(exc)
         except Exception as exc:  # a bug must not hang the other devices; report it on this row
             row.fail(DefenderError("Unexpected error while submitting: %s: %s" % (type(exc).__name__, exc)))
@@ -456,17 +480,32 @@ class FleetEngine:
 
 
 def newest_equal(actions, machine_ids, spec, options):
-    """{machine id: the newest action of `spec` on it that is pending, running or succeeded and equal to what
-    `options` ask for}. Failed, TimeOut and Cancelled ones don't count: asking again is right then."""
+    """{machine id: the newest action of `spec` on it whose status counts (pending, running or succeeded, unless
+    the spec says otherwise) and that is equal to what `options` ask for}. Failed, TimeOut and Cancelled ones
+    don't count: asking again is right then."""
     best = {}
-    for action in actions:
+    for action in _newest_first(actions):
         machine = (action.get("machineId") or "").lower()
-        if (machine in machine_ids and action.get("type") == spec.action_type
-                and action.get("status") in COUNTS_AS_DONE and spec.equal(action, options)):
-            if machine not in best or (action.get("creationDateTimeUtc") or "") > (
-                    best[machine].get("creationDateTimeUtc") or ""):
-                best[machine] = action
+        if (machine in machine_ids and machine not in best and action.get("type") == spec.action_type
+                and action.get("status") in spec.counts and spec.equal(action, options)):
+            best[machine] = action
     return best
+
+
+def current_state(actions, machine_ids, spec, options):
+    """{machine id: its newest pending, running or succeeded action of spec.state_types, when that one is of this
+    spec's type and equal}: the device is already in the state asked for."""
+    newest = {}
+    for action in _newest_first(actions):
+        machine = (action.get("machineId") or "").lower()
+        if (machine in machine_ids and machine not in newest and action.get("type") in spec.state_types
+                and action.get("status") in COUNTS_AS_DONE):
+            newest[machine] = action
+    return dict((m, a) for m, a in newest.items() if a.get("type") == spec.action_type and spec.equal(a, options))
+
+
+def _newest_first(actions):
+    return sorted(actions, key=lambda a: a.get("creationDateTimeUtc") or "", reverse=True)
 
 
 def run_action(client, spec, options, targets, single=True, check_mode=False, wait=True, wait_timeout=900,

@@ -35,6 +35,25 @@ TITLES = {
     "RunAntiVirusScan": "Run antivirus scan",
     "CollectInvestigationPackage": "Collect investigation package",
 }
+# Platform gates (mde-api.md): full isolation on Windows 10/11 and Linux; selective isolation, restricting code
+# execution and scans on Windows 10/11 only.
+FULL_ISOLATION_PLATFORMS = ("Windows10", "Windows11", "Linux")
+WINDOWS_CLIENT_PLATFORMS = ("Windows10", "Windows11")
+
+
+def _check_platform(action_type, scope, machine):
+    full = action_type in ("Isolate", "Unisolate") and scope in (None, "Full")
+    allowed = FULL_ISOLATION_PLATFORMS if full else WINDOWS_CLIENT_PLATFORMS
+    if machine.os_platform not in allowed:
+        what = "%s (%s)" % (action_type, scope) if scope else action_type
+        raise ApiError(400, "OsPlatformNotSupported", "%s is not supported on %s" % (what, machine.os_platform))
+
+
+def _require_comment(comment):
+    if not comment:
+        raise ApiError(400, "MissingRequiredParameter", "Comment is required")
+
+
 PAIRED = {"Isolate": ("Isolate", "Unisolate"), "Unisolate": ("Isolate", "Unisolate"),
           "RestrictCodeExecution": ("RestrictCodeExecution", "UnrestrictCodeExecution"),
           "UnrestrictCodeExecution": ("RestrictCodeExecution", "UnrestrictCodeExecution")}
@@ -196,16 +215,24 @@ class Api:
                                "it needs Windows 10 version 1703 or later, or Windows 11" % machine.os_platform)
             extra["relatedFileInfo"] = {"fileIdentifier": sha1.lower(), "fileIdentifierType": "Sha1"}
         elif action_type in PAIRED:
-            self.tenant.check_no_pending(machine, PAIRED[action_type])
+            _require_comment(comment)
+            scope = None
             if action_type == "Isolate":
-                iso_type = body.get("IsolationType", "Full")
-                if iso_type not in ("Full", "Selective", "UnManagedDevice"):
+                scope = body.get("IsolationType", "Full")
+                if scope not in ("Full", "Selective", "UnManagedDevice"):
                     raise ApiError(400, "InvalidInput", "IsolationType must be Full, Selective or UnManagedDevice")
-                extra["scope"] = iso_type
+                extra["scope"] = scope
+            _check_platform(action_type, scope, machine)
+            self.tenant.check_no_pending(machine, PAIRED[action_type])
         elif action_type == "RunAntiVirusScan":
-            scan = body.get("ScanType", "Quick")
+            _require_comment(comment)
+            scan = body.get("ScanType")
+            if not scan:
+                raise ApiError(400, "MissingRequiredParameter", "ScanType is required")
             if scan not in ("Quick", "Full"):
                 raise ApiError(400, "InvalidInput", "ScanType must be Quick or Full")
+            _check_platform(action_type, scan, machine)
+            self.tenant.check_no_pending(machine, ("RunAntiVirusScan",))
             extra["scope"] = scan
         action = self.tenant.submit(action_type, machine, app, comment, **extra)
         return json_response(action.entity(self.tenant.settings), status=status)

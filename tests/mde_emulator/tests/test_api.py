@@ -342,6 +342,39 @@ def test_isolate_twice_while_pending_is_refused(client):
         assert client.post("/api/machines/%s/%s" % (WS1, verb), body).status_code == 201
 
 
+def test_scan_needs_a_scan_type_and_is_refused_while_one_is_pending(client):
+    missing = client.post("/api/machines/%s/runAntiVirusScan" % WS1, {"Comment": "c"})
+    assert missing.status_code == 400 and missing.json()["error"]["code"] == "MissingRequiredParameter"
+    first = client.post("/api/machines/%s/runAntiVirusScan" % WS1, {"Comment": "c", "ScanType": "Full"})
+    assert first.status_code == 201 and first.json()["scope"] == "Full"
+    again = client.post("/api/machines/%s/runAntiVirusScan" % WS1, {"Comment": "c", "ScanType": "Quick"})
+    assert again.status_code == 400 and "already in progress" in again.json()["error"]["message"]
+    advance(client, 10)
+    assert client.post("/api/machines/%s/runAntiVirusScan" % WS1, {"Comment": "c", "ScanType": "Quick"}
+                       ).status_code == 201
+
+
+@pytest.mark.parametrize("verb,body,linux_ok", [
+    ("isolate", {"Comment": "c", "IsolationType": "Full"}, True),
+    ("isolate", {"Comment": "c", "IsolationType": "Selective"}, False),
+    ("restrictCodeExecution", {"Comment": "c"}, False),
+    ("runAntiVirusScan", {"Comment": "c", "ScanType": "Quick"}, False),
+])
+def test_platform_gates(client, verb, body, linux_ok):
+    response = client.post("/api/machines/%s/%s" % (LINUX, verb), body)
+    if linux_ok:
+        assert response.status_code == 201
+    else:
+        assert response.status_code == 400 and response.json()["error"]["code"] == "OsPlatformNotSupported"
+        assert "Linux" in response.json()["error"]["message"]
+
+
+def test_containment_needs_a_comment(client):
+    for verb in ("isolate", "unisolate", "restrictCodeExecution", "unrestrictCodeExecution"):
+        response = client.post("/api/machines/%s/%s" % (WS1, verb), {})
+        assert response.status_code == 400 and response.json()["error"]["code"] == "MissingRequiredParameter"
+
+
 def test_investigation_package_uri_only_when_complete(client):
     body = client.post("/api/machines/%s/collectInvestigationPackage" % WS1, {"Comment": "c"}).json()
     assert client.get("/api/machineactions/%s/getPackageUri" % body["id"]).status_code == 404
