@@ -18,6 +18,7 @@ _PERMISSIONS = (
     (r"/(un)?restrictcodeexecution$", "Machine.RestrictExecution"),
     (r"/runantivirusscan$", "Machine.Scan"),
     (r"/collectinvestigationpackage$|/getpackageuri$", "Machine.CollectForensics"),
+    (r"/offboard$", "Machine.Offboard"),
     (r"/machineactions/[^/]+/cancel$", "the permission of the action being cancelled (for example "
                                        "Machine.LiveResponse or Machine.StopAndQuarantine)"),
     (r"^/api/libraryfiles", "Library.Manage"),

@@ -23,6 +23,7 @@ ACTION_PERMISSIONS = {
     "unrestrictcodeexecution": ("UnrestrictCodeExecution", ("Machine.RestrictExecution",)),
     "runantivirusscan": ("RunAntiVirusScan", ("Machine.Scan",)),
     "collectinvestigationpackage": ("CollectInvestigationPackage", ("Machine.CollectForensics",)),
+    "offboard": ("Offboard", ("Machine.Offboard",)),
 }
 ANY_ACTION = tuple(sorted({p for spec in ACTION_PERMISSIONS.values() for p in spec[1]}))
 TITLES = {
@@ -34,6 +35,7 @@ TITLES = {
     "UnrestrictCodeExecution": "Remove app restriction",
     "RunAntiVirusScan": "Run antivirus scan",
     "CollectInvestigationPackage": "Collect investigation package",
+    "Offboard": "Offboard machine",
 }
 # Platform gates (mde-api.md): full isolation on Windows 10/11 and Linux; selective isolation, restricting code
 # execution and scans on Windows 10/11 only.
@@ -234,6 +236,13 @@ class Api:
             _check_platform(action_type, scan, machine)
             self.tenant.check_no_pending(machine, ("RunAntiVirusScan",))
             extra["scope"] = scan
+        elif action_type == "Offboard":
+            _require_comment(comment)
+            if not machine.os_platform.startswith("Windows"):
+                raise ApiError(400, "OsPlatformNotSupported", "Offboard is not supported on %s; it is for Windows "
+                                                              "devices only" % machine.os_platform)
+            self.tenant.check_no_pending(machine, ("Offboard",))
+            status = int(self.tenant.settings["offboard_status"])
         action = self.tenant.submit(action_type, machine, app, comment, **extra)
         return json_response(action.entity(self.tenant.settings), status=status)
 

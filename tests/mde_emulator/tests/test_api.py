@@ -369,6 +369,16 @@ def test_platform_gates(client, verb, body, linux_ok):
         assert "Linux" in response.json()["error"]["message"]
 
 
+def test_offboard_is_windows_only_answers_200_and_refuses_a_repeat_while_pending(client):
+    assert client.post("/api/machines/%s/offboard" % LINUX, {"Comment": "c"}).json()["error"]["code"] == \
+        "OsPlatformNotSupported"
+    assert client.post("/api/machines/%s/offboard" % WS1, {}).json()["error"]["code"] == "MissingRequiredParameter"
+    first = client.post("/api/machines/%s/offboard" % WS1, {"Comment": "c"})
+    assert first.status_code == 200 and first.json()["type"] == "Offboard"
+    again = client.post("/api/machines/%s/offboard" % WS1, {"Comment": "c"})
+    assert again.status_code == 400 and "already in progress" in again.json()["error"]["message"]
+
+
 def test_containment_needs_a_comment(client):
     for verb in ("isolate", "unisolate", "restrictCodeExecution", "unrestrictCodeExecution"):
         response = client.post("/api/machines/%s/%s" % (WS1, verb), {})
