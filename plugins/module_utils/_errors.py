@@ -19,6 +19,7 @@ _PERMISSIONS = (
     (r"/runantivirusscan$", "Machine.Scan"),
     (r"/collectinvestigationpackage$|/getpackageuri$", "Machine.CollectForensics"),
     (r"/offboard$", "Machine.Offboard"),
+    (r"/tags$|/addorremovetagformultiplemachines$", "Machine.ReadWrite.All"),
     (r"/machineactions/[^/]+/cancel$", "the permission of the action being cancelled (for example "
                                        "Machine.LiveResponse or Machine.StopAndQuarantine)"),
     (r"^/api/libraryfiles", "Library.Manage"),

@@ -14,6 +14,8 @@ from .odata import FilterError, compile_filter
 from .state import SHA1
 
 READ = ("Machine.Read.All", "Machine.ReadWrite.All")
+WRITE = ("Machine.ReadWrite.All",)
+TAG_BATCH_MAX = 500
 ACTION_PERMISSIONS = {
     "runliveresponse": ("LiveResponse", ("Machine.LiveResponse",)),
     "stopandquarantinefile": ("StopAndQuarantineFile", ("Machine.StopAndQuarantine",)),
@@ -51,6 +53,23 @@ def _check_platform(action_type, scope, machine):
         raise ApiError(400, "OsPlatformNotSupported", "%s is not supported on %s" % (what, machine.os_platform))
 
 
+def _tag_body(body):
+    value, action = body.get("Value"), body.get("Action")
+    if not value or not isinstance(value, str):
+        raise ApiError(400, "MissingRequiredParameter", "Value is required")
+    if action not in ("Add", "Remove"):
+        raise ApiError(400, "InvalidInput", "Action must be Add or Remove")
+    return value, action
+
+
+def _apply_tag(machine, value, action):
+    tags = machine.entity.setdefault("machineTags", [])
+    if action == "Add" and value not in tags:
+        tags.append(value)
+    elif action == "Remove" and value in tags:
+        tags.remove(value)
+
+
 def _require_comment(comment):
     if not comment:
         raise ApiError(400, "MissingRequiredParameter", "Comment is required")
@@ -64,6 +83,8 @@ URL_MAP = Map([
     Rule("/api/machines", methods=["GET"], endpoint="list_machines"),
     Rule("/api/machines/findbytag", methods=["GET"], endpoint="find_by_tag"),
     Rule("/api/machines/<key>", methods=["GET"], endpoint="get_machine"),
+    Rule("/api/machines/AddOrRemoveTagForMultipleMachines", methods=["POST"], endpoint="tag_many"),
+    Rule("/api/machines/<machine_id>/tags", methods=["POST"], endpoint="tag_one"),
     Rule("/api/machines/<machine_id>/<verb>", methods=["POST"], endpoint="machine_action"),
     Rule("/api/machineactions", methods=["GET"], endpoint="list_actions"),
     Rule("/api/machineactions/<action_id>", methods=["GET"], endpoint="get_action"),
@@ -177,6 +198,29 @@ class Api:
                      if any(a["ipAddress"] == ip for a in m.entity["ipAddresses"])]
             return json_response({"value": found})
         return json_response(self.tenant.find_machine(key).entity)
+
+    # --- tags --------------------------------------------------------------------------------
+    def tag_one(self, request, app, machine_id):
+        _require(app, WRITE)
+        value, action = _tag_body(_json_body(request))
+        machine = self.tenant.find_machine(machine_id)
+        _apply_tag(machine, value, action)
+        return json_response(machine.entity)
+
+    def tag_many(self, request, app):
+        _require(app, WRITE)
+        body = _json_body(request)
+        value, action = _tag_body(body)
+        ids = body.get("MachineIds")
+        if not isinstance(ids, list) or not ids:
+            raise ApiError(400, "MissingRequiredParameter", "MachineIds is required")
+        if len(ids) > TAG_BATCH_MAX:
+            raise ApiError(400, "MaximumBatchSizeExceeded", "At most %d machine ids in one request, got %d"
+                           % (TAG_BATCH_MAX, len(ids)))
+        machines = [self.tenant.find_machine(str(i)) for i in ids]  # all or nothing: an unknown id is a 404
+        for machine in machines:
+            _apply_tag(machine, value, action)
+        return json_response({"value": [m.entity for m in machines]})
 
     # --- actions -----------------------------------------------------------------------------
     def machine_action(self, request, app, machine_id, verb):

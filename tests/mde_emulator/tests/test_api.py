@@ -379,6 +379,19 @@ def test_offboard_is_windows_only_answers_200_and_refuses_a_repeat_while_pending
     assert again.status_code == 400 and "already in progress" in again.json()["error"]["message"]
 
 
+def test_tags_one_and_many(client):
+    one = client.post("/api/machines/%s/tags" % WS1, {"Value": "ir-hold", "Action": "Add"})
+    assert one.status_code == 200 and "ir-hold" in one.json()["machineTags"]
+    many = client.post("/api/machines/AddOrRemoveTagForMultipleMachines",
+                       {"Value": "ir-hold", "Action": "Remove", "MachineIds": [WS1, LINUX]})
+    assert many.status_code == 200
+    assert "ir-hold" not in client.get("/api/machines/%s" % WS1).json()["machineTags"]
+    too_many = client.post("/api/machines/AddOrRemoveTagForMultipleMachines",
+                           {"Value": "x", "Action": "Add", "MachineIds": [WS1] * 501})
+    assert too_many.status_code == 400 and too_many.json()["error"]["code"] == "MaximumBatchSizeExceeded"
+    assert client.post("/api/machines/%s/tags" % WS1, {"Value": "x", "Action": "Toggle"}).status_code == 400
+
+
 def test_containment_needs_a_comment(client):
     for verb in ("isolate", "unisolate", "restrictCodeExecution", "unrestrictCodeExecution"):
         response = client.post("/api/machines/%s/%s" % (WS1, verb), {})

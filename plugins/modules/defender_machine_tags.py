@@ -1,0 +1,226 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: defender_machine_tags
+short_description: Make device tags present or absent, on one device or a whole fleet
+version_added: 0.2.0
+description:
+  - Adds tags to Microsoft Defender for Endpoint devices, or removes them, as desired state. A device that already
+    has (or lacks) every tag asked for is reported with C(changed=false) and not written to.
+  - For many devices (O(machines)), the current tags come from a few paged reads, and each tag is written with
+    C(AddOrRemoveTagForMultipleMachines) in batches of at most 500 devices. One device uses the per-device
+    endpoint.
+  - Tags are compared exactly, as the API stores them (V(Finance) and V(finance) are two tags).
+  - Every call is paced through the tenant's rate budget, shared by all tasks on the controller (O(rate_budget)).
+author:
+  - Secops Defender Contributors (@secops-collections)
+options:
+  tags:
+    description:
+      - The tags, each at most 200 characters.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - V(present) adds the tags a device lacks; V(absent) removes the ones it has. Other tags are left alone.
+    type: str
+    choices: [present, absent]
+    default: present
+  machines:
+    description:
+      - The devices, in one task. Each item is a Defender machine id (40 hexadecimal characters) or a computer DNS
+        name; a short name such as V(ws-fin-001) also matches V(ws-fin-001.<domain>).
+      - Exactly one of O(machines), O(machine_id) and O(machine_name) is required.
+    type: list
+    elements: str
+  machine_id:
+    description:
+      - The Defender machine id of one device, 40 hexadecimal characters.
+    type: str
+  machine_name:
+    description:
+      - The computer DNS name of one device. It must match exactly one machine.
+    type: str
+  fail_on_device_error:
+    description:
+      - With O(machines), whether the task fails at the end when any device failed. The other devices are tagged
+        either way, and every row is returned.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - secops.defender.auth
+  - secops.defender.attributes
+  - secops.defender.attributes.CHECK_MODE_FULL
+  - secops.defender.attributes.DIFF_MODE_NONE
+notes:
+  - Needs the application permission C(Machine.ReadWrite.All).
+  - With more than ten device ids, the module lists the tenant's devices once (10000 a page) rather than reading
+    each device, which is fewer calls for a fleet.
+  - In check mode the module reads the devices and reports which tags it would add or remove.
+seealso:
+  - module: secops.defender.defender_machine_info
+  - name: Add or remove machine tags API
+    description: Microsoft's documentation of the per-device endpoint.
+    link: https://learn.microsoft.com/defender-endpoint/api/add-or-remove-machine-tags
+  - name: Add or remove tags for multiple machines API
+    description: Microsoft's documentation of the batch endpoint.
+    link: https://learn.microsoft.com/defender-endpoint/api/add-or-remove-multiple-machine-tags
+"""
+
+EXAMPLES = r"""
+- name: Mark the affected devices for the incident
+  secops.defender.defender_machine_tags:
+    machines: "{{ affected_devices }}"
+    tags: [INC-4711, ir-hold]
+
+- name: Take the hold off again
+  secops.defender.defender_machine_tags:
+    machines: "{{ affected_devices }}"
+    tags: [ir-hold]
+    state: absent
+"""
+
+RETURN = r"""
+results:
+  description: One row per device, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    machine:
+      description: The device as it was given (id or name).
+      type: str
+    machine_id:
+      description: The device's machine id, when it could be resolved.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, when known.
+      type: str
+    tags_before:
+      description: The device's tags before the task.
+      type: list
+      elements: str
+    tags:
+      description: The device's tags after the task (in check mode, what they would be).
+      type: list
+      elements: str
+    added:
+      description: The tags added (or that would be, in check mode).
+      type: list
+      elements: str
+      returned: with O(state=present)
+    removed:
+      description: The tags removed (or that would be, in check mode).
+      type: list
+      elements: str
+      returned: with O(state=absent)
+    changed:
+      description: Whether the device's tags were (or would be) changed.
+      type: bool
+    failed:
+      description: Whether this device failed.
+      type: bool
+    msg:
+      description: What happened, for a failure what to do next.
+      type: str
+    error:
+      description: The API's error for a failed device.
+      type: dict
+      returned: when this device failed
+  sample:
+    - machine: ws-fin-001.corp.example.com
+      machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+      machine_name: ws-fin-001.corp.example.com
+      tags_before: [finance]
+      tags: [finance, INC-4711]
+      added: [INC-4711]
+      changed: true
+      failed: false
+      msg: ""
+failed_machines:
+  description: The devices that failed, as given.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+summary:
+  description: How many devices changed, were already as asked, or failed.
+  returned: always
+  type: dict
+  sample: {devices: 2, changed: 1, unchanged: 1, failed: 0}
+rate_budget:
+  description: What this task saw of the shared rate budget (shown at C(-v)).
+  returned: unless O(rate_budget=false)
+  type: dict
+  sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
+tags:
+  description: The device's tags after the task.
+  returned: with O(machine_id) or O(machine_name)
+  type: list
+  elements: str
+  sample: [finance, INC-4711]
+machine_id:
+  description: The id of the device.
+  returned: with O(machine_id) or O(machine_name)
+  type: str
+  sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+machine_name:
+  description: The computer DNS name of the device.
+  returned: with O(machine_id) or O(machine_name)
+  type: str
+  sample: ws-fin-001.corp.example.com
+error:
+  description: What the API said when the task failed.
+  returned: on failure
+  type: dict
+"""
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
+from ansible_collections.secops.defender.plugins.module_utils._machines import (
+    MACHINE_TARGET_KWARGS,
+    MACHINE_TARGET_SPEC,
+    target_list,
+)
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._tags import check_tags, machine_tags, tags_result
+
+
+def main():
+    argument_spec = dict(
+        tags=dict(type="list", elements="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        fail_on_device_error=dict(type="bool", default=True),
+    )
+    argument_spec.update(MACHINE_TARGET_SPEC)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module.run(run)
+
+
+def run(module):
+    params = module.params
+    tags = check_tags(params["tags"])
+    targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
+    single = not params.get("machines")
+    rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single)
+    result, failure = tags_result(rows, params["state"], module.check_mode, single, params["fail_on_device_error"])
+    budget = getattr(module.client, "budget", None)
+    if budget is not None:
+        result["rate_budget"] = budget.report()
+    if failure:
+        failed = [r for r in rows if r.failed]
+        codes = set(r.error.code for r in failed)
+        raise DefenderActionError(failure, result=dict(result, error=failed[0].error.to_dict())
+                                  if single or (len(codes) == 1 and None not in codes) else result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
