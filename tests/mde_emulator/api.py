@@ -280,6 +280,9 @@ class Api:
             _check_platform(action_type, scan, machine)
             self.tenant.check_no_pending(machine, ("RunAntiVirusScan",))
             extra["scope"] = scan
+        elif action_type == "CollectInvestigationPackage":
+            _require_comment(comment)
+            self.tenant.check_no_pending(machine, ("CollectInvestigationPackage",))
         elif action_type == "Offboard":
             _require_comment(comment)
             if not machine.os_platform.startswith("Windows"):
@@ -321,7 +324,10 @@ class Api:
             action = self.tenant.get_action(action_id)
             if action.type != "CollectInvestigationPackage" or action.status != "Succeeded":
                 raise ApiError(404, "ResourceNotFound", "No package is available for action %s" % action_id)
-            return json_response({"value": self.emu.blob_link("package/%s" % action.id)})
+            link = self.emu.blob_link("package/%s" % action.id)
+            if self.tenant.settings["package_uri_quoted"]:  # the documented answer: the URL in literal quotes
+                link = '"%s"' % link
+            return json_response({"value": link})
         raise ApiError(404, "NotFound", "No API matches GET %s" % request.path)
 
     # --- library -----------------------------------------------------------------------------

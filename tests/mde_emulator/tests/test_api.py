@@ -403,7 +403,8 @@ def test_investigation_package_uri_only_when_complete(client):
     assert client.get("/api/machineactions/%s/getPackageUri" % body["id"]).status_code == 404
     advance(client, 10)
     link = client.get("/api/machineactions/%s/getPackageUri" % body["id"]).json()["value"]
-    assert len(requests.get(link, verify=client.verify).content) == 4096
+    assert link.startswith('"https://') and link.endswith('"')   # as documented: wrapped in literal quotes
+    assert len(requests.get(link.strip('"'), verify=client.verify).content) == 4096
 
 
 # --- library ------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Desired-state actions (isolation, app restriction) and the scan's running-only dedupe, as pure logic."""
+"""Desired-state actions (isolation, app restriction), the scan's running-only dedupe and the package link, as
+pure logic."""
 
 import pytest
 
-from ansible_collections.secops.defender.plugins.module_utils import _av_scan, _containment
+from ansible_collections.secops.defender.plugins.module_utils import _av_scan, _containment, _investigation
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
 from ansible_collections.secops.defender.plugins.module_utils._fleet import current_state, newest_equal
 
 M = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
@@ -61,3 +63,19 @@ def test_bodies_match_the_documented_request_shapes():
     spec, options = _containment.app_restriction("released", "INC-1")
     assert (spec.verb, spec.body(options)) == ("unrestrictCodeExecution", {"Comment": "INC-1"})
     assert _av_scan.SPEC.body(_av_scan.options("Full", "INC-1")) == {"Comment": "INC-1", "ScanType": "Full"}
+
+
+@pytest.mark.parametrize("value", [
+    '"https://userrequests-us.securitycenter.windows.com:443/safedownload/WDATP_Investigation_Package.zip?token=x"',
+    "https://userrequests-us.securitycenter.windows.com:443/safedownload/WDATP_Investigation_Package.zip?token=x",
+    '  "https://userrequests-us.securitycenter.windows.com:443/safedownload/WDATP_Investigation_Package.zip?token=x" ',
+])
+def test_package_link_takes_the_documented_quoted_value_and_a_bare_one(value):
+    assert _investigation.package_link(value).startswith("https://userrequests-us.securitycenter.windows.com:443/")
+    assert not _investigation.package_link(value).endswith('"')
+
+
+@pytest.mark.parametrize("value", ["", None, '"http://plain.example.com/p.zip"', "javascript:alert(1)"])
+def test_package_link_refuses_anything_but_https(value):
+    with pytest.raises(DefenderActionError):
+        _investigation.package_link(value)

@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: the investigation package, as a spec on the machine-action template, and the
+download that brings each device's package home as soon as its collection ends."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
+from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
+    DefenderApiError,
+    DefenderInputError,
+    DefenderNotFoundError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._files import AtomicWriter, digest, safe_name
+from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, run_action
+
+# getPackageUri answers 404 until the package is ready, which can lag the action's Succeeded a little.
+URI_ATTEMPTS = 5
+
+SPEC = ActionSpec(
+    action_type="CollectInvestigationPackage", verb="collectInvestigationPackage",
+    permission="Machine.CollectForensics", body=lambda options: {"Comment": options["comment"]},
+    platforms="Windows 10 and 11, Windows Server 2012 R2 and later")
+
+
+def options(comment, dest):
+    if not comment:
+        raise DefenderInputError("comment must not be empty: the API requires it.")
+    if dest is not None and os.path.exists(dest) and not os.path.isdir(dest):
+        raise DefenderInputError("dest %s exists and is not a folder." % dest)
+    return {"comment": comment}
+
+
+def package_link(value):
+    """The documented value is the URL wrapped in literal double quotes; take it with or without them."""
+    link = (value or "").strip().strip('"').strip()
+    if not link.lower().startswith("https://"):
+        raise DefenderActionError("getPackageUri answered something that is not an https link; nothing was "
+                                  "downloaded.")
+    return link
+
+
+class PackageFetcher:
+    """on_final callback: download a device's package to dest/<computer name>/investigation-package-<id>.zip.
+
+    A package already on disk under that name is not fetched again (its action id makes it unique)."""
+
+    def __init__(self, client, dest):
+        self.client = client
+        self.dest = dest
+
+    def __call__(self, row):
+        action = row.action
+        folder = os.path.join(self.dest, safe_name(row.machine_name or row.machine_id or row.given))
+        path = os.path.join(folder, "investigation-package-%s.zip" % action["id"])
+        if os.path.exists(path):
+            sha256, size = digest(path)
+            row.extra["package"] = {"path": path, "size": size, "sha256": sha256, "downloaded": False}
+            return
+        try:
+            os.makedirs(folder, 0o750, exist_ok=True)
+        except OSError as exc:
+            raise DefenderInputError("Cannot create %s: %s" % (folder, exc.strerror))
+        writer = None
+        for attempt in (1, 2):   # a link that expired on the way is asked for once more
+            writer = AtomicWriter(folder, os.path.basename(path))
+            try:
+                self.client.download(self._link(action["id"]), writer)
+                break
+            except DefenderApiError as exc:
+                writer.abort()
+                if exc.status != 403 or attempt == 2:
+                    raise
+            except Exception:
+                writer.abort()
+                raise
+        try:
+            writer.commit()
+        except (IOError, OSError) as exc:
+            writer.abort()
+            raise DefenderActionError("Writing %s failed: %s. Nothing partial was left behind." % (path, exc))
+        row.extra["package"] = {"path": path, "size": writer.size, "sha256": writer.sha256, "downloaded": True}
+
+    def _link(self, action_id):
+        path = "/api/machineactions/%s/getPackageUri" % quote_segment(action_id)
+        for attempt in range(1, URI_ATTEMPTS + 1):
+            try:
+                return package_link(self.client.get(path).get("value"))
+            except DefenderNotFoundError:
+                if attempt == URI_ATTEMPTS:
+                    raise
+                ActionService.sleep(2 ** attempt)
+        return None
+
+
+def investigation_package(client, targets, comment, dest, **run_kwargs):
+    """Collect (or reuse a running or recent collection) on every target and, with `dest`, download each
+    device's package as its collection ends."""
+    on_final = PackageFetcher(client, dest) if dest and not run_kwargs.get("check_mode") else None
+    result = run_action(client, SPEC, options(comment, dest), targets, on_final=on_final, **run_kwargs)
+    # Bringing a package home is a change on the controller, even when the collection was found, not made.
+    if any((r.get("package") or {}).get("downloaded") for r in result["results"]):
+        result["changed"] = True
+    return result

@@ -1,0 +1,264 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: defender_investigation_package
+short_description: Collect investigation packages and bring them home, on one device or a whole fleet
+version_added: 0.2.0
+description:
+  - Asks Microsoft Defender for Endpoint to collect an investigation package (the C(CollectInvestigationPackage)
+    machine action: autoruns, installed programs, network connections, prefetch, processes, scheduled tasks,
+    security event logs, services, users and more) on one device (O(machine_id) or O(machine_name)) or on many
+    in one task (O(machines)), waits for it, and with O(dest) downloads each device's package as soon as its
+    collection ends.
+  - A collection that is V(Pending) or V(InProgress) on a device is waited on, not duplicated; one that
+    V(Succeeded) within O(dedupe_lookback_days) is reused. The API refuses a second collection while one runs.
+  - Each package is written to C(dest/<computer name>/investigation-package-<action id>.zip) atomically (a
+    temporary file, then a rename), hashed while it is written, and not downloaded again when it is already
+    there.
+  - C(getPackageUri) answers 404 until the package is ready, so it is asked again a few times. Its documented
+    answer is a URL wrapped in literal quotes on a download host; the quotes are removed, and the bearer token is
+    never sent to that host. The link is logged as scheme, host and path only.
+  - Every call is paced through the tenant's rate budget (O(rate_budget)). C(getPackageUri) has its own limit of
+    2 calls a minute and 120 an hour, so a fleet's downloads are paced to that.
+author:
+  - Secops Defender Contributors (@secops-collections)
+options:
+  dest:
+    description:
+      - The folder to download the packages into, one subfolder per device. Without it the packages are
+        collected but not downloaded.
+    type: path
+  comment:
+    description:
+      - The comment recorded with the action, shown in the Defender portal's action center. Put the ticket in it.
+    type: str
+    default: Investigation package collected by Ansible (secops.defender)
+  force:
+    description:
+      - Collect a new package even when one is running or succeeded recently.
+    type: bool
+    default: false
+  dedupe_lookback_days:
+    description:
+      - How recent a succeeded collection must be to be reused instead of collecting again.
+    type: int
+    default: 1
+extends_documentation_fragment:
+  - secops.defender.auth
+  - secops.defender.auth.MACHINE
+  - secops.defender.auth.WAIT
+  - secops.defender.attributes
+  - secops.defender.attributes.CHECK_MODE_FULL
+  - secops.defender.attributes.DIFF_MODE_NONE
+notes:
+  - Needs the application permission C(Machine.CollectForensics), and C(Machine.Read.All) to find devices and read
+    their actions.
+  - With O(wait=false) only the collections are started; run the task again with O(wait=true) and O(dest) to
+    download them (the running or recent collection is reused).
+  - In check mode the module resolves the devices and looks for running or recent collections, and reports what it
+    would submit; it downloads nothing.
+seealso:
+  - module: secops.defender.defender_live_response
+  - name: Collect investigation package API
+    description: Microsoft's documentation of the API this module calls.
+    link: https://learn.microsoft.com/defender-endpoint/api/collect-investigation-package
+  - name: Get package SAS URI API
+    description: The call that gives the download link.
+    link: https://learn.microsoft.com/defender-endpoint/api/get-package-sas-uri
+"""
+
+EXAMPLES = r"""
+- name: Collect and download investigation packages from the affected devices
+  secops.defender.defender_investigation_package:
+    machines: "{{ affected_devices }}"
+    comment: "INC-4711: investigation package"
+    dest: /evidence/INC-4711
+  register: packages
+
+- name: Show where each package is
+  ansible.builtin.debug:
+    msg: "{{ item.machine }}: {{ item.package.path | default(item.msg) }} {{ item.package.sha256 | default('') }}"
+  loop: "{{ packages.results }}"
+  loop_control:
+    label: "{{ item.machine }}"
+"""
+
+RETURN = r"""
+results:
+  description:
+    - One row per device, in the order given (a device listed twice, by id and by name, is acted on once).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    machine:
+      description: The device as it was given (id or name).
+      type: str
+    machine_id:
+      description: The device's machine id, when it could be resolved.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, when known.
+      type: str
+    action_id:
+      description: The collection submitted, or the one found pending, running or recently succeeded; V(null)
+        in check mode.
+      type: str
+    status:
+      description: The action's status when the module finished.
+      type: str
+    changed:
+      description: Whether an action was (or in check mode would be) submitted for this device.
+      type: bool
+    failed:
+      description: Whether this device failed.
+      type: bool
+    msg:
+      description: What happened, for a failure what to do next.
+      type: str
+    package:
+      description: The downloaded package (with O(dest), when the collection succeeded).
+      type: dict
+      returned: with O(dest), when the collection succeeded
+      contains:
+        path:
+          description: Where the package is, C(dest/<computer name>/investigation-package-<action id>.zip).
+          type: str
+        size:
+          description: Its size in bytes.
+          type: int
+        sha256:
+          description: Its SHA-256, computed while it was written.
+          type: str
+        downloaded:
+          description: Whether this task downloaded it (V(false) when it was already there).
+          type: bool
+    error:
+      description: The API's error for a failed device (the same keys as RV(error)).
+      type: dict
+      returned: when this device failed
+  sample:
+    - machine: ws-fin-001.corp.example.com
+      machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+      machine_name: ws-fin-001.corp.example.com
+      action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+      status: Succeeded
+      changed: true
+      failed: false
+      msg: ""
+failed_machines:
+  description: The devices that failed, as given.
+  returned: always
+  type: list
+  elements: str
+  sample: [lt-sales-007.corp.example.com]
+summary:
+  description: How many devices got a new collection, already had one, would get one (check mode), or failed.
+  returned: always
+  type: dict
+  sample: {devices: 3, submitted: 1, already_done: 1, would_submit: 0, failed: 1}
+rate_budget:
+  description:
+    - What this task saw of the shared rate budget (shown at C(-v)).
+    - C(calls) API calls made, C(paced_calls) of them had to wait for a slot, C(paced_seconds) in all, and
+      C(rate_limited) 429 answers.
+  returned: unless O(rate_budget=false)
+  type: dict
+  sample: {calls: 4, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
+action_id:
+  description: The id of the collection that was submitted, or of the one found.
+  returned: with O(machine_id) or O(machine_name)
+  type: str
+  sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+status:
+  description: The action's status when the module finished (V(Pending), V(InProgress), V(Succeeded), V(Failed),
+    V(TimeOut) or V(Cancelled)).
+  returned: with O(machine_id) or O(machine_name)
+  type: str
+  sample: Succeeded
+machine_action:
+  description: The MachineAction entity as the API returned it, unmodified.
+  returned: with O(machine_id) or O(machine_name)
+  type: dict
+  sample:
+    id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+    type: CollectInvestigationPackage
+    status: Succeeded
+    machineId: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+    requestorComment: "INC-4711: investigation package"
+machine_id:
+  description: The id of the device.
+  returned: with O(machine_id) or O(machine_name)
+  type: str
+  sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
+machine_name:
+  description: The computer DNS name of the device.
+  returned: with O(machine_id) or O(machine_name)
+  type: str
+  sample: ws-fin-001.corp.example.com
+package:
+  description: The downloaded package (the same keys as in RV(results)).
+  returned: with O(machine_id) or O(machine_name) and O(dest), when the collection succeeded
+  type: dict
+  sample:
+    path: /evidence/INC-4711/ws-fin-001.corp.example.com/investigation-package-7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01.zip
+    size: 18874368
+    sha256: 9f2c0a6d3e4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d
+    downloaded: true
+error:
+  description: What the API said when the task failed.
+  returned: on failure
+  type: dict
+  contains:
+    status:
+      description: The HTTP status.
+      type: int
+    code:
+      description: The API's error code, for example V(OsPlatformNotSupported).
+      type: str
+    message:
+      description: The API's error message.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for.
+      type: str
+    method:
+      description: The HTTP method of the failed request.
+      type: str
+    path:
+      description: The path of the failed request.
+      type: str
+"""
+
+from ansible_collections.secops.defender.plugins.module_utils._investigation import investigation_package
+from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
+from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+
+
+def main():
+    argument_spec = dict(
+        dest=dict(type="path"),
+        comment=dict(type="str", default="Investigation package collected by Ansible (secops.defender)"),
+        force=dict(type="bool", default=False),
+        dedupe_lookback_days=dict(type="int", default=1),
+    )
+    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+        argument_spec.update(shared)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module.run(run)
+
+
+def run(module):
+    return investigation_package(module.client, comment=module.params["comment"], dest=module.params["dest"],
+                                 **module.action_kwargs())
+
+
+if __name__ == "__main__":
+    main()
