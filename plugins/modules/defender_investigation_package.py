@@ -13,7 +13,7 @@ short_description: Collect investigation packages and bring them home, on one de
 version_added: 0.2.0
 description:
   - Asks Microsoft Defender for Endpoint to collect an investigation package (the C(CollectInvestigationPackage)
-    machine action: autoruns, installed programs, network connections, prefetch, processes, scheduled tasks,
+    machine action, with autoruns, installed programs, network connections, prefetch, processes, scheduled tasks,
     security event logs, services, users and more) on one device (O(machine_id) or O(machine_name)) or on many
     in one task (O(machines)), waits for it, and with O(dest) downloads each device's package as soon as its
     collection ends.

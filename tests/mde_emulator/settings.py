@@ -12,8 +12,8 @@ DEFAULTS = {
     "queue_limit_seconds": 3 * 24 * 3600,   # 2023 docs: 3 days; 2025 docs: 2 hours (7200)
     "session_cap": 25,                      # 2023 docs: 25; 2025 docs: 50
     "liveresponse_status": 201,             # one old example shows 200
-    "offboard_status": 200,
-    "package_uri_quoted": True,             # getPackageUri's documented value is a URL in literal double quotes                 # the doc says "200 - Created"; accept 200 and 201
+    "offboard_status": 200,                 # the doc says "200 - Created"; accept 200 and 201
+    "package_uri_quoted": True,             # getPackageUri's documented value is a URL in literal double quotes
     "last_update_field": "lastUpdateDateTimeUtc",  # list examples spell it lastUpdateTimeUtc
     "cancel_final": "error",                # "error": 400; "unchanged": 200 with the action as it is
     "getfile_encoding": "gzip",             # "gzip" or "raw"
