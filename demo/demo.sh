@@ -52,8 +52,10 @@ if [ -s "$out/evidence/summary.txt" ]; then
   echo "The full playbook output is in $out/playbook.log."
   if [ "$rc" -ne 0 ]; then
     echo "The playbook ended with exit code $rc: $(grep -o '[0-9]* of [0-9]* device(s) need attention[^"]*' "$out/playbook.log" | head -1)"
-    echo "That is part of the story: two laptops are offline, and the API quarantines by SHA-1 on Windows 10/11"
-    echo "only, so the two servers report OsPlatformNotSupported (their evidence was still collected)."
+    echo "That is part of the story: two laptops are offline (their isolation and quarantine time out in the"
+    echo "queue), and the API isolates and quarantines on Windows 10/11 only (full isolation also on Linux), so the"
+    echo "servers report OsPlatformNotSupported. Their evidence was still collected, and the SHA-1 is blocked"
+    echo "tenant-wide. Release the devices with: -e incident_release=true."
   fi
   exit 0
 fi

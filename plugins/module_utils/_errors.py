@@ -23,6 +23,7 @@ _PERMISSIONS = (
     (r"/machineactions/[^/]+/cancel$", "the permission of the action being cancelled (for example "
                                        "Machine.LiveResponse or Machine.StopAndQuarantine)"),
     (r"^/api/libraryfiles", "Library.Manage"),
+    (r"^/api/indicators", "Ti.ReadWrite.All (or Ti.ReadWrite)"),
     (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
 )
 

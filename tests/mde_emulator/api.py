@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from werkzeug.routing import Map, Rule
 
 from .clock import parse_iso
+from . import indicators
 from .errors import ApiError, json_response
 from .odata import FilterError, compile_filter
 from .state import SHA1
@@ -90,6 +91,10 @@ URL_MAP = Map([
     Rule("/api/machineactions/<action_id>", methods=["GET"], endpoint="get_action"),
     Rule("/api/machineactions/<action_id>/cancel", methods=["POST"], endpoint="cancel"),
     Rule("/api/machineactions/<action_id>/<function>", methods=["GET"], endpoint="action_function"),
+    Rule("/api/indicators", methods=["GET"], endpoint="list_indicators"),
+    Rule("/api/indicators", methods=["POST"], endpoint="submit_indicator"),
+    Rule("/api/indicators/import", methods=["POST"], endpoint="import_indicators"),
+    Rule("/api/indicators/<indicator_id>", methods=["DELETE"], endpoint="delete_indicator"),
     Rule("/api/libraryfiles", methods=["GET"], endpoint="list_library"),
     Rule("/api/libraryfiles", methods=["POST"], endpoint="upload_library"),
     Rule("/api/libraryfiles/<name>", methods=["DELETE"], endpoint="delete_library"),
@@ -329,6 +334,24 @@ class Api:
                 link = '"%s"' % link
             return json_response({"value": link})
         raise ApiError(404, "NotFound", "No API matches GET %s" % request.path)
+
+    # --- indicators --------------------------------------------------------------------------
+    def list_indicators(self, request, app):
+        _require(app, indicators.READ)
+        return self._page(request, [dict(e) for e in self.tenant.indicators.items.values()], "/api/indicators")
+
+    def submit_indicator(self, request, app):
+        _require(app, indicators.WRITE)
+        return json_response(self.tenant.indicators.submit(_json_body(request), app))
+
+    def import_indicators(self, request, app):
+        _require(app, indicators.WRITE)
+        return json_response({"value": self.tenant.indicators.import_(_json_body(request).get("Indicators"), app)})
+
+    def delete_indicator(self, request, app, indicator_id):
+        _require(app, indicators.WRITE)
+        self.tenant.indicators.delete(indicator_id)
+        return json_response(None, status=204)
 
     # --- library -----------------------------------------------------------------------------
     def list_library(self, request, app):

@@ -55,6 +55,7 @@ def state(emulator):
                               files=sorted(entry[0] for entry in m.files.values())) for m in tenant.machines.values()],
             "library": [tenant.library_entity(n) for n in sorted(tenant.library)],
             "actions": actions,
+            "indicators": sorted(tenant.indicators.items.values(), key=lambda e: int(e["id"])),
             "active_live_response": [a.id for a in tenant.active_live_response()],
             "leaks": list(emulator.leaks),
             "faults": emulator.faults.pending(),

@@ -9,6 +9,7 @@ import uuid
 
 from .clock import iso
 from .errors import ApiError
+from .indicators import Indicators
 
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 WINDOWS_PLATFORMS = ("Windows10", "Windows11", "WindowsServer2019", "WindowsServer2022", "WindowsServer2025")
@@ -171,6 +172,7 @@ class Tenant:
         self.scripts = {}
         self.actions = {}
         self.order = []
+        self.indicators = Indicators(clock)
 
     # --- seeding -------------------------------------------------------------------------
     def add_app(self, spec):

@@ -61,6 +61,9 @@ class Client:
     def post(self, path, body=None, **kwargs):
         return self.call("POST", path, json=body, **kwargs)
 
+    def delete(self, path, **kwargs):
+        return self.call("DELETE", path, **kwargs)
+
     def control(self, method, path, body=None):
         response = requests.request(method, self.info["control_url"] + path, json=body, verify=self.verify,
                                     headers={"X-Emulator-Key": self.info["control_key"]}, timeout=10)

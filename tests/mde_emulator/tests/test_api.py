@@ -392,6 +392,41 @@ def test_tags_one_and_many(client):
     assert client.post("/api/machines/%s/tags" % WS1, {"Value": "x", "Action": "Toggle"}).status_code == 400
 
 
+def indicator(value, kind, **extra):
+    body = {"indicatorValue": value, "indicatorType": kind, "action": "Block", "title": "t", "description": "d"}
+    body.update(extra)
+    return body
+
+
+def test_indicators_submit_or_update_list_delete(client):
+    first = client.post("/api/indicators", indicator(SHA1, "FileSha1")).json()
+    again = client.post("/api/indicators", indicator(SHA1.upper(), "FileSha1", action="Alert", severity="High")).json()
+    assert again["id"] == first["id"] and again["action"] == "Alert"       # same value and type: updated
+    listed = client.get("/api/indicators", params={"$filter": "indicatorValue eq '%s'" % SHA1}).json()["value"]
+    assert [i["id"] for i in listed] == [first["id"]]
+    assert client.delete("/api/indicators/%s" % first["id"]).status_code == 204
+    assert client.delete("/api/indicators/%s" % first["id"]).status_code == 404
+
+
+@pytest.mark.parametrize("body,code", [
+    (indicator("10.0.0.0/24", "IpAddress"), "InvalidInput"),                 # no CIDR
+    (indicator("evil.example.com", "DomainName", action="Audit"), "InvalidInput"),   # Audit needs generateAlert
+    (indicator("abc", "FileSha256"), "InvalidInput"),
+    ({"indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Block"}, "MissingRequiredParameter"),
+])
+def test_indicator_rules(client, body, code):
+    response = client.post("/api/indicators", body)
+    assert response.status_code == 400 and response.json()["error"]["code"] == code
+
+
+def test_indicator_import_takes_500_and_reports_each(client):
+    good = [indicator("%064x" % i, "FileSha256") for i in range(3)] + [indicator("1.2.3.0/8", "IpAddress")]
+    result = client.post("/api/indicators/import", {"Indicators": good}).json()["value"]
+    assert [r["isFailed"] for r in result] == [False, False, False, True]
+    big = client.post("/api/indicators/import", {"Indicators": [indicator(SHA1, "FileSha1")] * 501})
+    assert big.status_code == 400 and big.json()["error"]["code"] == "MaximumBatchSizeExceeded"
+
+
 def test_containment_needs_a_comment(client):
     for verb in ("isolate", "unisolate", "restrictCodeExecution", "unrestrictCodeExecution"):
         response = client.post("/api/machines/%s/%s" % (WS1, verb), {})

@@ -5,6 +5,16 @@ import json
 import os
 import sys
 
+import requests
+
+
+def emulator_state(config):
+    emulator = config["defender_emulator"]
+    response = requests.get(emulator["control_url"] + "/state", headers={"X-Emulator-Key": emulator["control_key"]},
+                            verify=emulator["ca_path"], timeout=10)
+    response.raise_for_status()
+    return response.json()
+
 
 def sha256(path):
     with open(path, "rb") as handle:
@@ -24,6 +34,8 @@ def main(config_path, out, rc, log_path):
     assert online["quarantine"]["status"] == "Succeeded", online
     assert online["forensics"]["status"] == "Succeeded", online
     assert online["quarantine"]["ok"] and online["forensics"]["ok"], online
+    assert online["containment"]["isolation"] == "isolated" and online["containment"]["ok"], online
+    assert [b["type"] for b in summary["block"]] == ["FileSha1"] and summary["block"][0]["ok"], summary["block"]
     directory = online["forensics"]["directory"]
     assert directory == os.path.join(os.path.realpath(out), config["defender_machine_name"],
                                      online["forensics"]["action_id"]), directory
@@ -37,6 +49,12 @@ def main(config_path, out, rc, log_path):
         text = handle.read()
     assert config["defender_machine_name"] in text and online["forensics"]["files"][0]["sha256"] in text
     if config.get("defender_emulator"):
+        state = emulator_state(config)
+        blocked = [i for i in state["indicators"] if i["indicatorValue"] == summary["sha1"]]
+        assert len(blocked) == 1 and blocked[0]["action"] == "BlockAndRemediate", blocked
+        isolations = [a for a in state["actions"] if a["machineId"] == config["defender_machine_id"]
+                      and a["type"] == "Isolate" and a["status"] == "Succeeded"]
+        assert isolations, "the online device was not isolated"
         offline = rows[config["defender_offline_machine_id"]]
         assert offline["quarantine"]["status"] == "TimeOut", offline
         assert offline["forensics"]["status"] == "TimeOut", offline

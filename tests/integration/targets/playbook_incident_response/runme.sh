@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the collection playbook the way a user does (ansible-playbook secops.defender.incident_response) on one
-# online and one offline device, then check the summary, the evidence and the manifest on disk.
+# online and one offline device, with containment and the tenant-wide block, then check the summary, the
+# evidence and the manifest on disk and the emulator's state; then run the release and check it.
 set -eu
 config=../../integration_config.yml
 out="${OUTPUT_DIR:-$(mktemp -d)}/incident"
@@ -11,7 +12,11 @@ set +e
 ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
   -e '{"defender_connection": "{{ defender_auth }}"}' -e incident_ticket=INC-TEST-1 \
   -e incident_sha1=abcdefabcdefabcdefabcdefabcdefabcdef0099 -e incident_poll_interval=1 \
-  -e "incident_dest=$out" -e "@machines.json" >"$out.log" 2>&1
+  -e "incident_dest=$out" -e "@machines.json" -e incident_contain=true -e incident_block=true >"$out.log" 2>&1
 rc=$?
 set -e
 python check_summary.py "$config" "$out" "$rc" "$out.log" || { tail -60 "$out.log"; cat "$out/summary.json"; exit 1; }
+ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
+  -e '{"defender_connection": "{{ defender_auth }}"}' -e incident_ticket=INC-TEST-1 -e incident_poll_interval=1 \
+  -e "@machines.json" -e incident_release=true >"$out-release.log" 2>&1 || { tail -40 "$out-release.log"; exit 1; }
+python check_release.py "$config" "$out-release.log"

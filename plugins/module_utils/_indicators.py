@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: indicators (custom IoCs) as desired state, one or many.
+
+Current indicators are read with one filtered query for a few values, or one paged list for many. What must be
+written goes out as one POST (submit-or-update) for a single indicator, or through the import endpoint in batches
+of 500. Absent ones are deleted one by one (the API has no batch delete).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderError,
+    DefenderInputError,
+    DefenderNotFoundError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._odata import any_of
+
+TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url")
+ACTIONS = ("Alert", "Warn", "Block", "Audit", "BlockAndRemediate", "AlertAndBlock", "Allowed")
+SEVERITIES = ("Informational", "Low", "Medium", "High")
+HEX_LENGTH = {"FileSha1": 40, "FileSha256": 64, "FileMd5": 32, "CertificateThumbprint": 40}
+IMPORT_MAX = 500
+QUERY_VALUES_MAX = 20     # up to this many values, one filtered query; beyond, one paged list of all
+# What the module compares, as (option, API field). Options left unset are not compared: they stay as they are.
+FIELDS = (("action", "action"), ("title", "title"), ("description", "description"), ("severity", "severity"),
+          ("expiration", "expirationTime"), ("generate_alert", "generateAlert"),
+          ("rbac_group_names", "rbacGroupNames"), ("recommended_actions", "recommendedActions"),
+          ("application", "application"))
+OPTION_KEYS = ("value", "type") + tuple(f[0] for f in FIELDS) + ("state",)
+
+
+def infer_type(value):
+    """The indicator type a value can only be; None when it could be more than one (40 hex: SHA-1 or a
+    certificate thumbprint)."""
+    text = value.strip()
+    if re.match(r"^[0-9a-fA-F]{64}$", text):
+        return "FileSha256"
+    if re.match(r"^[0-9a-fA-F]{32}$", text):
+        return "FileMd5"
+    if re.match(r"^[0-9a-fA-F]{40}$", text):
+        return None
+    if re.match(r"^https?://", text, re.IGNORECASE):
+        return "Url"
+    try:
+        ipaddress.ip_address(text)
+        return "IpAddress"
+    except ValueError:
+        pass
+    if re.match(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$", text):
+        return "DomainName"
+    return None
+
+
+def check(item):
+    """One indicator's options, complete and checked; raises DefenderInputError naming the value."""
+    value = (item.get("value") or "").strip()
+    if not value:
+        raise DefenderInputError("Every indicator needs a value.")
+    if "/" in value and not value.lower().startswith(("http://", "https://")):
+        raise DefenderInputError("%s: CIDR ranges are not supported by the API; give single addresses." % value)
+    kind = item.get("type") or infer_type(value)
+    if kind is None:
+        hint = (" 40 hexadecimal characters can be a FileSha1 or a CertificateThumbprint."
+                if re.match(r"^[0-9a-fA-F]{40}$", value) else "")
+        raise DefenderInputError("%s: set type; it cannot be told from the value.%s" % (value, hint))
+    if kind in HEX_LENGTH:
+        if not re.match(r"^[0-9a-fA-F]{%d}$" % HEX_LENGTH[kind], value):
+            raise DefenderInputError("%s is not a %s (%d hexadecimal characters)." % (value, kind, HEX_LENGTH[kind]))
+        value = value.lower()
+    checked = dict(item, value=value, type=kind, state=item.get("state") or "present")
+    if checked["state"] == "present":
+        for required in ("action", "title", "description"):
+            if not checked.get(required):
+                raise DefenderInputError("%s: %s is required for an indicator that should be present." % (value,
+                                                                                                          required))
+        if checked["action"] == "Audit" and checked.get("generate_alert") is not True:
+            raise DefenderInputError("%s: an Audit indicator needs generate_alert: true (the API refuses it "
+                                     "otherwise)." % value)
+    return checked
+
+
+def body(item):
+    out = {"indicatorValue": item["value"], "indicatorType": item["type"]}
+    for option, field in FIELDS:
+        if item.get(option) is not None:
+            out[field] = item[option]
+    return out
+
+
+def differences(item, current):
+    """The options whose wanted value differs from the indicator as it is."""
+    out = []
+    for option, field in FIELDS:
+        wanted = item.get(option)
+        if wanted is None:
+            continue
+        have = current.get(field)
+        if option == "rbac_group_names":
+            same = sorted(wanted) == sorted(have or [])
+        elif option == "expiration":
+            same = _instant(wanted) == _instant(have)
+        else:
+            same = wanted == have
+        if not same:
+            out.append(option)
+    return out
+
+
+def _instant(text):
+    """ISO times compare by instant: 2026-12-01T00:00:00Z equals 2026-12-01T00:00:00.000Z."""
+    if not text:
+        return None
+    return re.sub(r"(\.0+)?(Z|\+00:00)$", "", str(text))
+
+
+def read_current(client, items):
+    """{(value lower, type): the indicator} for the items' values."""
+    values = sorted(set(i["value"] for i in items))
+    params = {"$filter": any_of("indicatorValue", values)} if len(values) <= QUERY_VALUES_MAX else None
+    try:
+        found = client.paged("/api/indicators", params)
+    except DefenderNotFoundError:
+        found = []
+    return dict(((str(e.get("indicatorValue", "")).lower(), e.get("indicatorType")), e) for e in found)
+
+
+class IndicatorRow:
+    def __init__(self, item, current):
+        self.item = item
+        self.current = current
+        self.changes = []
+        self.outcome = "unchanged"
+        self.entity = current
+        self.error = None
+
+    def plan(self):
+        if self.item["state"] == "absent":
+            self.outcome = "deleted" if self.current else "unchanged"
+        elif self.current is None:
+            self.outcome = "created"
+        else:
+            self.changes = differences(self.item, self.current)
+            self.outcome = "updated" if self.changes else "unchanged"
+
+    def as_dict(self, check_mode):
+        entity = self.entity or {}
+        row = {"value": self.item["value"], "type": self.item["type"], "state": self.item["state"],
+               "id": entity.get("id"), "outcome": self.outcome if not self.error else "failed",
+               "changed": self.outcome != "unchanged" and not self.error, "failed": self.error is not None,
+               "changes": self.changes, "msg": str(self.error) if self.error else ""}
+        if self.error is not None:
+            row["error"] = self.error.to_dict()
+        elif check_mode and row["changed"]:
+            row["msg"] = "Would be %s." % self.outcome
+        if entity and self.item["state"] == "present" and not self.error:
+            row["indicator"] = entity
+        return row
+
+
+def apply(client, items, check_mode=False):
+    """Make every item so; returns IndicatorRows in the order given."""
+    current = read_current(client, items)
+    rows = [IndicatorRow(i, current.get((i["value"].lower(), i["type"]))) for i in items]
+    for row in rows:
+        row.plan()
+    if check_mode:
+        return rows
+    writes = [r for r in rows if r.outcome in ("created", "updated")]
+    if len(writes) == 1:
+        _submit_one(client, writes[0])
+    elif writes:
+        _import(client, writes)
+    for row in rows:
+        if row.outcome == "deleted":
+            try:
+                client.request("DELETE", "/api/indicators/%s" % quote_segment(row.current["id"]), idempotent=True)
+            except DefenderNotFoundError:
+                pass  # gone already (another task, or a retry): absent is what was asked
+            except DefenderError as exc:
+                row.error = exc
+            row.entity = None if row.error is None else row.current
+    return rows
+
+
+def _submit_one(client, row):
+    try:
+        row.entity = client.post("/api/indicators", body(row.item), idempotent=True)
+    except DefenderError as exc:
+        row.error = exc
+
+
+def _import(client, rows):
+    for start in range(0, len(rows), IMPORT_MAX):
+        batch = rows[start:start + IMPORT_MAX]
+        try:
+            answer = client.post("/api/indicators/import", {"Indicators": [body(r.item) for r in batch]},
+                                 idempotent=True) or {}
+        except DefenderError as exc:
+            for row in batch:
+                row.error = exc
+            continue
+        results = answer.get("value") or []
+        for row, outcome in zip(batch, results):
+            if outcome.get("isFailed"):
+                row.error = DefenderError("The import refused %s: %s" % (row.item["value"],
+                                                                         outcome.get("failureReason")),
+                                          code="ImportFailed")
+            else:
+                row.entity = dict(row.current or {}, id=outcome.get("id"), **body(row.item))
+
+
+def result(rows, check_mode, single):
+    """(module result, failure message or None)."""
+    out = [r.as_dict(check_mode) for r in rows]
+    failed = [r for r in out if r["failed"]]
+    summary = dict((k, len([r for r in out if r["outcome"] == k]))
+                   for k in ("created", "updated", "deleted", "unchanged", "failed"))
+    res = {"changed": any(r["changed"] for r in out), "results": out, "summary": summary,
+           "failed_indicators": [r["value"] for r in failed]}
+    if single:
+        res.update((k, out[0][k]) for k in ("id", "outcome") if k in out[0])
+        if out[0].get("indicator"):
+            res["indicator"] = out[0]["indicator"]
+    if failed:
+        shown = "; ".join("%s: %s" % (r["value"], r["msg"]) for r in failed[:20])
+        return res, "%d of %d indicator(s) failed: %s" % (len(failed), len(out), shown)
+    return res, None
