@@ -548,10 +548,15 @@ def fleet_result(rows, single, fail_on_device_error=True):
             return result, only["msg"]
         return result, None
     if failed and fail_on_device_error:
-        shown = "; ".join("%s: %s" % (r["machine"], r["msg"]) for r in failed[:20])
-        more = " (and %d more)" % (len(failed) - 20) if len(failed) > 20 else ""
-        return result, "%d of %d device(s) failed: %s%s" % (len(failed), len(results), shown, more)
+        return result, failure_message(failed, len(results))
     return result, None
+
+
+def failure_message(failed, total, label="machine", noun="device"):
+    """The task's message for failed rows: how many, and the first twenty with their reasons."""
+    shown = "; ".join("%s: %s" % (r[label], r["msg"]) for r in failed[:20])
+    more = " (and %d more)" % (len(failed) - 20) if len(failed) > 20 else ""
+    return "%d of %d %s(s) failed: %s%s" % (len(failed), total, noun, shown, more)
 
 
 def _shared_error(rows):

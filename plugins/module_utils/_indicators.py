@@ -21,6 +21,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
     DefenderNotFoundError,
 )
+from ansible_collections.secops.defender.plugins.module_utils._fleet import failure_message
 from ansible_collections.secops.defender.plugins.module_utils._odata import any_of
 
 TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url")
@@ -230,6 +231,5 @@ def result(rows, check_mode, single):
         if out[0].get("indicator"):
             res["indicator"] = out[0]["indicator"]
     if failed:
-        shown = "; ".join("%s: %s" % (r["value"], r["msg"]) for r in failed[:20])
-        return res, "%d of %d indicator(s) failed: %s" % (len(failed), len(out), shown)
+        return res, failure_message(failed, len(out), label="value", noun="indicator")
     return res, None

@@ -18,6 +18,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
     DefenderNotFoundError,
 )
+from ansible_collections.secops.defender.plugins.module_utils._fleet import failure_message
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
     ambiguous_message,
     get_by_id,
@@ -183,7 +184,5 @@ def tags_result(rows, state, check_mode, single, fail_on_device_error=True):
         if only["failed"]:
             return result, only["msg"]
     elif failed and fail_on_device_error:
-        shown = "; ".join("%s: %s" % (r["machine"], r["msg"]) for r in failed[:20])
-        more = " (and %d more)" % (len(failed) - 20) if len(failed) > 20 else ""
-        return result, "%d of %d device(s) failed: %s%s" % (len(failed), len(results), shown, more)
+        return result, failure_message(failed, len(results))
     return result, None
