@@ -235,3 +235,92 @@ options:
     type: int
     default: 30
 """
+
+    # The same connection options for controller plugins (inventory, lookup), with their environment variables
+    # declared the way the plugin configuration system reads them. tests/unit checks that every name and variable
+    # here matches the modules' own (_module.AUTH_ARGSPEC), so the two cannot drift apart.
+    PLUGIN = r"""
+options:
+  tenant_id:
+    description: The Microsoft Entra ID tenant that holds the app registration.
+    type: str
+    env: [{name: DEFENDER_TENANT_ID}, {name: AZURE_TENANT_ID}, {name: AZURE_TENANT}]
+  client_id:
+    description: The application (client) id of the app registration.
+    type: str
+    env: [{name: DEFENDER_CLIENT_ID}, {name: AZURE_CLIENT_ID}]
+  client_secret:
+    description: A client secret of the app registration.
+    type: str
+    env: [{name: DEFENDER_CLIENT_SECRET}, {name: AZURE_CLIENT_SECRET}, {name: AZURE_SECRET}]
+  certificate_path:
+    description: A PEM file with the private key and the certificate registered on the app.
+    type: path
+    env: [{name: DEFENDER_CLIENT_CERTIFICATE_PATH}, {name: AZURE_CLIENT_CERTIFICATE_PATH}]
+  certificate_password:
+    description: The password of the private key in O(certificate_path), if it is encrypted.
+    type: str
+    env: [{name: DEFENDER_CLIENT_CERTIFICATE_PASSWORD}, {name: AZURE_CLIENT_CERTIFICATE_PASSWORD}]
+  access_token:
+    description: A bearer token acquired elsewhere, for the Defender API audience.
+    type: str
+    env: [{name: DEFENDER_ACCESS_TOKEN}]
+  auth_method:
+    description: How to sign in; V(auto) when not set (see the modules' O(auth_method)).
+    type: str
+    choices: [auto, client_secret, certificate, access_token, managed_identity]
+    env: [{name: DEFENDER_AUTH_METHOD}]
+  managed_identity_client_id:
+    description: The client id of a user-assigned managed identity.
+    type: str
+    env: [{name: DEFENDER_MANAGED_IDENTITY_CLIENT_ID}]
+  cloud:
+    description: Which Microsoft cloud the tenant lives in; V(commercial) when not set.
+    type: str
+    choices: [commercial, dod, gcc, gcc_high]
+    env: [{name: DEFENDER_CLOUD}]
+  api_url:
+    description: Overrides the API base of O(cloud), for a regional host or an emulator.
+    type: str
+    env: [{name: DEFENDER_API_URL}]
+  authority_url:
+    description: Overrides the sign-in host of O(cloud).
+    type: str
+    env: [{name: DEFENDER_AUTHORITY_URL}]
+  scope:
+    description: Overrides the token scope of O(cloud).
+    type: str
+    env: [{name: DEFENDER_SCOPE}]
+  validate_certs:
+    description: Whether to validate TLS certificates; V(true) when not set.
+    type: bool
+    env: [{name: DEFENDER_VALIDATE_CERTS}]
+  ca_path:
+    description: A PEM bundle of CA certificates to trust instead of the system's.
+    type: path
+    env: [{name: DEFENDER_CA_PATH}]
+  timeout:
+    description: Seconds to wait for one HTTP response; 30 when not set.
+    type: int
+    env: [{name: DEFENDER_TIMEOUT}]
+  max_retry_wait:
+    description: The most seconds one call may wait for the rate budget and retries; 3600 when not set.
+    type: int
+    env: [{name: DEFENDER_MAX_RETRY_WAIT}]
+  token_cache:
+    description: Whether to share access tokens with the modules through the per-user cache; V(true) when not set.
+    type: bool
+    env: [{name: DEFENDER_TOKEN_CACHE}]
+  token_cache_dir:
+    description: Where the token cache and the rate budget live.
+    type: path
+    env: [{name: DEFENDER_TOKEN_CACHE_DIR}]
+  rate_budget:
+    description: Whether to pace calls through the tenant's shared rate budget; V(true) when not set.
+    type: bool
+    env: [{name: DEFENDER_RATE_BUDGET}]
+  rate_limits:
+    description: Overrides of the documented limits, a dict (or its JSON text) as for the modules.
+    type: raw
+    env: [{name: DEFENDER_RATE_LIMITS}]
+"""
