@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from werkzeug.routing import Map, Rule
 
 from .clock import parse_iso
-from . import indicators
+from . import alerts, indicators
 from .errors import ApiError, json_response
 from .odata import FilterError, compile_filter
 from .state import SHA1
@@ -91,6 +91,7 @@ URL_MAP = Map([
     Rule("/api/machineactions/<action_id>", methods=["GET"], endpoint="get_action"),
     Rule("/api/machineactions/<action_id>/cancel", methods=["POST"], endpoint="cancel"),
     Rule("/api/machineactions/<action_id>/<function>", methods=["GET"], endpoint="action_function"),
+    Rule("/api/alerts", methods=["GET"], endpoint="list_alerts"),
     Rule("/api/indicators", methods=["GET"], endpoint="list_indicators"),
     Rule("/api/indicators", methods=["POST"], endpoint="submit_indicator"),
     Rule("/api/indicators/import", methods=["POST"], endpoint="import_indicators"),
@@ -334,6 +335,16 @@ class Api:
                 link = '"%s"' % link
             return json_response({"value": link})
         raise ApiError(404, "NotFound", "No API matches GET %s" % request.path)
+
+    # --- alerts ------------------------------------------------------------------------------
+    def list_alerts(self, request, app):
+        _require(app, alerts.READ)
+        text = request.args.get("$filter") or ""
+        for token in re.findall(r"\b([A-Za-z]+)\s+(?:eq|ne|gt|ge|lt|le)\b", text):
+            if token not in alerts.FILTERABLE:
+                raise ApiError(400, "ODataError", "Alerts cannot be filtered on %s" % token)
+        expand = (request.args.get("$expand") or "").lower() == "evidence"
+        return self._page(request, self.tenant.alerts.listed(expand), "/api/alerts")
 
     # --- indicators --------------------------------------------------------------------------
     def list_indicators(self, request, app):

@@ -40,6 +40,8 @@ def seed(emulator, data):
                                     item.get("hasParameters", False), item.get("parametersDescription", ""))
         for name, behaviour in (data.get("scripts") or {}).items():
             tenant.set_script(name, behaviour)
+        for alert in data.get("alerts") or []:
+            tenant.alerts.create(alert, tenant)
 
 
 def state(emulator):
@@ -55,6 +57,7 @@ def state(emulator):
                               files=sorted(entry[0] for entry in m.files.values())) for m in tenant.machines.values()],
             "library": [tenant.library_entity(n) for n in sorted(tenant.library)],
             "actions": actions,
+            "alerts": sorted(tenant.alerts.items.values(), key=lambda a: a["alertCreationTime"]),
             "indicators": sorted(tenant.indicators.items.values(), key=lambda e: int(e["id"])),
             "active_live_response": [a.id for a in tenant.active_live_response()],
             "leaks": list(emulator.leaks),
@@ -118,6 +121,12 @@ def handle(emulator, request, path):
             if "clock_speed" in body:
                 tenant.clock.set_speed(body["clock_speed"])
         return json_response(tenant.settings)
+    if parts == ["alerts"] and method == "POST":
+        with tenant.lock:
+            return json_response(tenant.alerts.create(body, tenant), 201)
+    if len(parts) == 2 and parts[0] == "alerts" and method == "PATCH":
+        with tenant.lock:
+            return json_response(tenant.alerts.update(parts[1], body))
     if len(parts) == 2 and parts[0] == "actions" and method == "GET":
         with tenant.lock:
             action = tenant.get_action(parts[1])

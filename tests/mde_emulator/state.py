@@ -9,6 +9,7 @@ import uuid
 
 from .clock import iso
 from .errors import ApiError
+from .alerts import Alerts
 from .indicators import Indicators
 
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
@@ -173,6 +174,7 @@ class Tenant:
         self.actions = {}
         self.order = []
         self.indicators = Indicators(clock)
+        self.alerts = Alerts(clock)
 
     # --- seeding -------------------------------------------------------------------------
     def add_app(self, spec):

@@ -184,3 +184,20 @@ def test_command_line_starts_prints_one_json_line_and_stops_on_sigterm(tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_alerts_are_created_updated_and_listed_with_evidence_on_expand(client):
+    created = client.control("POST", "/alerts", {
+        "title": "Dropper", "severity": "High", "machineId": "1e5bc9d7e413ddd7902c2932e418702b84d0cc07",
+        "evidence": [{"entityType": "File", "sha1": "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f",
+                      "fileName": "invoice.pdf.exe"}]})
+    assert created["computerDnsName"] == "ws-fin-001.corp.example.com"
+    plain = client.get("/api/alerts").json()["value"]
+    assert [a["id"] for a in plain] == [created["id"]] and "evidence" not in plain[0]
+    expanded = client.get("/api/alerts", params={"$expand": "evidence",
+                                                 "$filter": "lastUpdateTime ge %s" % created["lastUpdateTime"]})
+    assert expanded.json()["value"][0]["evidence"][0]["sha1"] == "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
+    updated = client.control("PATCH", "/alerts/%s" % created["id"], {"status": "InProgress"})
+    assert updated["status"] == "InProgress" and updated["lastUpdateTime"] >= created["lastUpdateTime"]
+    refused = client.get("/api/alerts", params={"$filter": "title eq 'Dropper'"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "ODataError"
