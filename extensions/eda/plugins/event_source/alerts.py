@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""secops.defender.alerts: an Event-Driven Ansible source of Microsoft Defender for Endpoint alerts.
+
+It polls GET /api/alerts?$filter=lastUpdateTime ge <checkpoint>&$expand=evidence and puts every alert update on
+the queue once: the checkpoint (the newest lastUpdateTime seen, and which alert updates carried it) is kept in a
+file, so a restart neither repeats nor loses an update. The API does not guarantee any order, so the whole window
+is read every time and deduplicated against the checkpoint.
+
+Arguments (all optional; the connection ones also come from the modules' DEFENDER_* / AZURE_* variables):
+  tenant_id, client_id, client_secret, certificate_path, api_url, authority_url, ca_path, ... as for the modules
+  interval       seconds between polls (default 60)
+  severities     only these severities, e.g. [High, Medium]
+  statuses       only these statuses, e.g. [New, InProgress]
+  categories     only these categories
+  checkpoint     the checkpoint file (default <token_cache_dir>/alerts-checkpoint-<tenant>.json)
+  lookback       how far back the first poll reads when there is no checkpoint: 30m, 24h, 7d (default 1h)
+  once           poll once and return (for tests and cron-style runs)
+
+Each event is {"alert": <the alert, with evidence>, "machine_id", "computer_dns_name", "sha1s", "sha256s"}.
+
+Example rulebook source:
+  - secops.defender.alerts:
+      interval: 60
+      severities: [High]
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+
+# ansible-rulebook loads this file by path; make the collection's own module_utils importable from here.
+_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *([os.pardir] * 7)))
+if os.path.isdir(os.path.join(_ROOT, "ansible_collections")) and _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError  # noqa: E402
+from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of  # noqa: E402
+from ansible_collections.secops.defender.plugins.module_utils._selection import seconds  # noqa: E402
+
+LOG = logging.getLogger("secops.defender.alerts")
+
+
+def connection_params(args):
+    """The modules' connection options: the rulebook's arguments first, then their environment variables."""
+    from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC
+    params = {}
+    for name, spec in AUTH_ARGSPEC.items():
+        value = args.get(name)
+        if value is None:
+            value = next((os.environ[v] for v in spec["fallback"][1] if os.environ.get(v)), None)
+        params[name] = value
+    return params
+
+
+class Checkpoint:
+    """The newest lastUpdateTime delivered, and the alert updates delivered at exactly that time."""
+
+    def __init__(self, path, lookback):
+        self.path = path
+        self.since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - lookback))
+        self.seen = {}
+        if path and os.path.exists(path):
+            with open(path) as handle:
+                data = json.load(handle)
+            self.since, self.seen = data["since"], data.get("seen", {})
+
+    def is_new(self, alert):
+        return self.seen.get(alert["id"]) != alert.get("lastUpdateTime")
+
+    def record(self, alerts):
+        if not alerts:
+            return
+        newest = max(a["lastUpdateTime"] for a in alerts)
+        if newest > self.since:
+            self.since = newest
+        # Keep only what sits at the boundary: the next query starts there (ge), everything older is behind it.
+        self.seen.update((a["id"], a["lastUpdateTime"]) for a in alerts)
+        self.seen = dict((k, v) for k, v in self.seen.items() if v >= self.since)
+        self._save()
+
+    def _save(self):
+        folder = os.path.dirname(self.path) or "."
+        os.makedirs(folder, 0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".alerts-checkpoint.")
+        with os.fdopen(fd, "w") as handle:
+            json.dump({"since": self.since, "seen": self.seen}, handle)
+        os.rename(tmp, self.path)
+
+
+def query(args, since):
+    return all_of("lastUpdateTime ge %s" % since, any_of("severity", args.get("severities")),
+                  any_of("status", args.get("statuses")), any_of("category", args.get("categories")))
+
+
+def event(alert):
+    evidence = alert.get("evidence") or []
+    return {"alert": alert, "machine_id": alert.get("machineId"), "computer_dns_name": alert.get("computerDnsName"),
+            "sha1s": sorted(set(e["sha1"] for e in evidence if e.get("sha1"))),
+            "sha256s": sorted(set(e["sha256"] for e in evidence if e.get("sha256")))}
+
+
+def poll(client, args, checkpoint):
+    """One poll: the new alert updates, oldest first (by lastUpdateTime), recorded in the checkpoint."""
+    found = client.paged("/api/alerts", {"$filter": query(args, checkpoint.since), "$expand": "evidence"})
+    fresh = sorted((a for a in found if checkpoint.is_new(a)), key=lambda a: a.get("lastUpdateTime") or "")
+    return fresh
+
+
+async def main(queue, args):
+    from ansible_collections.secops.defender.plugins.module_utils._module import build_client, state_dir
+    params = connection_params(args)
+    client = build_client(params)
+    path = args.get("checkpoint") or os.path.join(state_dir(params), "alerts-checkpoint-%s.json"
+                                                  % (params.get("tenant_id") or "default"))
+    checkpoint = Checkpoint(path, seconds(args.get("lookback", "1h")))
+    interval = float(args.get("interval", 60))
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            fresh = await loop.run_in_executor(None, poll, client, args, checkpoint)
+            for alert in fresh:
+                await queue.put(event(alert))
+            # Recorded only once every event is on the queue: a crash in between repeats, never loses.
+            checkpoint.record(fresh)
+        except DefenderError as exc:  # the next poll tries again; rate limits were already waited out
+            LOG.warning("Polling Defender alerts failed, will retry: %s", exc)
+        if args.get("once"):
+            return
+        await asyncio.sleep(interval)
+
+
+if __name__ == "__main__":
+    class _Print:
+        async def put(self, item):
+            print(json.dumps(item))
+
+    asyncio.run(main(_Print(), {"once": True}))

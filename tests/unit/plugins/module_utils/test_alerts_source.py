@@ -1,0 +1,58 @@
+"""The Event-Driven Ansible source secops.defender.alerts, driven through its main(queue, args) against the
+emulator: every alert update once, across restarts; filters; a 429 waited out."""
+
+import asyncio
+import importlib.util
+import os
+
+SOURCE = os.path.join(os.path.dirname(__file__), *([os.pardir] * 4),
+                      "extensions", "eda", "plugins", "event_source", "alerts.py")
+WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
+SHA1 = "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("secops_defender_alerts", SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_once(source, args):
+    queue = asyncio.Queue()
+    asyncio.run(source.main(queue, dict(args, once=True)))
+    events = []
+    while not queue.empty():
+        events.append(queue.get_nowait())
+    return events
+
+
+def test_each_alert_update_is_delivered_once_across_restarts(params, control, tmp_path):
+    source = load()
+    args = dict(params, checkpoint=str(tmp_path / "checkpoint.json"), lookback="1d")
+    high = control("POST", "/alerts", {"title": "Dropper", "severity": "High", "machineId": WS1,
+                                       "evidence": [{"entityType": "File", "sha1": SHA1}]})
+    control("POST", "/alerts", {"title": "Adware", "severity": "Low", "machineId": WS1})
+    first = run_once(source, args)
+    assert sorted(e["alert"]["title"] for e in first) == ["Adware", "Dropper"]
+    dropper = [e for e in first if e["alert"]["id"] == high["id"]][0]
+    assert dropper["sha1s"] == [SHA1] and dropper["machine_id"] == WS1
+    assert run_once(load(), args) == []                      # a restart: nothing again
+    control("POST", "/clock", {"advance": 60})
+    control("PATCH", "/alerts/%s" % high["id"], {"status": "InProgress"})
+    again = run_once(load(), args)
+    assert [(e["alert"]["id"], e["alert"]["status"]) for e in again] == [(high["id"], "InProgress")]
+    assert run_once(load(), args) == []
+
+
+def test_filters_and_a_rate_limit(params, control, tmp_path):
+    source = load()
+    control("POST", "/alerts", {"title": "Dropper", "severity": "High", "machineId": WS1})
+    control("POST", "/alerts", {"title": "Adware", "severity": "Low", "machineId": WS1})
+    control("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 1, "count": 1, "method": "GET",
+                                "path": "^/api/alerts"})
+    control("DELETE", "/log")
+    events = run_once(source, dict(params, checkpoint=str(tmp_path / "c.json"), severities=["High"], lookback="1d"))
+    assert [e["alert"]["title"] for e in events] == ["Dropper"]
+    statuses = [c["status"] for c in control.api_calls("GET", "/api/alerts")]
+    assert statuses == [429, 200]
