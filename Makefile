@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test sanity units emulator-tests integration demo emulator clean venv bench bench-fleet
+.PHONY: test sanity units emulator-tests integration demo demo-eda emulator clean venv bench bench-fleet
 
 venv: $(STAMP)
 
@@ -46,3 +46,6 @@ bench-fleet: $(STAMP)
 
 demo: $(STAMP)
 	bash demo/demo.sh
+
+demo-eda: $(STAMP)
+	bash demo/demo_eda.sh
