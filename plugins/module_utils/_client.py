@@ -267,6 +267,22 @@ class DefenderClient:
             else:
                 return items
 
+    def download_fresh(self, get_link, handle_factory):
+        """Download through a short-lived link: `get_link()` asks the API for one, `handle_factory()` gives a fresh
+        handle for each attempt. A link that expired on the way (403) is asked for once more."""
+        for attempt in (1, 2):
+            handle = handle_factory()
+            try:
+                return self.download(get_link(), handle)
+            except DefenderApiError as exc:
+                if exc.status != 403 or attempt == 2:
+                    raise
+        return None
+
+    def rate_budget_report(self):
+        """What this client saw of the shared rate budget, for a module's result; None without a budget."""
+        return self.budget.report() if self.budget is not None else None
+
     def download(self, url, handle, chunk_size=1024 * 1024):
         """Stream a result link into `handle`. The bearer token never goes with it: the link is its own
         credential, on another host. Returns the number of bytes written, or raises with the link's query hidden."""

@@ -519,10 +519,10 @@ def run_action(client, spec, options, targets, single=True, check_mode=False, wa
                       on_active_action=on_active_action)
     client.warnings.extend(engine.warnings)
     result, failure = fleet_result(rows, single, fail_on_device_error)
-    if getattr(client, "budget", None) is not None:
-        result["rate_budget"] = client.budget.report()
+    if client.rate_budget_report() is not None:
+        result["rate_budget"] = client.rate_budget_report()
     if failure:
-        error = rows[0].error if single else _shared_error(rows)
+        error = rows[0].error if single else shared_error([r.error for r in rows if r.failed and r.error])
         raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
     return result
 
@@ -559,10 +559,9 @@ def failure_message(failed, total, label="machine", noun="device"):
     return "%d of %d %s(s) failed: %s%s" % (len(failed), total, noun, shown, more)
 
 
-def _shared_error(rows):
+def shared_error(errors):
     """When every failed device failed for the same coded reason (a spent budget, a missing permission), the task's
-    `error` is that one, so a playbook can branch on it; otherwise the rows tell."""
-    errors = [r.error for r in rows if r.failed and r.error]
+    `error` is that one (of these error dicts), so a playbook can branch on it; otherwise the rows tell."""
     codes = set(e.get("code") for e in errors)
     if errors and len(codes) == 1 and None not in codes:
         return errors[0]

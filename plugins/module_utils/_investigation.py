@@ -14,7 +14,6 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import Ac
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
-    DefenderApiError,
     DefenderInputError,
     DefenderNotFoundError,
 )
@@ -68,24 +67,25 @@ class PackageFetcher:
             os.makedirs(folder, 0o750, exist_ok=True)
         except OSError as exc:
             raise DefenderInputError("Cannot create %s: %s" % (folder, exc.strerror))
-        writer = None
-        for attempt in (1, 2):   # a link that expired on the way is asked for once more
-            writer = AtomicWriter(folder, os.path.basename(path))
-            try:
-                self.client.download(self._link(action["id"]), writer)
-                break
-            except DefenderApiError as exc:
-                writer.abort()
-                if exc.status != 403 or attempt == 2:
-                    raise
-            except Exception:
-                writer.abort()
-                raise
+        writers = []
+
+        def fresh():
+            for old in writers:
+                old.abort()
+            writers.append(AtomicWriter(folder, os.path.basename(path)))
+            return writers[-1]
+
         try:
-            writer.commit()
+            self.client.download_fresh(lambda: self._link(action["id"]), fresh)
+            writers[-1].commit()
         except (IOError, OSError) as exc:
-            writer.abort()
+            writers[-1].abort()
             raise DefenderActionError("Writing %s failed: %s. Nothing partial was left behind." % (path, exc))
+        except Exception:
+            for writer in writers:
+                writer.abort()
+            raise
+        writer = writers[-1]
         row.extra["package"] = {"path": path, "size": writer.size, "sha256": writer.sha256, "downloaded": True}
 
     def _link(self, action_id):

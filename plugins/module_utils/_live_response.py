@@ -17,7 +17,6 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import de
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
-    DefenderApiError,
     DefenderInputError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._files import (
@@ -168,14 +167,7 @@ class Collector:
                                % (quote_segment(action_id), index))["value"]
 
     def _download(self, action_id, index, handle_factory):
-        """Fetch a result through its link; a link that expired on the way is asked for once more."""
-        for attempt in (1, 2):
-            handle = handle_factory()
-            try:
-                return self.client.download(self._link(action_id, index), handle)
-            except DefenderApiError as exc:
-                if exc.status != 403 or attempt == 2:
-                    raise
+        return self.client.download_fresh(lambda: self._link(action_id, index), handle_factory)
 
     def _collect(self, action, folder):
         commands, files, taken = [], [], []

@@ -184,6 +184,7 @@ error:
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
+from ansible_collections.secops.defender.plugins.module_utils._fleet import shared_error
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
     MACHINE_TARGET_KWARGS,
     MACHINE_TARGET_SPEC,
@@ -211,14 +212,12 @@ def run(module):
     single = not params.get("machines")
     rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single)
     result, failure = tags_result(rows, params["state"], module.check_mode, single, params["fail_on_device_error"])
-    budget = getattr(module.client, "budget", None)
-    if budget is not None:
-        result["rate_budget"] = budget.report()
+    if module.client.rate_budget_report() is not None:
+        result["rate_budget"] = module.client.rate_budget_report()
     if failure:
         failed = [r for r in rows if r.failed]
-        codes = set(r.error.code for r in failed)
-        raise DefenderActionError(failure, result=dict(result, error=failed[0].error.to_dict())
-                                  if single or (len(codes) == 1 and None not in codes) else result)
+        error = failed[0].error.to_dict() if single else shared_error([r.error.to_dict() for r in failed])
+        raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
     return result
 
 

@@ -110,10 +110,9 @@ def event(alert):
 
 
 def poll(client, args, checkpoint):
-    """One poll: the new alert updates, oldest first (by lastUpdateTime), recorded in the checkpoint."""
+    """One poll: the alert updates not delivered yet, oldest first (the caller records them once queued)."""
     found = client.paged("/api/alerts", {"$filter": query(args, checkpoint.since), "$expand": "evidence"})
-    fresh = sorted((a for a in found if checkpoint.is_new(a)), key=lambda a: a.get("lastUpdateTime") or "")
-    return fresh
+    return sorted((a for a in found if checkpoint.is_new(a)), key=lambda a: a.get("lastUpdateTime") or "")
 
 
 async def main(queue, args):
