@@ -87,6 +87,15 @@ options:
         current and the legacy API host. A token for another audience is refused with 403.
       - If not set, E(DEFENDER_SCOPE) is used.
     type: str
+  allow_insecure_http:
+    description:
+      - Allow O(api_url), O(authority_url) and the managed identity endpoint to be plain C(http://) URLs, for a
+        lab only. Without it, such a URL is refused before anything is sent, because the bearer token, the client
+        secret or a result link would cross the network in clear text.
+      - The local managed identity endpoints (C(169.254.169.254), C(localhost)) are always allowed.
+      - When this is on and a URL is C(http://), every run warns.
+      - If not set, E(DEFENDER_ALLOW_INSECURE_HTTP) is used, and then V(false).
+    type: bool
   validate_certs:
     description:
       - Whether to verify TLS certificates. Only turn this off against a test system.
@@ -291,6 +300,10 @@ options:
     description: Overrides the token scope of O(cloud).
     type: str
     env: [{name: DEFENDER_SCOPE}]
+  allow_insecure_http:
+    description: Allow plain C(http://) API and sign-in URLs, for a lab only (the modules' O(allow_insecure_http)).
+    type: bool
+    env: [{name: DEFENDER_ALLOW_INSECURE_HTTP}]
   validate_certs:
     description: Whether to validate TLS certificates; V(true) when not set.
     type: bool

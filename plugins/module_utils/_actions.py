@@ -18,9 +18,10 @@ from ansible_collections.secops.defender.plugins.module_utils._client import quo
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderApiError,
+    DefenderError,
+    DefenderForbiddenError,
     DefenderInputError,
     DefenderNotFoundError,
-    DefenderOutcomeUnknownError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
 
@@ -71,21 +72,6 @@ class ActionService:
                        eq("requestor", requestor) if requestor else None, odata_filter)
         return self.client.paged("/api/machineactions", {"$filter": query} if query else None, limit=limit)
 
-    def submit(self, machine_id, verb, body, find_equal):
-        """POST an action. If the outcome is unknown, look for it with `find_equal()` before sending it again,
-        so a flaky network can't create two actions. Returns the action entity."""
-        path = "/api/machines/%s/%s" % (quote_segment(machine_id), verb)
-        first_error = None
-        for dummy in range(2):  # the original, and at most one re-send after a look-up found nothing
-            try:
-                return self.client.post(path, body)
-            except DefenderOutcomeUnknownError as exc:
-                first_error = first_error or exc
-                existing = find_equal()
-                if existing is not None:
-                    return existing
-        raise first_error
-
     def wait(self, action, timeout, poll_interval, result=None, want="Succeeded"):
         """Poll until the action is final. A final status other than `want` raises, with `result` attached."""
         deadline = self.clock() + timeout
@@ -99,7 +85,14 @@ class ActionService:
                     hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info, or "
                          "cancel it with secops.defender.defender_cancel_action.")
             self.sleep(poll_interval)
-            action = self.get(action["id"])
+            try:
+                action = self.get(action["id"])
+            except (DefenderNotFoundError, DefenderForbiddenError, DefenderInputError):
+                raise
+            except DefenderError:
+                # A failed poll (a sign-in or API fault that outlived its retries) is not the action's end: it
+                # goes on in Defender. Poll again until the wait runs out.
+                continue
         if want and action["status"] != want:
             raise DefenderActionError(describe_failure(action), result=dict(result or {}, **summary(action)))
         return action

@@ -16,8 +16,15 @@ import time
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderAuthError,
+    DefenderError,
     DefenderTransportError,
     describe_transport_error,
+    redact_url,
+)
+from ansible_collections.secops.defender.plugins.module_utils._retries import (
+    backoff_delay,
+    parse_retry_after,
+    rate_limit_delay,
 )
 from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache, cache_key
 
@@ -31,12 +38,21 @@ def _sha256(text):
 
 class MsalHttpClient:
     """The http_client MSAL calls. It passes `verify` on every request, because REQUESTS_CA_BUNDLE would
-    silently override a CA bundle set on the session (psf/requests#3829)."""
+    silently override a CA bundle set on the session (psf/requests#3829).
 
-    def __init__(self, session, verify, timeout):
+    Sign-in is safe to repeat, so a 429, a 5xx, a dropped connection or an unreadable answer is retried with
+    backoff (Retry-After honoured), a few times and within `max_wait` seconds. What is left is raised as a
+    DefenderAuthError that names the host, the status and the correlation id: never an exception from inside MSAL."""
+
+    ATTEMPTS = 4
+
+    def __init__(self, session, verify, timeout, max_wait=120, sleep=time.sleep):
         self._session = session
         self._verify = verify
         self._timeout = timeout
+        self._max_wait = max_wait
+        self._sleep = sleep
+        self.retries = 0  # counted for the tests
 
     def get(self, url, params=None, headers=None, **kwargs):
         return self._call("GET", url, params=params, headers=headers)
@@ -46,13 +62,51 @@ class MsalHttpClient:
 
     def _call(self, method, url, **kwargs):
         import requests  # deferred like msal: only sign-in needs it here
-        try:
-            return self._session.request(method, url, verify=self._verify, timeout=self._timeout, **kwargs)
-        except requests.exceptions.RequestException as exc:
-            raise DefenderTransportError("Sign-in failed: " + describe_transport_error(exc, url))
+        waited = 0.0
+        for attempt in range(1, self.ATTEMPTS + 1):
+            problem, retry_after, response = None, None, None
+            try:
+                response = self._session.request(method, url, verify=self._verify, timeout=self._timeout, **kwargs)
+            except requests.exceptions.SSLError as exc:  # not transient: say so at once
+                raise DefenderTransportError("Sign-in failed: " + describe_transport_error(exc, url))
+            except requests.exceptions.RequestException as exc:
+                problem = describe_transport_error(exc, url)
+            else:
+                problem, retry_after = _sign_in_problem(response)
+                if problem is None:
+                    return response
+            delay = rate_limit_delay(retry_after, attempt) if retry_after is not None else backoff_delay(attempt)
+            if attempt == self.ATTEMPTS or waited + delay > self._max_wait:
+                break
+            self.retries += 1
+            waited += delay
+            self._sleep(delay)
+        correlation = None
+        if response is not None:
+            correlation = response.headers.get("x-ms-request-id") or response.headers.get("client-request-id")
+        raise DefenderAuthError("Sign-in failed: %s (gave up after %d attempts in %d s)." % (problem, attempt, waited),
+                                status=getattr(response, "status_code", None), correlation_id=correlation,
+                                method=method, path=redact_url(url),
+                                hint="The identity service had a transient problem; run the task again. Any action "
+                                     "already submitted goes on in Defender.")
 
     def close(self):
         pass
+
+
+def _sign_in_problem(response):
+    """(what is wrong with a sign-in answer that is worth retrying, Retry-After) or (None, None)."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        return ("%s answered %d" % (redact_url(response.url or ""), status),
+                parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None)
+    if status < 300 or status in (400, 401):
+        # MSAL reads these bodies as JSON (a 400/401 carries the AADSTS error): an unreadable one is a fault.
+        try:
+            response.json()
+        except ValueError:
+            return ("%s answered %d with a body that is not JSON" % (redact_url(response.url or ""), status), None)
+    return None, None
 
 
 class Credential:
@@ -96,6 +150,8 @@ class Credential:
     def _from_msal_result(self, result):
         if "access_token" not in result:
             description = (result.get("error_description") or "").split("\r\n")[0].split(" Trace ID")[0]
+            if description.strip() in ("", "None", "None, None"):
+                description = "the identity service gave no reason"
             raise DefenderAuthError(
                 "Sign-in as client %s in tenant %s failed: %s: %s" % (
                     self.options.get("client_id"), self.options.get("tenant_id"), result.get("error"), description),
@@ -267,7 +323,15 @@ class TokenProvider:
 
     def _sign_in(self):
         self.sign_ins += 1
-        return self.credential.acquire(self.http_client)
+        try:
+            return self.credential.acquire(self.http_client)
+        except DefenderError:
+            raise
+        except Exception as exc:  # MSAL's own surprises: say what failed, never echo what it read
+            raise DefenderAuthError("Sign-in as client %s in tenant %s failed inside MSAL (%s)." % (
+                self.credential.options.get("client_id"), self.credential.options.get("tenant_id"),
+                type(exc).__name__), hint="Run the task again; if it persists, check authority_url and the "
+                                          "credential.")
 
 
 def make_cache(enabled, directory=None):

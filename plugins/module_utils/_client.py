@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
 import json
 import time
 
@@ -26,6 +28,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderApiError,
     DefenderAuthError,
     DefenderForbiddenError,
+    DefenderIntegrityError,
     DefenderNotFoundError,
     DefenderOutcomeUnknownError,
     DefenderRateLimitError,
@@ -45,8 +48,14 @@ COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "secops.defender/%s (Ansible collection)" % COLLECTION_VERSION
 SAFE_METHODS = ("GET", "HEAD", "DELETE")
 MAX_PAGE = 10000
-# 5xx and connection failures are retried this many times at most; 429 is bounded by max_retry_wait instead.
+# 5xx, connection failures and unreadable bodies are retried this many times at most; 429 is bounded by
+# max_retry_wait instead.
 MAX_TRANSIENT_ATTEMPTS = 5
+# A result download is tried this often on one link, and with this many links (a link lives minutes).
+DOWNLOAD_ATTEMPTS = 5
+DOWNLOAD_LINKS = 3
+TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
+GZIP_TYPES = ("application/gzip", "application/x-gzip")
 
 
 def origin(url):
@@ -56,7 +65,7 @@ def origin(url):
 
 class DefenderClient:
     def __init__(self, api_url, token_provider, verify=True, timeout=30, max_retry_wait=3600, session=None,
-                 sleep=time.sleep, clock=time.monotonic, budget=None, pool_size=32):
+                 sleep=time.sleep, clock=time.monotonic, budget=None, pool_size=32, allow_http=False):
         import requests  # the module checks it is installed before building a client
         self._requests = requests
         self.api_url = api_url.rstrip("/")
@@ -65,6 +74,8 @@ class DefenderClient:
         self.verify = verify
         self.timeout = timeout
         self.max_retry_wait = max_retry_wait
+        # Plain http only for a lab that asked for it (allow_insecure_http); a SAS link is a credential too.
+        self.allow_http = allow_http
         # The shared rate budget (_budget.RateBudget): every API call is paced through it before it is sent.
         self.budget = budget
         self.session = session or requests.Session()
@@ -107,7 +118,7 @@ class DefenderClient:
             except DefenderTransportError as exc:
                 if not (idempotent or exc.not_sent):
                     raise DefenderOutcomeUnknownError(
-                        "The %s request's outcome is unknown: %s. It was not re-sent." % (method, exc.message),
+                        "The %s request's outcome is unknown: %s" % (method, exc.message),
                         method=method, path=shown_path)
                 delay = backoff_delay(attempt)
                 if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
@@ -116,7 +127,21 @@ class DefenderClient:
                 continue
             status = response.status_code
             if status in expected:
-                return self._json(response, method, shown_path)
+                try:
+                    return self._json(response, method, shown_path)
+                except DefenderTransportError as exc:
+                    if not idempotent:
+                        # The API accepted the request: the change was most likely made. The caller looks it up.
+                        raise DefenderOutcomeUnknownError(
+                            "The API accepted %s %s (%s) but its answer could not be read; the change was probably "
+                            "made." % (method, shown_path, status), status=status, method=method, path=shown_path,
+                            correlation_id=_correlation_id(response))
+                    delay = backoff_delay(attempt)
+                    if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
+                        exc.message += " (%d attempts)" % attempt
+                        raise exc
+                    self._wait(delay)
+                    continue
             if status == 401 and not refreshed:
                 refreshed = True
                 if self.tokens.refresh(rejected=headers["Authorization"][len("Bearer "):]):
@@ -193,8 +218,10 @@ class DefenderClient:
         try:
             return response.json()
         except ValueError:
-            raise DefenderTransportError("The API answered %s %s with a body that is not JSON"
-                                         % (method, path), status=response.status_code, method=method, path=path)
+            raise DefenderTransportError("The API answered %s %s with a body that is not JSON."
+                                         % (method, path), status=response.status_code, method=method, path=path,
+                                         correlation_id=_correlation_id(response),
+                                         hint="This is usually a proxy or a transient fault; run the task again.")
 
     def _error(self, response, method, path, unknown=False):
         code = api_message = correlation_id = None
@@ -203,8 +230,7 @@ class DefenderClient:
             code, api_message, correlation_id = error.get("code"), error.get("message"), error.get("target")
         except (ValueError, AttributeError):
             api_message = (response.text or "")[:200] or None
-        correlation_id = correlation_id or response.headers.get("request-id") or response.headers.get(
-            "x-ms-correlation-id")
+        correlation_id = correlation_id or _correlation_id(response)
         status = response.status_code
         kwargs = dict(status=status, code=code, api_message=api_message, correlation_id=correlation_id,
                       method=method, path=path)
@@ -267,47 +293,108 @@ class DefenderClient:
             else:
                 return items
 
-    def download_fresh(self, get_link, handle_factory):
-        """Download through a short-lived link: `get_link()` asks the API for one, `handle_factory()` gives a fresh
-        handle for each attempt. A link that expired on the way (403) is asked for once more."""
-        for attempt in (1, 2):
+    def download_fresh(self, get_link, handle_factory, check=None):
+        """Download through a short-lived link: `get_link()` asks the API for one, `handle_factory()` gives a fresh,
+        empty handle for each attempt, and `check(handle)` (optional) raises DefenderIntegrityError when what arrived
+        does not decode.
+
+        A transient failure (429, 5xx, a dropped or short transfer, a checksum or decoding failure) restarts the
+        download on the same link after a backoff; a link that has expired (403) is replaced by a fresh one. Bounded
+        by DOWNLOAD_ATTEMPTS, DOWNLOAD_LINKS and max_retry_wait. Returns the number of bytes written."""
+        started = self._clock()
+        link, links, attempt = None, 0, 0
+        while True:
+            if link is None:
+                link, links = get_link(), links + 1
             handle = handle_factory()
+            retry_after = None
             try:
-                return self.download(get_link(), handle)
+                written = self.download(link, handle)
+                if check is not None:
+                    check(handle)
+                return written
             except DefenderApiError as exc:
-                if exc.status != 403 or attempt == 2:
+                if exc.status == 403 and links < DOWNLOAD_LINKS:
+                    link = None  # expired (or its signature was refused): ask the API for another
+                    continue
+                if exc.status not in TRANSIENT_STATUSES:
                     raise
-        return None
+                error, retry_after = exc, getattr(exc, "retry_after", None)
+            except DefenderTransportError as exc:
+                error = exc
+            attempt += 1
+            delay = rate_limit_delay(retry_after, attempt) if error.status == 429 else backoff_delay(attempt)
+            if attempt >= DOWNLOAD_ATTEMPTS or not self._budget_allows(started, delay):
+                error.message = "%s (gave up after %d attempts with %d link(s))" % (error.message.rstrip("."),
+                                                                                    attempt, links)
+                raise error
+            self._wait(delay)
 
     def rate_budget_report(self):
         """What this client saw of the shared rate budget, for a module's result; None without a budget."""
         return self.budget.report() if self.budget is not None else None
 
     def download(self, url, handle, chunk_size=1024 * 1024):
-        """Stream a result link into `handle`. The bearer token never goes with it: the link is its own
-        credential, on another host. Returns the number of bytes written, or raises with the link's query hidden."""
+        """Stream a result link into `handle`, once. The bearer token never goes with it: the link is its own
+        credential, on another host. Returns the number of bytes written, or raises with the link's query hidden.
+
+        What arrived is checked against what the storage said it sent: Content-Length, Content-MD5 when given, and
+        the gzip signature when the type says gzip."""
         requests = self._requests
         if origin(url) == self._origin:
             raise DefenderTransportError("A result link pointed back at the API host; refusing to follow it.")
         shown = redact_url(url)
+        if not shown.lower().startswith("https://") and not self.allow_http:
+            raise DefenderTransportError("Refusing a result link that is not https (%s): it would send the link's "
+                                         "signature in clear text." % shown)
         try:
             response = requests.get(url, stream=True, verify=self.verify, timeout=self.timeout,
                                     headers={"User-Agent": USER_AGENT}, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
-            raise DefenderTransportError(describe_transport_error(exc, url))
+            raise DefenderTransportError(describe_transport_error(exc, url), method="GET", path=shown)
         with response:
             if response.status_code != 200:
-                raise DefenderApiError("Downloading a result failed.", status=response.status_code,
-                                       api_message=_blob_error(response.text), method="GET", path=shown)
-            written = 0
+                error = DefenderApiError("Downloading a result failed.", status=response.status_code,
+                                         code=_blob_error(response.text), method="GET", path=shown,
+                                         correlation_id=response.headers.get("x-ms-request-id"))
+                error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                raise error
+            md5 = hashlib.new("md5", usedforsecurity=False)
+            written, head = 0, b""
             try:
                 for chunk in response.raw.stream(chunk_size, decode_content=False):
+                    if len(head) < 2:
+                        head += chunk[:2]
+                    md5.update(chunk)
                     handle.write(chunk)
                     written += len(chunk)
             except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
                 raise DefenderTransportError("The download broke off after %d bytes: %s"
-                                             % (written, describe_transport_error(exc, url)))
+                                             % (written, describe_transport_error(exc, url)), method="GET", path=shown)
+            _check_received(response.headers, written, md5, head, shown)
         return written
+
+
+def _check_received(headers, written, md5, head, shown):
+    """Raise DefenderIntegrityError when the body is not what the storage said it sent."""
+    problem = None
+    length = headers.get("Content-Length")
+    expected_md5 = headers.get("Content-MD5")
+    kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if length is not None and length.isdigit() and int(length) != written:
+        problem = "%d of %s bytes arrived" % (written, length)
+    elif expected_md5 and base64.b64encode(md5.digest()).decode("ascii") != expected_md5.strip():
+        problem = "its MD5 does not match the Content-MD5 the storage sent"
+    elif (kind in GZIP_TYPES or headers.get("Content-Encoding") == "gzip") and head[:2] != b"\x1f\x8b":
+        problem = "it was sent as gzip but is not gzip"
+    if problem:
+        raise DefenderIntegrityError("The download of %s is corrupt: %s." % (shown, problem), method="GET",
+                                     path=shown)
+
+
+def _correlation_id(response):
+    headers = response.headers
+    return headers.get("request-id") or headers.get("x-ms-correlation-id") or headers.get("x-ms-request-id")
 
 
 def _blob_error(text):

@@ -40,3 +40,21 @@ def endpoints(cloud, api_url=None, authority_url=None, scope=None):
         "authority_url": (authority_url or base["authority_url"]).rstrip("/"),
         "scope": scope or base["scope"],
     }
+
+
+# Managed identity endpoints are plain http by design (IMDS, App Service): allowed, because they never leave the host.
+_LOCAL_IDENTITY_HOSTS = ("169.254.169.254", "169.254.169.253", "localhost", "127.0.0.1", "[::1]")
+
+
+def insecure_urls(urls, environ):
+    """The URLs that would carry a secret or a token in clear text: API, authority and identity endpoints that are
+    not https. `urls` is what endpoints() returned; `environ` gives the managed identity endpoints."""
+    found = ["%s=%s" % (name, urls[name]) for name in ("api_url", "authority_url")
+             if not urls[name].lower().startswith("https://")]
+    for name in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
+        value = environ.get(name)
+        if value and not value.lower().startswith("https://"):
+            host = value.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].lower()
+            if host not in _LOCAL_IDENTITY_HOSTS:
+                found.append("%s=%s" % (name, value.split("?", 1)[0]))
+    return found

@@ -123,6 +123,10 @@ class DefenderTransportError(DefenderError):
     not_sent = False
 
 
+class DefenderIntegrityError(DefenderTransportError):
+    """A download arrived but is not what was sent: short, a checksum mismatch, or it does not decode."""
+
+
 class DefenderOutcomeUnknownError(DefenderTransportError):
     """A request that changes state may or may not have been carried out (timeout, 5xx, dropped connection).
 

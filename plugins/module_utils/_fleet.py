@@ -353,9 +353,9 @@ class FleetEngine:
                 if found is not None:
                     return found
         first_error.message = (
-            "The outcome of %s on %s is unknown: %s It was looked for for %d seconds after each of two attempts "
-            "and not found, so it was most likely not made." % (
-                self.spec.action_type, row.machine_name or row.given, first_error.message.split(" It was")[0],
+            "The outcome of %s on %s is unknown: %s It was sent twice, looked for for %d seconds after each "
+            "attempt and not found, so it was most likely not made." % (
+                self.spec.action_type, row.machine_name or row.given, first_error.message,
                 looked))
         first_error.hint = ("Check the device's actions with secops.defender.defender_machine_action_info before "
                             "running the task again.")

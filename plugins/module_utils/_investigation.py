@@ -9,12 +9,15 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import zipfile
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
+    DefenderError,
     DefenderInputError,
+    DefenderIntegrityError,
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._files import AtomicWriter, digest, safe_name
@@ -75,15 +78,24 @@ class PackageFetcher:
             writers.append(AtomicWriter(folder, os.path.basename(path)))
             return writers[-1]
 
+        def check(writer):  # a package is a zip: a short or garbled one fails its end-of-archive record
+            writer.handle.flush()
+            if not zipfile.is_zipfile(writer.tmp_path):
+                raise DefenderIntegrityError("The investigation package of %s is not a readable zip (%d bytes)."
+                                             % (action["id"], writer.size))
+
         try:
-            self.client.download_fresh(lambda: self._link(action["id"]), fresh)
+            self.client.download_fresh(lambda: self._link(action["id"]), fresh, check=check)
             writers[-1].commit()
         except (IOError, OSError) as exc:
             writers[-1].abort()
             raise DefenderActionError("Writing %s failed: %s. Nothing partial was left behind." % (path, exc))
-        except Exception:
+        except Exception as exc:
             for writer in writers:
                 writer.abort()
+            if isinstance(exc, DefenderError) and not exc.hint:
+                exc.hint = ("Nothing partial was kept. The package of action %s was collected: run the task again "
+                            "to download it (the collection is found, not repeated)." % action["id"])
             raise
         writer = writers[-1]
         row.extra["package"] = {"path": path, "size": writer.size, "sha256": writer.sha256, "downloaded": True}

@@ -12,6 +12,7 @@ import os
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._files import digest
+from ansible_collections.secops.defender.plugins.module_utils._validate import library_name
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 COMPARED = ("sha256", "description", "hasParameters", "parametersDescription")
@@ -40,6 +41,14 @@ def run(client, params, check_mode):
     name = params.get("name") or (os.path.basename(params["src"]) if params.get("src") else None)
     if not name:
         raise DefenderInputError("Give name, or src to take the name from.")
+    library_name(name, "name" if params.get("name") else "the file name of src")
+    src = params.get("src")
+    if params["state"] == "present":
+        if not src or not os.path.isfile(src) or not os.access(src, os.R_OK):
+            raise DefenderInputError("src %r is not a readable file." % src)
+        if os.path.getsize(src) > MAX_UPLOAD_BYTES:
+            raise DefenderInputError("%s is %d bytes; the live response library takes at most 20 MB (%d bytes)."
+                                     % (src, os.path.getsize(src), MAX_UPLOAD_BYTES))
     current = find(list_library(client), name)
     before = _norm(current)
     result = {"name": name, "changed": False, "diff": {"before": before or {}, "after": {}}}
@@ -54,13 +63,7 @@ def run(client, params, check_mode):
             client.request("DELETE", "/api/libraryfiles/%s" % quote_segment(current["fileName"]))
         return result
 
-    src = params.get("src")
-    if not src or not os.path.isfile(src):
-        raise DefenderInputError("src %r is not a readable file." % src)
     sha256, size = digest(src)
-    if size > MAX_UPLOAD_BYTES:
-        raise DefenderInputError("%s is %d bytes; the live response library takes at most 20 MB (%d bytes)."
-                                 % (src, size, MAX_UPLOAD_BYTES))
     wanted = {"fileName": current["fileName"] if current else name, "sha256": sha256,
               "description": params.get("description") or "", "hasParameters": bool(params["has_parameters"]),
               "parametersDescription": params.get("parameters_description") or ""}

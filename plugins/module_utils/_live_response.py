@@ -8,16 +8,26 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gzip
 import io
 import json
 import os
 import time
+import zlib
 
-from ansible_collections.secops.defender.plugins.module_utils._actions import describe_failure, last_update
+from ansible_collections.secops.defender.plugins.module_utils._actions import (
+    ActionService,
+    check_guid,
+    describe_failure,
+    is_final,
+    last_update,
+)
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
+    DefenderError,
     DefenderInputError,
+    DefenderIntegrityError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._files import (
     AtomicWriter,
@@ -25,8 +35,9 @@ from ansible_collections.secops.defender.plugins.module_utils._files import (
     safe_name,
     write_json,
 )
-from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, run_action
+from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, Row, fleet_result, run_action
 from ansible_collections.secops.defender.plugins.module_utils._library import list_library
+from ansible_collections.secops.defender.plugins.module_utils._validate import library_name
 
 # type -> (the option that names its target, the API's parameter key, its place in the documented order)
 COMMAND_TYPES = {
@@ -50,6 +61,15 @@ def build_commands(commands):
         option, key, rank = COMMAND_TYPES[kind]
         if not command.get(option):
             problems.append("command %d (%s) needs %s" % (index, kind, option))
+            continue
+        if kind in ("PutFile", "RunScript"):
+            try:
+                library_name(command[option], option)
+            except DefenderInputError as exc:
+                problems.append("command %d (%s): %s" % (index, kind, exc.message.rstrip(".")))
+                continue
+        elif any(ord(c) < 32 for c in command[option]):
+            problems.append("command %d (GetFile): path has control characters" % index)
             continue
         others = [o for o in ("file_name", "script_name", "args", "path") if command.get(o) and o != option
                   and not (kind == "RunScript" and o == "args")]
@@ -129,6 +149,44 @@ def live_response(client, commands, comment, targets, dest=None, action_subdir=F
                       on_final=collector, max_active=max_sessions, **run_kwargs)
 
 
+def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_script_error=True, manifest=False,
+                  check_mode=False, wait=True, wait_timeout=900, poll_interval=10):
+    """Bring home the results of a session that already ran (or is running), without starting another: after a
+    download failed, or for a session started with wait=false. Returns the module result (one device)."""
+    action_id = check_guid(action_id)
+    service = ActionService(client)
+    action = service.get(action_id)
+    if action.get("type") != SPEC.action_type:
+        raise DefenderInputError("Action %s is a %s, not a live response session." % (action_id, action.get("type")))
+    commands = [(e.get("command") or {}).get("type") for e in action.get("commands") or []]
+    check_dest([{"type": kind} for kind in commands], dest, True)
+    row = Row(action.get("machineId"), machine_id=(action.get("machineId") or "").lower(),
+              machine_name=action.get("computerDnsName"))
+    row.action = action
+    if not is_final(action):
+        if not wait:
+            raise DefenderInputError("Session %s is still %s; set wait=true to wait for it." % (
+                action_id, action.get("status")))
+        if not check_mode:
+            row.action = service.wait(action, wait_timeout, poll_interval, want=None)
+    if check_mode:
+        row.changed = True
+        row.msg = "Would bring home the results of session %s." % action_id
+    else:
+        collector = Collector(client, dest, action_subdir=action_subdir, fail_on_script_error=fail_on_script_error,
+                              manifest=manifest)
+        try:
+            collector(row)
+        except DefenderError as exc:
+            row.fail(exc)
+        # Results written to the controller are a change there; reading script output alone is not.
+        row.changed = bool(row.extra.get("files") or row.extra.get("manifest"))
+    result, failure = fleet_result([row], single=True)
+    if failure:
+        raise DefenderActionError(failure, result=dict(result, error=row.error))
+    return result
+
+
 class Collector:
     """The engine's on_final for live response: fetch one finished session's results and judge them."""
 
@@ -166,10 +224,12 @@ class Collector:
         return self.client.get("/api/machineactions/%s/GetLiveResponseResultDownloadLink(index=%d)"
                                % (quote_segment(action_id), index))["value"]
 
-    def _download(self, action_id, index, handle_factory):
-        return self.client.download_fresh(lambda: self._link(action_id, index), handle_factory)
+    def _download(self, action_id, index, handle_factory, check=None):
+        return self.client.download_fresh(lambda: self._link(action_id, index), handle_factory, check=check)
 
     def _collect(self, action, folder):
+        """Every command's outcome and results. A result that cannot be brought home is recorded on its command
+        (`result_error`) and the others are still fetched: one bad download must not cost the rest."""
         commands, files, taken = [], [], []
         for entry in action.get("commands") or []:
             command = entry.get("command") or {}
@@ -178,23 +238,24 @@ class Collector:
             item = {"index": entry.get("index"), "type": kind, "status": entry.get("commandStatus"),
                     "errors": entry.get("errors") or [], "start_time": entry.get("startTime"),
                     "end_time": entry.get("endTime"), "params": values}
-            if entry.get("commandStatus") == "Completed" and kind == "RunScript":
-                item.update(self._script_result(action["id"], item["index"]))
-            elif entry.get("commandStatus") == "Completed" and kind == "GetFile":
-                stored = self._store_file(action["id"], item["index"], values.get("Path"), taken, folder)
-                item.update(stored)
-                files.append(stored)
+            try:
+                if entry.get("commandStatus") == "Completed" and kind == "RunScript":
+                    item.update(self._script_result(action["id"], item["index"]))
+                elif entry.get("commandStatus") == "Completed" and kind == "GetFile":
+                    stored = self._store_file(action["id"], item["index"], values.get("Path"), taken, folder)
+                    item.update(stored)
+                    files.append(stored)
+            except DefenderError as exc:
+                item["result_error"] = str(exc)
+                if kind == "RunScript":
+                    item.update(exit_code=None, script_output=None, script_errors=None)
             commands.append(item)
         return commands, files
 
     def _script_result(self, action_id, index):
         buffer = _BoundedBuffer(MAX_SCRIPT_RESULT)
-        self._download(action_id, index, buffer.reset)
-        try:
-            data = json.loads(buffer.getvalue().decode("utf-8-sig"))
-        except ValueError:
-            return {"exit_code": None, "script_output": buffer.getvalue().decode("utf-8", "replace"),
-                    "script_errors": "The script result was not JSON."}
+        self._download(action_id, index, buffer.reset, check=read_script_result)
+        data = read_script_result(buffer)
         return {"script_name": data.get("script_name"), "exit_code": data.get("exit_code"),
                 "script_output": data.get("script_output"), "script_errors": data.get("script_errors")}
 
@@ -216,9 +277,18 @@ class Collector:
             writers.append(AtomicWriter(dest, name))
             return writers[-1]
 
+        unpacked = []
+
+        def commit(writer):  # a body that does not decode is retried like any other transient fault
+            try:
+                unpacked.append(commit_unpacked(writer))
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                raise DefenderIntegrityError("The result of GetFile %s does not decode as gzip (%s)."
+                                             % (remote_path, type(exc).__name__))
+
         try:
-            self._download(action_id, index, fresh)
-            unpacked = commit_unpacked(writers[-1])
+            self._download(action_id, index, fresh, check=commit)
+            unpacked = unpacked[-1]
         except (IOError, OSError) as exc:
             for writer in writers:
                 writer.abort()
@@ -233,6 +303,16 @@ class Collector:
                 "unpacked": unpacked}
 
     def _judge(self, action, result):
+        lost = [c for c in result["commands"] if c.get("result_error")]
+        if lost:
+            result["all_succeeded"] = False
+            raise DefenderActionError(
+                "Live response %s on %s ran, but %d result(s) could not be brought home: %s" % (
+                    action["id"], action.get("computerDnsName"), len(lost),
+                    "; ".join("command %s (%s %s): %s" % (c["index"], c["type"], _target(c), c["result_error"])
+                              for c in lost)),
+                result=result, hint="Nothing partial was kept. Fetch the results again without running the session "
+                                    "again: secops.defender.defender_live_response with action_id=%s." % action["id"])
         status = action.get("status")
         failed = [c for c in result["commands"] if c["status"] == "Failed"]
         nonzero = [c for c in result["commands"] if c["type"] == "RunScript" and c.get("exit_code") not in (0, None)]
@@ -251,6 +331,23 @@ class Collector:
                                         (": " + c["script_errors"].rstrip(". ")) if c.get("script_errors") else "")
                     for c in nonzero)), result=result,
                 hint="Set fail_on_script_error=false to handle exit codes in the playbook.")
+
+
+def _target(command):
+    return command["params"].get("ScriptName") or command["params"].get("Path") or ""
+
+
+def read_script_result(buffer):
+    """A RunScript result as a dict, or DefenderIntegrityError: a result without a readable exit code is not one."""
+    try:
+        data = json.loads(buffer.getvalue().decode("utf-8-sig"))
+    except ValueError as exc:
+        raise DefenderIntegrityError("The script result is not JSON (%s, %d bytes)." % (type(exc).__name__,
+                                                                                        len(buffer.getvalue())))
+    if not isinstance(data, dict) or not isinstance(data.get("exit_code"), int) or isinstance(data["exit_code"],
+                                                                                               bool):
+        raise DefenderIntegrityError("The script result has no exit code.")
+    return data
 
 
 class _BoundedBuffer(io.BytesIO):

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from urllib.parse import quote
 
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
@@ -15,6 +16,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import eq, literal
+from ansible_collections.secops.defender.plugins.module_utils._validate import FINDBYIP_DAYS, ip_address, utc_timestamp
 
 MACHINE_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 # Names per bulk query: each adds up to ~90 characters to the URL, which stays well under 8 KB.
@@ -145,6 +147,10 @@ def search(client, machine_id=None, machine_name=None, tag=None, tag_starts_with
                                                              "useStartsWithFilter": str(bool(tag_starts_with)).lower()})
         return (page or {}).get("value", [])
     if ip:
-        page = client.get("/api/machines/findbyip(ip=%s,timestamp=%s)" % (literal(ip), timestamp))
+        # Both values are checked and rewritten by shape (an address; a UTC time within the API's 30 days), so
+        # nothing the task gave is pasted into the path as it is.
+        when = utc_timestamp(timestamp, max_age_days=FINDBYIP_DAYS)
+        page = client.get("/api/machines/findbyip(ip=%s,timestamp=%s)" % (quote(literal(ip_address(ip)), safe="'"),
+                                                                         quote(when, safe=":")))
         return (page or {}).get("value", [])
     return client.paged("/api/machines", {"$filter": odata_filter} if odata_filter else None, limit=limit)

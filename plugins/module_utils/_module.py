@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib.util
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -21,7 +22,7 @@ from ansible_collections.secops.defender.plugins.module_utils._auth import (
     select_credential,
 )
 from ansible_collections.secops.defender.plugins.module_utils._budget import RateBudget, budget_key, parse_limits
-from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOUDS, endpoints
+from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOUDS, endpoints, insecure_urls
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderError,
@@ -66,6 +67,7 @@ AUTH_ARGSPEC = dict(
     api_url=dict(type="str", fallback=_env("DEFENDER_API_URL")),
     authority_url=dict(type="str", fallback=_env("DEFENDER_AUTHORITY_URL")),
     scope=dict(type="str", fallback=_env("DEFENDER_SCOPE")),
+    allow_insecure_http=dict(type="bool", fallback=_env("DEFENDER_ALLOW_INSECURE_HTTP")),
     validate_certs=dict(type="bool", fallback=_env("DEFENDER_VALIDATE_CERTS")),
     ca_path=dict(type="path", fallback=_env("DEFENDER_CA_PATH")),
     timeout=dict(type="int", fallback=_env("DEFENDER_TIMEOUT")),
@@ -77,8 +79,8 @@ AUTH_ARGSPEC = dict(
 )
 
 # Defaults live here rather than in the argspec, so that an env fallback is consulted before a default applies.
-AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", validate_certs=True, timeout=30, max_retry_wait=3600,
-                     token_cache=True, rate_budget=True)
+AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", allow_insecure_http=False, validate_certs=True,
+                     timeout=30, max_retry_wait=3600, token_cache=True, rate_budget=True)
 
 WAIT_ARGSPEC = dict(
     wait=dict(type="bool", default=True),
@@ -102,12 +104,20 @@ DEDUPE_ARGSPEC = dict(
 
 def check_ranges(params):
     """Waits, polls and counts are checked before anything is sent."""
-    rules = (("wait_timeout", 1, 7 * 86400), ("poll_interval", 1, 3600), ("concurrency", 1, 64),
-             ("dedupe_lookback_days", 1, 365), ("timeout", 1, 600), ("max_retry_wait", 0, 86400))
-    for name, low, high in rules:
+    for name, low, high in RANGES:
         value = params.get(name)
         if value is not None and not low <= value <= high:
             raise DefenderInputError("%s must be between %d and %d, not %s." % (name, low, high, value))
+    if params.get("wait") and params.get("poll_interval") and params.get("wait_timeout") \
+            and params["poll_interval"] > params["wait_timeout"]:
+        raise DefenderInputError("poll_interval (%s) must not be longer than wait_timeout (%s)."
+                                 % (params["poll_interval"], params["wait_timeout"]))
+
+
+# (option, lowest, highest) for every number a task can give; checked before anything is sent.
+RANGES = (("wait_timeout", 1, 7 * 86400), ("poll_interval", 1, 3600), ("concurrency", 1, 64),
+          ("dedupe_lookback_days", 1, 365), ("timeout", 1, 600), ("max_retry_wait", 0, 86400),
+          ("limit", 1, 100000), ("max_sessions", 1, 50))
 
 
 def state_dir(params):
@@ -129,17 +139,29 @@ def build_client(params):
     from ansible_collections.secops.defender.plugins.module_utils._client import DefenderClient
 
     options = auth_options(params)
+    check_ranges(options)
     urls = endpoints(options["cloud"], options["api_url"], options["authority_url"], options["scope"])
+    insecure = insecure_urls(urls, os.environ)
+    if insecure and not options["allow_insecure_http"]:
+        raise DefenderInputError(
+            "Refusing plain http for %s: the token or the credential would cross the network in clear text. Use "
+            "https, or set allow_insecure_http=true for a lab." % ", ".join(insecure))
     verify = (options["ca_path"] or True) if options["validate_certs"] else False
     session = requests.Session()
     credential = select_credential(options, urls)
-    tokens = TokenProvider(credential, MsalHttpClient(session, verify, options["timeout"]),
+    tokens = TokenProvider(credential, MsalHttpClient(session, verify, options["timeout"],
+                                                      max_wait=min(120, options["max_retry_wait"])),
                            make_cache(options["token_cache"], options["token_cache_dir"]))
     budget = None
     if options["rate_budget"]:
         budget = RateBudget(state_dir(options), scope_key(options, urls), parse_limits(options["rate_limits"]))
-    return DefenderClient(urls["api_url"], tokens, verify=verify, timeout=options["timeout"],
-                          max_retry_wait=options["max_retry_wait"], session=session, budget=budget)
+    client = DefenderClient(urls["api_url"], tokens, verify=verify, timeout=options["timeout"],
+                            max_retry_wait=options["max_retry_wait"], session=session, budget=budget,
+                            allow_http=options["allow_insecure_http"])
+    if insecure:
+        client.warnings.append("allow_insecure_http is on and %s is plain http: tokens and secrets cross the "
+                               "network in clear text. Use this against a lab only." % ", ".join(insecure))
+    return client
 
 
 def scope_key(options, urls):
@@ -188,8 +210,14 @@ class DefenderModule(AnsibleModule):
         return kwargs
 
     def run(self, service):
-        """Call `service(module)`, which returns the result dict; turn every DefenderError into fail_json."""
+        """Call `service(module)`, which returns the result dict; turn every DefenderError into fail_json.
+
+        The shared numbers are range-checked and the client is built (URLs, credential) first: nothing is sent
+        before the task's options have passed."""
         try:
+            check_ranges(self.params)
+            if self._client is None:
+                self._client = build_client(self.params)
             result = service(self)
         except DefenderError as exc:
             self._warn_from_client()
@@ -199,6 +227,11 @@ class DefenderModule(AnsibleModule):
                 if exc.result.get("error"):
                     extra["error"] = exc.result["error"]
             self.fail_json(msg=str(exc), **extra)
+        except Exception as exc:  # a bug: fail cleanly, with the trace for -vvv, and say it is one
+            self._warn_from_client()
+            self.fail_json(msg="secops.defender hit an unexpected %s: %s. This is a bug; please report it with the "
+                               "output of -vvv." % (type(exc).__name__, str(exc)[:300]),
+                           exception=traceback.format_exc())
         self._warn_from_client()
         self.exit_json(**result)
 

@@ -29,6 +29,13 @@ description:
   - A device runs one live response session at a time. When another one is running, the device fails and the
     message names that action, or with O(on_active_action=wait) it waits for it to end and then runs.
   - A live response always runs again when asked to, so the module always reports C(changed=true).
+  - Every download is checked before it counts as evidence. It must be as long as the storage said, match its
+    C(Content-MD5) when one is given, and decode (gzip when it is gzip; a script result must be JSON with an exit
+    code). A short, corrupt or unreadable download is fetched again (a fresh link when the old one expired), a few
+    times; when it still fails, nothing partial is kept, the device fails with its O(action_id) and the other
+    commands' results are still returned.
+  - To bring home the results of a session that already ran, without running it again (after a failed download, or
+    for a session started with O(wait=false)), give its O(action_id) instead of O(commands) and the device.
 author:
   - Secops Defender Contributors (@secops-collections)
 options:
@@ -36,9 +43,10 @@ options:
     description:
       - The commands to run, in order. The API requires all C(PutFile) commands first, then C(RunScript), then
         C(GetFile); the order is checked before anything is sent.
+      - Library names (O(commands[].file_name), O(commands[].script_name)) are file names, without a path.
+      - Required unless O(action_id) is given.
     type: list
     elements: dict
-    required: true
     suboptions:
       type:
         description:
@@ -62,6 +70,15 @@ options:
         description:
           - For C(GetFile), the full path of the file on the device.
         type: str
+  action_id:
+    description:
+      - The id of a live response session that already ran or is running. Its results are brought home (waiting
+        for it to end, with O(wait=true)) and nothing is sent to the device.
+      - Use it when a download failed after the session ran (the failed task returns the id), or to collect a
+        session started with O(wait=false).
+      - Mutually exclusive with O(commands), O(machine_id), O(machine_name) and O(machines).
+    type: str
+    version_added: 0.2.0
   comment:
     description:
       - The comment recorded with the session.
@@ -172,6 +189,12 @@ EXAMPLES = r"""
 - name: Show what the script said
   ansible.builtin.debug:
     msg: "{{ triage.commands[0].script_output }}"
+
+- name: Bring home the results of a session that ran, without running it again (after a failed download)
+  secops.defender.defender_live_response:
+    action_id: "{{ triage.action_id }}"
+    dest: "evidence/ws-fin-001"
+  when: triage is failed and triage.action_id is defined
 
 - name: Let the playbook judge the exit code, and queue behind a running session
   secops.defender.defender_live_response:
@@ -316,6 +339,10 @@ commands:
     remote_path:
       description: For a completed C(GetFile), the path on the device.
       type: str
+    result_error:
+      description: When the command completed but its result could not be brought home (a download that stayed
+        corrupt or failed), why. The device then fails; fetch the results again with O(action_id).
+      type: str
     unpacked:
       description: For a completed C(GetFile), whether the API served it gzip-compressed and it was unpacked.
       type: bool
@@ -358,22 +385,25 @@ error:
 
 from ansible_collections.secops.defender.plugins.module_utils._live_response import (
     DEFAULT_MAX_SESSIONS,
+    fetch_results,
     live_response,
 )
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
+from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_SPEC
 from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+
+TARGETS = ("machine_id", "machine_name", "machines")
 
 
 def main():
     argument_spec = dict(
-        commands=dict(type="list", elements="dict", required=True, options=dict(
+        commands=dict(type="list", elements="dict", options=dict(
             type=dict(type="str", required=True, choices=["PutFile", "RunScript", "GetFile"]),
             file_name=dict(type="str"),
             script_name=dict(type="str"),
             args=dict(type="str"),
             path=dict(type="str"),
         )),
+        action_id=dict(type="str"),
         comment=dict(type="str", default="Live response, requested by Ansible (secops.defender)"),
         dest=dict(type="path"),
         action_subdir=dict(type="bool", default=False),
@@ -384,14 +414,19 @@ def main():
     for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
     argument_spec["on_active_action"] = dict(FLEET_ARGSPEC["on_active_action"], aliases=["on_active_session"])
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module = DefenderModule(argument_spec, supports_check_mode=True,
+                            required_one_of=[TARGETS + ("action_id",), ("commands", "action_id")],
+                            mutually_exclusive=[TARGETS + ("action_id",), ("commands", "action_id")])
     module.run(run)
 
 
 def run(module):
     params = module.params
-    if not 1 <= params["max_sessions"] <= 50:
-        raise DefenderInputError("max_sessions must be between 1 and 50, not %s." % params["max_sessions"])
+    if params["action_id"]:
+        return fetch_results(module.client, params["action_id"], dest=params["dest"],
+                             action_subdir=params["action_subdir"], fail_on_script_error=params["fail_on_script_error"],
+                             manifest=params["manifest"], check_mode=module.check_mode, wait=params["wait"],
+                             wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"])
     return live_response(module.client, params["commands"], params["comment"], dest=params["dest"],
                          action_subdir=params["action_subdir"], fail_on_script_error=params["fail_on_script_error"],
                          manifest=params["manifest"], max_sessions=params["max_sessions"], **module.action_kwargs())

@@ -35,6 +35,8 @@ options:
       - Only actions of these types, for example V(LiveResponse) or V(StopAndQuarantineFile).
     type: list
     elements: str
+    choices: [RunAntiVirusScan, Offboard, LiveResponse, CollectInvestigationPackage, Isolate, Unisolate,
+              StopAndQuarantineFile, RestrictCodeExecution, UnrestrictCodeExecution]
   status:
     description:
       - Only actions with these statuses.
@@ -143,6 +145,7 @@ error:
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid
 from ansible_collections.secops.defender.plugins.module_utils._machines import resolve
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._validate import ACTION_TYPES
 
 
 def run(client, params):
@@ -167,7 +170,7 @@ def main():
         action_id=dict(type="str"),
         machine_id=dict(type="str"),
         machine_name=dict(type="str"),
-        type=dict(type="list", elements="str"),
+        type=dict(type="list", elements="str", choices=list(ACTION_TYPES)),
         status=dict(type="list", elements="str",
                     choices=["Pending", "InProgress", "Succeeded", "Failed", "TimeOut", "Cancelled"]),
         requestor=dict(type="str"),

@@ -1,9 +1,20 @@
-"""Injected faults: the next N matching requests answer an error, hang, drop the connection or return garbage."""
+"""Injected faults: the next N matching requests answer an error, hang, drop the connection or return garbage.
 
+Two forms:
+- a rule: `{"kind": "status"|"hang"|"drop"|"drop_after"|"malformed"|"corrupt", "path": regex, "count": N, ...}`
+  hits the next N matching requests;
+- a mix: `{"kind": "mix", "rate": 0.2, "seed": 7, "faults": {"429": 3, "500": 2, "drop": 1, ...}, "count": N}`
+  hits each matching request with probability `rate` (a seeded generator, so a soak is repeatable), choosing the
+  fault by weight. Mix names: 429, 500, 502, 503, drop, drop_after, malformed, corrupt, slow. `count` bounds how
+  many faults it injects in all; `injected` counts them by name.
+"""
+
+import random
 import re
 import threading
 
-KINDS = ("status", "hang", "drop", "drop_after", "malformed")
+KINDS = ("status", "hang", "drop", "drop_after", "malformed", "corrupt", "mix")
+MIX_NAMES = ("429", "500", "502", "503", "drop", "drop_after", "malformed", "corrupt", "slow")
 
 
 class DropConnection(ConnectionError):
@@ -24,14 +35,26 @@ class Faults:
             "method": (spec.get("method") or "").upper() or None,
             "path": re.compile(spec.get("path", ".*"), re.IGNORECASE),
             "host": spec.get("host", "api"),
-            "count": int(spec.get("count", 1)),
+            "count": int(spec.get("count", 1 if kind != "mix" else 10 ** 9)),
             "status": int(spec.get("status", 500)),
             "retry_after": spec.get("retry_after"),
             "delay": float(spec.get("delay", 0)),
         }
+        if kind == "mix":
+            weights = spec.get("faults") or {"500": 1}
+            unknown = [name for name in weights if name not in MIX_NAMES]
+            if unknown:
+                raise ValueError("unknown mix fault(s) %s; use %s" % (", ".join(unknown), ", ".join(MIX_NAMES)))
+            rule.update(rate=float(spec.get("rate", 0.2)), random=random.Random(spec.get("seed", 0)),
+                        names=sorted(weights), weights=[float(weights[n]) for n in sorted(weights)],
+                        injected={}, seen=0, slow=float(spec.get("slow_seconds", 2.0)))
         with self._lock:
             self._rules.append(rule)
-        return {k: (v.pattern if hasattr(v, "pattern") else v) for k, v in rule.items()}
+        return self._describe(rule)
+
+    @staticmethod
+    def _describe(rule):
+        return {k: (v.pattern if hasattr(v, "pattern") else v) for k, v in rule.items() if k != "random"}
 
     def clear(self):
         with self._lock:
@@ -41,17 +64,40 @@ class Faults:
         """The first rule that matches this request, with one use consumed, or None."""
         with self._lock:
             for rule in self._rules:
-                if rule["count"] <= 0 or rule["host"] != host:
+                if rule["count"] <= 0 or rule["host"] not in (host, "any"):
                     continue
                 if rule["method"] and rule["method"] != method:
                     continue
                 if not rule["path"].search(path):
                     continue
+                if rule["kind"] == "mix":
+                    fault = self._draw(rule)
+                    if fault is None:
+                        continue
+                    return fault
                 rule["count"] -= 1
                 return dict(rule)
         return None
 
+    @staticmethod
+    def _draw(rule):
+        rule["seen"] += 1
+        if rule["random"].random() >= rule["rate"]:
+            return None
+        name = rule["random"].choices(rule["names"], weights=rule["weights"])[0]
+        rule["count"] -= 1
+        rule["injected"][name] = rule["injected"].get(name, 0) + 1
+        fault = {"kind": "status", "status": 500, "retry_after": None, "delay": 0.0, "name": name}
+        if name.isdigit():
+            fault.update(status=int(name), retry_after=1 if name == "429" else None)
+        elif name == "slow":
+            fault.update(kind="hang", delay=rule["slow"])
+        else:
+            fault["kind"] = name
+        return fault
+
     def pending(self):
         with self._lock:
-            return [{"kind": r["kind"], "path": r["path"].pattern, "count": r["count"]} for r in self._rules
-                    if r["count"] > 0]
+            return [dict({"kind": r["kind"], "path": r["path"].pattern, "count": r["count"]},
+                         **({"injected": dict(r["injected"]), "seen": r["seen"]} if r["kind"] == "mix" else {}))
+                    for r in self._rules if r["count"] > 0]

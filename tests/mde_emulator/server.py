@@ -1,5 +1,7 @@
 """Wires the tenant, sign-in, API, blob host and control API into two HTTPS servers on 127.0.0.1."""
 
+import base64
+import hashlib
 import json
 import os
 import secrets
@@ -202,8 +204,12 @@ class Emulator:
             return None, None
         if fault["kind"] == "drop":
             raise DropConnection("fault: drop before processing")
+        if host == "api" and fault["kind"] in ("malformed", "corrupt"):
+            return None, "malformed"  # handled, then the answer is garbled on the way back
         if fault["kind"] == "malformed":
             return Response('{"value": [ {"id": ', status=200, mimetype="application/json"), None
+        if fault["kind"] == "corrupt":
+            return None, "corrupt"
         if fault["kind"] == "drop_after":
             return None, "drop_after"
         headers = {}
@@ -227,6 +233,10 @@ class Emulator:
             response = self._api(request, path, entry)
         else:
             raise ApiError(404, "NotFound", "No resource at %s" % path)
+        if after == "malformed":
+            entry["status"] = response.status_code
+            entry["malformed"] = True
+            return Response('{"value": [ {"id": ', status=200, mimetype="application/json")
         if after == "drop_after":
             entry["status"] = response.status_code
             entry["dropped"] = True
@@ -288,7 +298,7 @@ class Emulator:
         return response(environ, start_response)
 
     def _blob(self, request, entry):
-        fault_response = self._apply_fault("blob", request, request.path)[0]
+        fault_response, after = self._apply_fault("blob", request, request.path)
         if fault_response is not None:
             return fault_response
         if "Authorization" in request.headers:
@@ -309,4 +319,10 @@ class Emulator:
                     data, mimetype = self.tenant.package_bytes(action), "application/zip"
             except (ApiError, IndexError, ValueError):
                 return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
-        return Response(data, 200, mimetype=mimetype)
+        # Blob storage sends the MD5 it stored at upload; a corrupt fault keeps the headers of the real blob
+        # (type, MD5) and garbles the body, as a broken proxy or a bad disk would.
+        headers = {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")}
+        if after == "corrupt":
+            data = data[: len(data) // 2] or b"\x00"
+            entry["corrupted"] = True
+        return Response(data, 200, mimetype=mimetype, headers=headers)

@@ -6,6 +6,7 @@ import os
 import pytest
 import requests
 
+from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
 from ansible_collections.secops.defender.plugins.module_utils._module import build_client
 from ansible_collections.secops.defender.tests.mde_emulator import Emulator
 
@@ -67,3 +68,16 @@ def params(emulator, tmp_path):
 @pytest.fixture
 def client(params):
     return build_client(params)
+
+
+@pytest.fixture
+def fast(control, monkeypatch):
+    """Make every wait in the services advance the emulator's clock instead of sleeping, on a virtual clock."""
+    elapsed = [0.0]
+
+    def sleep(seconds):
+        elapsed[0] += seconds
+        control("POST", "/clock", {"advance": seconds})
+
+    monkeypatch.setattr(ActionService, "sleep", staticmethod(sleep))
+    monkeypatch.setattr(ActionService, "clock", staticmethod(lambda: elapsed[0]))

@@ -142,9 +142,10 @@ def test_forbidden_names_the_permission(params):
     assert "Machine.LiveResponse" in str(info.value)
 
 
-def test_malformed_body_is_a_transport_error(client, control):
+def test_malformed_body_is_a_transport_error_once_retries_are_spent(client, control):
     client.get("/api/machines")
-    control("POST", "/faults", {"kind": "malformed", "path": "/api/machines$"})
+    client._sleep = lambda seconds: None
+    control("POST", "/faults", {"kind": "malformed", "path": "/api/machines$", "count": 5})
     with pytest.raises(DefenderTransportError) as info:
         client.get("/api/machines")
     assert "not JSON" in str(info.value)

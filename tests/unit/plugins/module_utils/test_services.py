@@ -22,19 +22,6 @@ OFFLINE = "4d4f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 TRIAGE = "C:\\Windows\\Temp\\triage.txt"
 
 
-@pytest.fixture
-def fast(control, monkeypatch):
-    """Make every wait in the services advance the emulator's clock instead of sleeping, on a virtual clock."""
-    elapsed = [0.0]
-
-    def sleep(seconds):
-        elapsed[0] += seconds
-        control("POST", "/clock", {"advance": seconds})
-
-    monkeypatch.setattr(ActionService, "sleep", staticmethod(sleep))
-    monkeypatch.setattr(ActionService, "clock", staticmethod(lambda: elapsed[0]))
-
-
 def qrun(client, check_mode, sha1=SHA1, comment="c", machine_id=WS1, machine_name=None, machines=None, **kwargs):
     """The quarantine service as the module calls it, with explicit keyword arguments."""
     kwargs.setdefault("wait", False)
