@@ -35,13 +35,18 @@ def is_machine_id(value):
     return bool(MACHINE_ID.match(value or ""))
 
 
+def check_machine_id(machine_id, option="machine_id"):
+    """A device id by shape (40 hex), lower-cased; a name or anything else is refused before it reaches a path."""
+    if not is_machine_id((machine_id or "").strip()):
+        raise DefenderInputError("%s %r is not a device id (40 hexadecimal characters). Use machine_name for a "
+                                 "computer name." % (option, machine_id))
+    return machine_id.strip().lower()
+
+
 def target_list(machine_id=None, machine_name=None, machines=None):
     """The task's devices as (given, kind) pairs, kind "id" or "name", in order and without repeats."""
     if machine_id:
-        if not is_machine_id(machine_id.strip()):
-            raise DefenderInputError("machine_id %r is not a device id (40 hexadecimal characters). Use "
-                                     "machine_name for a computer name." % machine_id)
-        return [(machine_id.strip().lower(), "id")]
+        return [(check_machine_id(machine_id), "id")]
     if machine_name:
         return [(machine_name.strip(), "name")]
     out, seen = [], set()
@@ -137,7 +142,7 @@ def search(client, machine_id=None, machine_name=None, tag=None, tag_starts_with
     """machine_info's search: the first criterion given decides the API call."""
     if machine_id:
         try:
-            return [client.get("/api/machines/%s" % quote_segment(machine_id))]
+            return [client.get("/api/machines/%s" % quote_segment(check_machine_id(machine_id)))]
         except DefenderNotFoundError:
             return []
     if machine_name:

@@ -143,7 +143,7 @@ error:
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid
-from ansible_collections.secops.defender.plugins.module_utils._machines import resolve
+from ansible_collections.secops.defender.plugins.module_utils._machines import check_machine_id, resolve
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 from ansible_collections.secops.defender.plugins.module_utils._validate import ACTION_TYPES
 
@@ -156,7 +156,7 @@ def run(client, params):
             action = service.wait(action, params["wait_timeout"], params["poll_interval"], want=None)
         actions = [action]
     else:
-        machine_id = params["machine_id"]
+        machine_id = check_machine_id(params["machine_id"]) if params["machine_id"] else None
         if params["machine_name"]:
             machine_id = resolve(client, machine_name=params["machine_name"])["id"]
         actions = service.list(machine_ids=[machine_id] if machine_id else None, types=params["type"],
