@@ -107,7 +107,7 @@ class DefenderClient:
         started = self._clock()
         klass = rate_class(shown_path)
         attempt = 0
-        refreshed = False
+        refreshes = 0
         throttled = None
         while True:
             attempt += 1
@@ -142,8 +142,10 @@ class DefenderClient:
                         raise exc
                     self._wait(delay)
                     continue
-            if status == 401 and not refreshed:
-                refreshed = True
+            # A 401 gets a fresh token, twice at most: the first refresh may pick up a token another task cached
+            # that has been revoked as well; the second then signs in.
+            if status == 401 and refreshes < 2:
+                refreshes += 1
                 if self.tokens.refresh(rejected=headers["Authorization"][len("Bearer "):]):
                     continue
             if status == 429:

@@ -191,3 +191,15 @@ def test_fetch_results_checks_the_id_and_the_type(quick, control, fast):
     with pytest.raises(DefenderInputError) as info:
         fetch_results(quick, action["id"])
     assert "not a live response" in str(info.value)
+
+
+def test_a_cached_token_that_was_revoked_too_is_replaced_by_a_sign_in(params, control):
+    first, second = build_client(params), build_client(params)
+    first.get("/api/machines")
+    control("POST", "/tokens/expire")
+    second.get("/api/machines")          # 401, then signs in and caches a new token
+    control("POST", "/tokens/expire")    # ...which is revoked as well
+    control("DELETE", "/log")
+    assert first.get("/api/machines")["value"]
+    assert [c["status"] for c in control.api_calls("GET", "/api/machines")] == [401, 401, 200]
+    assert len(control.sign_ins()) == 1
