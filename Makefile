@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test sanity units emulator-tests integration demo demo-eda emulator clean venv bench bench-fleet
+.PHONY: test sanity units emulator-tests integration soak demo demo-eda emulator clean venv bench bench-fleet
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ emulator-tests: $(STAMP)
 
 integration: $(STAMP)
 	bash tests/utils/run_all.sh integration
+
+# A fleet play under ~20% injected faults (seeded), checked against the emulator's state (~10 min). `make test`
+# runs a short one.
+soak: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tests/utils/soak.py
 
 emulator: $(STAMP)
 	cd tests && ../$(BIN)/python -m mde_emulator --seed mde_emulator/seeds/default.json --port 8443 --blob-port 8444

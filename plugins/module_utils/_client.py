@@ -271,7 +271,13 @@ class DefenderClient:
         url, query = path, dict(params, **{"$skip": skip}) if skip else params
         while True:
             page = self.get(url, params=query) or {}
-            values = page.get("value") or []
+            values = page.get("value") if isinstance(page, dict) else None
+            if not isinstance(values if values is not None else [], list):
+                values = None
+            if values is None and page:
+                raise DefenderTransportError("The API answered GET %s with something that is not a collection."
+                                             % urlsplit(url).path, method="GET", path=urlsplit(url).path)
+            values = values or []
             for item in values:
                 key = item.get("id") if isinstance(item, dict) else None
                 if key is not None:

@@ -32,6 +32,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 from ansible_collections.secops.defender.plugins.module_utils._files import (
     AtomicWriter,
     commit_unpacked,
+    digest,
     safe_name,
     write_json,
 )
@@ -174,13 +175,13 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
         row.msg = "Would bring home the results of session %s." % action_id
     else:
         collector = Collector(client, dest, action_subdir=action_subdir, fail_on_script_error=fail_on_script_error,
-                              manifest=manifest)
+                              manifest=manifest, again=True)
         try:
             collector(row)
         except DefenderError as exc:
             row.fail(exc)
-        # Results written to the controller are a change there; reading script output alone is not.
-        row.changed = bool(row.extra.get("files") or row.extra.get("manifest"))
+        # A file written to the controller is a change there; one that was already there, byte for byte, is not.
+        row.changed = any(f.get("downloaded") for f in row.extra.get("files") or [])
     result, failure = fleet_result([row], single=True)
     if failure:
         raise DefenderActionError(failure, result=dict(result, error=row.error))
@@ -190,8 +191,10 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
 class Collector:
     """The engine's on_final for live response: fetch one finished session's results and judge them."""
 
-    def __init__(self, client, dest, action_subdir=False, fail_on_script_error=True, manifest=False, per_device=False):
+    def __init__(self, client, dest, action_subdir=False, fail_on_script_error=True, manifest=False, per_device=False,
+                 again=False):
         self.client = client
+        self.again = again  # fetching a session's results again: keep earlier copies rather than add new ones
         self.dest = dest
         self.action_subdir = action_subdir
         self.fail_on_script_error = fail_on_script_error
@@ -204,6 +207,11 @@ class Collector:
         action = row.action
         folder = self._folder(row)
         row.extra["commands"], row.extra["files"] = self._collect(action, folder)
+        for item in row.extra["files"]:
+            if self.again:
+                keep_earlier_copy(item)
+            else:
+                item["downloaded"] = True
         row.extra["evidence_dir"] = folder if row.extra["files"] or self.manifest else None
         if self.manifest and folder:
             row.extra["manifest"] = write_manifest(folder, action, row, row.extra)
@@ -344,8 +352,8 @@ def read_script_result(buffer):
     except ValueError as exc:
         raise DefenderIntegrityError("The script result is not JSON (%s, %d bytes)." % (type(exc).__name__,
                                                                                         len(buffer.getvalue())))
-    if not isinstance(data, dict) or not isinstance(data.get("exit_code"), int) or isinstance(data["exit_code"],
-                                                                                               bool):
+    exit_code = data.get("exit_code") if isinstance(data, dict) else None
+    if not isinstance(exit_code, int) or isinstance(exit_code, bool):
         raise DefenderIntegrityError("The script result has no exit code.")
     return data
 
@@ -367,6 +375,19 @@ class _BoundedBuffer(io.BytesIO):
             raise DefenderInputError("A script result is larger than %d bytes; fetch large output with GetFile."
                                      % self.limit)
         return io.BytesIO.write(self, data)
+
+
+def keep_earlier_copy(item):
+    """After a fetch again: when the same file from the same session is already in the folder under its own name,
+    drop the new copy and point at the earlier one. Returns whether the file is new."""
+    folder, name = os.path.split(item["path"])
+    original = os.path.join(folder, safe_name(item["remote_path"]))
+    if original == item["path"] or not os.path.isfile(original) or digest(original)[0] != item["sha256"]:
+        item["downloaded"] = True
+        return True
+    os.unlink(item["path"])
+    item["path"], item["downloaded"] = original, False
+    return False
 
 
 def write_manifest(folder, action, row, extra):

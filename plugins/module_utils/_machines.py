@@ -155,7 +155,7 @@ def search(client, machine_id=None, machine_name=None, tag=None, tag_starts_with
         # Both values are checked and rewritten by shape (an address; a UTC time within the API's 30 days), so
         # nothing the task gave is pasted into the path as it is.
         when = utc_timestamp(timestamp, max_age_days=FINDBYIP_DAYS)
-        page = client.get("/api/machines/findbyip(ip=%s,timestamp=%s)" % (quote(literal(ip_address(ip)), safe="'"),
-                                                                         quote(when, safe=":")))
+        address = quote(literal(ip_address(ip)), safe="'")
+        page = client.get("/api/machines/findbyip(ip=%s,timestamp=%s)" % (address, quote(when, safe=":")))
         return (page or {}).get("value", [])
     return client.paged("/api/machines", {"$filter": odata_filter} if odata_filter else None, limit=limit)

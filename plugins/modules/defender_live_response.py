@@ -346,6 +346,11 @@ commands:
     unpacked:
       description: For a completed C(GetFile), whether the API served it gzip-compressed and it was unpacked.
       type: bool
+    downloaded:
+      description: For a completed C(GetFile), whether this run wrote the file. V(false) when O(action_id) fetched
+        results again and the same file was already there under its own name (it is then not written twice).
+      type: bool
+      version_added: 0.2.0
 files:
   description: The downloaded files, one entry per completed C(GetFile), with C(remote_path), C(path), C(size),
     C(sha256) and C(unpacked) as in RV(commands).

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The whole test pipeline behind `make test`: emulator suite, sanity, units (with coverage), integration.
-# Pass step names to run only some: emulator sanity units integration.
+# Pass step names to run only some: emulator sanity units integration soak.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0
-steps=${*:-"emulator sanity units integration"}
+steps=${*:-"emulator sanity units integration soak"}
 coll=$(bash tests/utils/layout.sh)
 bash tests/utils/seed_get_pip.sh
 
@@ -30,6 +30,10 @@ for s in $steps; do
     integration)
       step "ansible-test integration against the emulator"
       bash "$root/tests/utils/integration.sh" "$coll"
+      ;;
+    soak)
+      step "fault soak, short (make soak runs 1000 devices)"
+      python "$root/tests/utils/soak.py" --devices 150 --sessions 10
       ;;
     *) echo "unknown step $s"; exit 2 ;;
   esac

@@ -75,8 +75,7 @@ def main():
         expirer = threading.Thread(target=expire_tokens, args=(bench, stop), daemon=True)
         expirer.start()
         started = time.monotonic()
-        wall = bench.play("soak", [{"hosts": "localhost", "gather_facts": False,
-                                    "module_defaults": {"group/secops.defender.defender": auth}, "tasks": [
+        tasks = [
             {"secops.defender.defender_quarantine_file": {
                 "machines": bench.ids, "sha1": SHA1, "comment": "soak", "fail_on_device_error": False},
              "register": "quarantine"},
@@ -87,7 +86,9 @@ def main():
                     {"type": "RunScript", "script_name": "collect_triage.ps1"},
                     {"type": "GetFile", "path": TRIAGE_ZIP}]},
              "register": "triage"},
-            save_results("triage.results", out_lr)]}])
+            save_results("triage.results", out_lr)]
+        wall = bench.play("soak", [{"hosts": "localhost", "gather_facts": False,
+                                    "module_defaults": {"group/secops.defender.defender": auth}, "tasks": tasks}])
         stop.set()
         elapsed = time.monotonic() - started
         state = bench.client.control("GET", "/state")

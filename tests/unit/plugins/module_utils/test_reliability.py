@@ -172,6 +172,14 @@ def test_a_download_that_stays_corrupt_fails_keeps_nothing_and_can_be_fetched_ag
     again = fetch_results(quick, action_id, dest=str(tmp_path / "again"))
     assert again["changed"] and again["action_id"] == action_id and len(again["files"]) == 2
     assert len([a for a in control("GET", "/state")["actions"] if a["type"] == "LiveResponse"]) == 1
+    # Fetched again into the same folder: the same files are not written twice.
+    twice = fetch_results(quick, action_id, dest=str(tmp_path / "again"))
+    assert not twice["changed"] and [f["downloaded"] for f in twice["files"]] == [False, False]
+    assert sorted(os.listdir(str(tmp_path / "again"))) == ["invoice.pdf.exe", "triage.txt"]
+    # Into the folder where one file was missing: only that one is new.
+    third = fetch_results(quick, action_id, dest=str(dest))
+    assert third["changed"] and [f["downloaded"] for f in third["files"]] == [False, True]
+    assert sorted(os.listdir(str(dest))) == ["invoice.pdf.exe", "triage.txt"]
 
 
 def test_an_unreadable_script_result_is_a_failure_not_success(quick, control, fast, tmp_path):

@@ -238,16 +238,15 @@ def run_module(name, args, capsys):
 
 def test_the_suite_is_large_and_covers_every_module():
     modules = set(case[1] for case in CASES)
-    shipped = set(f[len("defender_"):-3] for f in os.listdir(os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                                                                         "..", "plugins", "modules"))
-                  if f.startswith("defender_"))
+    folder = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "modules")
+    shipped = set(f[len("defender_"):-3] for f in os.listdir(folder) if f.startswith("defender_"))
     assert len(CASES) >= 80 and modules == shipped
     assert len(set(case[0] for case in CASES)) == len(CASES)
 
 
 @pytest.mark.parametrize("case_id, name, options, expected", CASES, ids=[case[0] for case in CASES])
-def test_bad_input_is_refused_clearly_before_anything_is_sent(case_id, name, options, expected, emulator, control,
-                                                             tmp_path, capsys, monkeypatch):
+def test_bad_input_is_refused_clearly_before_anything_is_sent(
+        case_id, name, options, expected, emulator, control, tmp_path, capsys, monkeypatch):
     for variable in [v for v in os.environ if v.startswith(("DEFENDER_", "AZURE_"))]:
         monkeypatch.delenv(variable)
     info = emulator.info()
