@@ -270,7 +270,12 @@ class DefenderClient:
         seen_links, seen_ids, items = set(), set(), []
         url, query = path, dict(params, **{"$skip": skip}) if skip else params
         while True:
-            page = self.get(url, params=query) or {}
+            try:
+                page = self.get(url, params=query) or {}
+            except DefenderNotFoundError:
+                if urlsplit(url).path.rstrip("/").lower().endswith("/api/machines"):
+                    return items  # the documented answer when there are no machines to list: none
+                raise
             values = page.get("value") if isinstance(page, dict) else None
             if not isinstance(values if values is not None else [], list):
                 values = None

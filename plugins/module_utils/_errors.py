@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 
 # Which app permission each endpoint needs, so a 403 can say what to grant.
 _PERMISSIONS = (
-    (r"/runliveresponse$|/getliveresponseresultdownloadlink", "Machine.LiveResponse"),
+    # The result link and the package URI need read permission, not the action's own (mde-api.md).
+    (r"/getliveresponseresultdownloadlink|/getpackageuri$", "Machine.Read.All (or Machine.ReadWrite.All)"),
+    (r"/runliveresponse$", "Machine.LiveResponse"),
     (r"/stopandquarantinefile$", "Machine.StopAndQuarantine"),
     (r"/(un)?isolate$", "Machine.Isolate"),
     (r"/(un)?restrictcodeexecution$", "Machine.RestrictExecution"),
     (r"/runantivirusscan$", "Machine.Scan"),
-    (r"/collectinvestigationpackage$|/getpackageuri$", "Machine.CollectForensics"),
+    (r"/collectinvestigationpackage$", "Machine.CollectForensics"),
     (r"/offboard$", "Machine.Offboard"),
     (r"/tags$|/addorremovetagformultiplemachines$", "Machine.ReadWrite.All"),
     (r"/machineactions/[^/]+/cancel$", "the permission of the action being cancelled (for example "

@@ -15,7 +15,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
     DefenderNotFoundError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._odata import eq, literal
+from ansible_collections.secops.defender.plugins.module_utils._odata import MACHINE_FILTERABLE, check_filter, eq, literal
 from ansible_collections.secops.defender.plugins.module_utils._validate import FINDBYIP_DAYS, ip_address, utc_timestamp
 
 MACHINE_ID = re.compile(r"^[0-9a-fA-F]{40}$")
@@ -158,4 +158,6 @@ def search(client, machine_id=None, machine_name=None, tag=None, tag_starts_with
         address = quote(literal(ip_address(ip)), safe="'")
         page = client.get("/api/machines/findbyip(ip=%s,timestamp=%s)" % (address, quote(when, safe=":")))
         return (page or {}).get("value", [])
+    if odata_filter:
+        check_filter(odata_filter, MACHINE_FILTERABLE)
     return client.paged("/api/machines", {"$filter": odata_filter} if odata_filter else None, limit=limit)

@@ -7,6 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+
 
 def literal(value):
     """A quoted OData string literal; quotes inside are doubled, so a value can't change the filter."""
@@ -28,3 +32,41 @@ def any_of(field, values):
 
 def all_of(*clauses):
     return " and ".join(c for c in clauses if c) or None
+
+
+# The properties the API filters on (mde-api.md); anything else is refused with 400 ODataError.
+MACHINE_FILTERABLE = ("computerDnsName", "lastSeen", "exposureLevel", "healthStatus", "osPlatform", "onboardingStatus",
+                      "riskScore", "rbacGroupId")
+ACTION_FILTERABLE = ("id", "status", "machineId", "type", "requestor", "creationDateTimeUtc")
+_KEYWORDS = ("and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "true", "false", "null", "startswith",
+             "endswith", "contains", "in", "any", "all")
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_./]*(?:\s*\(\s*[A-Za-z_]\w*\s*:)?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]+Z?")
+
+
+def filter_properties(text):
+    """The property names a user's $filter uses (strings and dates skipped, any() variables not counted)."""
+    bare = _DATE.sub(" ", _QUOTED.sub(" ", text or ""))
+    names, bound = [], set()
+    for match in _WORD.finditer(bare):
+        word = match.group(0)
+        if ":" in word:  # machineTags/any(tag: ...): the property is before /any, tag is a variable
+            name, var = word.split("(", 1)
+            bound.add(var.strip(" :").lower())
+            word = name.strip()
+        word = re.sub(r"/(any|all)$", "", word)
+        if word.lower() in _KEYWORDS or word.lower() in bound or word[0].isdigit():
+            continue
+        if word not in names:
+            names.append(word)
+    return names
+
+
+def check_filter(text, allowed, option="filter", entity="devices"):
+    """Refuse, before anything is sent, a $filter that names a property the API does not filter on."""
+    unknown = [name for name in filter_properties(text) if name.lower() not in set(a.lower() for a in allowed)]
+    if unknown:
+        raise DefenderInputError("%s names %s, which the API cannot filter %s on (it would answer 400 ODataError). "
+                                 "Filterable: %s." % (option, ", ".join(unknown), entity, ", ".join(allowed)))
+    return text

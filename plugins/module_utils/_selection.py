@@ -15,7 +15,7 @@ import re
 import time
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderNotFoundError
-from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of
+from ansible_collections.secops.defender.plugins.module_utils._odata import MACHINE_FILTERABLE, all_of, any_of, check_filter
 
 # The inventory plugin's and the lookup's own options (the connection options come from the auth fragment).
 SELECTION_OPTIONS = ("filter", "tags", "tag_starts_with", "os_platforms", "health_status", "risk_scores",
@@ -37,6 +37,8 @@ def odata_filter(options, now=None):
     if options.get("last_seen_within"):
         moment = (now or time.time()) - seconds(options["last_seen_within"])
         since = "lastSeen ge %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+    if options.get("filter"):
+        check_filter(options["filter"], MACHINE_FILTERABLE)
     clauses = [
         "(%s)" % options["filter"] if options.get("filter") else None,
         any_of("osPlatform", options.get("os_platforms")),

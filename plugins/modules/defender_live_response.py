@@ -110,6 +110,13 @@ options:
     choices: [fail, wait]
     default: fail
     aliases: [on_active_session]
+  wait_timeout:
+    description:
+      - How many seconds to wait at most for the session (or for O(action_id)'s session) to end. The session goes
+        on in Defender when the wait runs out; bring its results home later with O(action_id).
+      - The default is an hour, because live-response.md (03/2025) lets C(run) and C(getfile) take 30 minutes each.
+    type: int
+    default: 3600
   max_sessions:
     description:
       - With O(machines), the most sessions this task keeps running at once. The documented tenant-wide cap is 25
@@ -142,7 +149,8 @@ notes:
     in the library, and reports C(changed=true) without starting a session.
   - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions. Over
     either limit it answers 429, and the module waits as C(Retry-After) says, within O(max_retry_wait).
-  - A script runs for at most 10 minutes on the device.
+  - A script runs for at most 10 minutes on the device by the older documentation; live-response.md (03/2025) gives
+    30 minutes for C(run) and C(getfile). O(wait_timeout) defaults to an hour to fit either.
 seealso:
   - module: secops.defender.defender_library_file
   - module: secops.defender.defender_cancel_action
@@ -397,6 +405,8 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import M
 from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
 
 TARGETS = ("machine_id", "machine_name", "machines")
+# A command may run for 30 minutes (live-response.md, 03/2025), and a session runs several: wait for an hour.
+WAIT_TIMEOUT = 3600
 
 
 def main():
@@ -419,6 +429,7 @@ def main():
     for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
     argument_spec["on_active_action"] = dict(FLEET_ARGSPEC["on_active_action"], aliases=["on_active_session"])
+    argument_spec["wait_timeout"] = dict(type="int", default=WAIT_TIMEOUT)
     module = DefenderModule(argument_spec, supports_check_mode=True,
                             required_one_of=[TARGETS + ("action_id",), ("commands", "action_id")],
                             mutually_exclusive=[TARGETS + ("action_id",), ("commands", "action_id")])

@@ -50,6 +50,8 @@ options:
   filter:
     description:
       - An extra raw OData C($filter) clause, joined to the others with C(and).
+      - The API filters actions only on id, status, machineId, type, requestor and creationDateTimeUtc. A filter
+        that names another property is refused before anything is sent.
     type: str
   limit:
     description:
@@ -145,6 +147,7 @@ error:
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid
 from ansible_collections.secops.defender.plugins.module_utils._machines import check_machine_id, resolve
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._odata import ACTION_FILTERABLE, check_filter
 from ansible_collections.secops.defender.plugins.module_utils._validate import ACTION_TYPES
 
 
@@ -157,6 +160,8 @@ def run(client, params):
         actions = [action]
     else:
         machine_id = check_machine_id(params["machine_id"]) if params["machine_id"] else None
+        if params["filter"]:
+            check_filter(params["filter"], ACTION_FILTERABLE, entity="machine actions")
         if params["machine_name"]:
             machine_id = resolve(client, machine_name=params["machine_name"])["id"]
         actions = service.list(machine_ids=[machine_id] if machine_id else None, types=params["type"],

@@ -47,8 +47,9 @@ options:
   filter:
     description:
       - A raw OData C($filter), for example V(healthStatus eq 'Active' and osPlatform eq 'Windows11').
-      - Filterable fields include computerDnsName, machineTags, healthStatus, osPlatform, riskScore,
-        lastIpAddress, onboardingStatus and rbacGroupId.
+      - The API filters only on computerDnsName, lastSeen, exposureLevel, healthStatus, osPlatform,
+        onboardingStatus, riskScore and rbacGroupId. A filter that names another property is refused before
+        anything is sent. For tags use O(tag), for addresses O(ip).
     type: str
   limit:
     description:

@@ -15,6 +15,14 @@ from .odata import FilterError, compile_filter
 from .state import SHA1
 
 READ = ("Machine.Read.All", "Machine.ReadWrite.All")
+# The documented filterable properties (mde-api.md): anything else is 400 ODataError.
+MACHINE_FILTERS = ("computerDnsName", "lastSeen", "exposureLevel", "healthStatus", "osPlatform", "onboardingStatus",
+                   "riskScore", "rbacGroupId")
+ACTION_FILTERS = ("id", "status", "machineId", "type", "requestor", "creationDateTimeUtc")
+LIBRARY_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+# findbyip looks back at most this long, and matches devices seen within this window of the timestamp.
+FINDBYIP_MAX_AGE = 30 * 86400
+FINDBYIP_WINDOW = 15 * 60
 WRITE = ("Machine.ReadWrite.All",)
 TAG_BATCH_MAX = 500
 ACTION_PERMISSIONS = {
@@ -127,6 +135,12 @@ def _json_body(request):
     return body
 
 
+def _seen_around(entity, when):
+    """Whether the device was reporting within FINDBYIP_WINDOW of `when` (between its first and last sighting)."""
+    first = parse_iso(entity["firstSeen"]) if entity.get("firstSeen") else when
+    return first - FINDBYIP_WINDOW <= when <= parse_iso(entity["lastSeen"]) + FINDBYIP_WINDOW
+
+
 def _bool(value):
     return str(value).strip().lower() in ("true", "1", "yes")
 
@@ -146,15 +160,14 @@ class Api:
             return getattr(self, endpoint)(request, app, **args)
 
     # --- paging ------------------------------------------------------------------------------
-    def _page(self, request, items, path):
+    def _page(self, request, items, path, filterable=None):
         try:
-            pred = compile_filter(request.args.get("$filter"))
+            pred = compile_filter(request.args.get("$filter"), filterable)
         except FilterError as exc:
             raise ApiError(400, "ODataError", str(exc))
         selected = [e for e in items if pred(e)]
-        if request.args.get("$orderby"):
-            field, dummy, direction = request.args["$orderby"].partition(" ")
-            selected.sort(key=lambda e: str(e.get(field) or ""), reverse=direction.lower() == "desc")
+        if request.args.get("$orderby"):  # not documented: refused, so no test can come to rely on it
+            raise ApiError(400, "ODataError", "The query parameter $orderby is not supported")
         try:
             top = int(request.args.get("$top", 10000))
             skip = int(request.args.get("$skip", 0))
@@ -178,7 +191,11 @@ class Api:
     # --- machines ----------------------------------------------------------------------------
     def list_machines(self, request, app):
         _require(app, READ)
-        return self._page(request, [m.entity for m in self.tenant.machines.values()], "/api/machines")
+        response = self._page(request, [m.entity for m in self.tenant.machines.values()], "/api/machines",
+                              MACHINE_FILTERS)
+        if self.tenant.settings["empty_machines_404"] and not json.loads(response.get_data())["value"]:
+            raise ApiError(404, "ResourceNotFound", "No machines found")
+        return response
 
     def find_by_tag(self, request, app):
         _require(app, READ)
@@ -196,12 +213,16 @@ class Api:
         match = re.match(r"^findbyip\(ip='([^']+)',timestamp=([^)]+)\)$", key, re.IGNORECASE)
         if match:
             try:
-                parse_iso(match.group(2))
+                when = parse_iso(match.group(2))
             except ValueError:
                 raise ApiError(400, "InvalidInput", "timestamp must be an ISO 8601 date and time")
+            now = self.tenant.clock.now()
+            if when < now - FINDBYIP_MAX_AGE or when > now + FINDBYIP_WINDOW:
+                raise ApiError(400, "InvalidInput", "timestamp must be within the last 30 days")
             ip = match.group(1)
             found = [m.entity for m in self.tenant.machines.values()
-                     if any(a["ipAddress"] == ip for a in m.entity["ipAddresses"])]
+                     if any(a["ipAddress"] == ip for a in m.entity["ipAddresses"])
+                     and _seen_around(m.entity, when)]
             return json_response({"value": found})
         return json_response(self.tenant.find_machine(key).entity)
 
@@ -296,6 +317,8 @@ class Api:
                                                               "devices only" % machine.os_platform)
             self.tenant.check_no_pending(machine, ("Offboard",))
             status = int(self.tenant.settings["offboard_status"])
+        if body.get("ExternalID") or body.get("externalID"):  # the caller's own correlation id, echoed
+            extra["externalID"] = str(body.get("ExternalID") or body.get("externalID"))[:200]
         action = self.tenant.submit(action_type, machine, app, comment, **extra)
         return json_response(action.entity(self.tenant.settings), status=status)
 
@@ -304,7 +327,7 @@ class Api:
         entities = [a.entity(self.tenant.settings) for a in self.tenant.all_actions()]
         for entity in entities:  # filter on either spelling of the last-update field
             entity.pop("commands", None)
-        return self._page(request, entities, "/api/machineactions")
+        return self._page(request, entities, "/api/machineactions", ACTION_FILTERS)
 
     def get_action(self, request, app, action_id):
         _require(app, READ)
@@ -320,13 +343,13 @@ class Api:
     def action_function(self, request, app, action_id, function):
         match = re.match(r"^GetLiveResponseResultDownloadLink\(index=(\d+)\)$", function, re.IGNORECASE)
         if match:
-            _require(app, ("Machine.LiveResponse",))
+            _require(app, READ)  # the documented permission: not the action's own
             action = self.tenant.get_action(action_id)
             index = int(match.group(1))
             self.tenant.command_result(action, index)  # raises when there is nothing to serve
             return json_response({"value": self.emu.blob_link("liveresponse/%s/%d" % (action.id, index))})
         if function.lower() == "getpackageuri":
-            _require(app, ("Machine.CollectForensics",))
+            _require(app, READ)
             action = self.tenant.get_action(action_id)
             if action.type != "CollectInvestigationPackage" or action.status != "Succeeded":
                 raise ApiError(404, "ResourceNotFound", "No package is available for action %s" % action_id)
@@ -379,10 +402,13 @@ class Api:
         data = upload.read()
         if len(data) > self.tenant.settings["max_upload_bytes"]:
             raise ApiError(400, "InvalidInput", "The file is larger than the 20 MB library limit")
-        name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        name = upload.filename
+        if not LIBRARY_NAME.match(name) or not name.strip("."):
+            raise ApiError(400, "InvalidInput", "The file name %r is not allowed: use letters, digits, '-', '_' and "
+                                                "'.' only" % name)
         if name.lower() in self.tenant.library and not _bool(request.form.get("OverrideIfExists", "false")):
-            raise ApiError(409, "Conflict", "A library file named %s already exists; set OverrideIfExists to "
-                                            "replace it" % name)
+            raise ApiError(400, "BadRequest", "A library file named %s already exists; set OverrideIfExists to "
+                                              "replace it" % name)
         entity = self.tenant.add_library_file(
             name, data, description=request.form.get("Description", ""),
             has_parameters=_bool(request.form.get("HasParameters", "false")),

@@ -71,6 +71,12 @@ class _Parser:
     def __init__(self, tokens):
         self.tokens = tokens
         self.pos = 0
+        self.fields = set()  # the properties the filter names, to check against the documented ones
+        self.bound = set()   # lambda variables of any(), which are not properties
+
+    def _uses(self, name):
+        if name.lower() not in self.bound:
+            self.fields.add(name)
 
     def peek(self):
         return self.tokens[self.pos] if self.pos < len(self.tokens) else (None, None)
@@ -138,6 +144,7 @@ class _Parser:
         if lowered in ("startswith", "endswith", "contains"):
             self.take("punct", "(")
             name = self.take("word")[1]
+            self._uses(name)
             self.take("punct", ",")
             needle = str(self.parse_value()).lower()
             self.take("punct", ")")
@@ -147,12 +154,15 @@ class _Parser:
         if lowered.endswith("/any"):
             # machineTags/any(tag: tag eq 'x')
             name = field[:-4]
+            self._uses(name)
             self.take("punct", "(")
             var = self.take("word")[1]
+            self.bound.add(var.lower())
             self.take("punct", ":")
             inner = self.parse_or()
             self.take("punct", ")")
             return lambda e: any(inner({var: item}) for item in (_lookup(e, name) or []))
+        self._uses(field)
         op_kind, op = self.take("word")
         op = op.lower()
         if op == "in":
@@ -169,8 +179,17 @@ class _Parser:
         return lambda e: _compare(op, _lookup(e, field), right)
 
 
-def compile_filter(text):
-    """Turn a $filter string into a predicate over entity dicts. Raises FilterError."""
+def compile_filter(text, allowed=None):
+    """Turn a $filter string into a predicate over entity dicts. Raises FilterError, also when the filter names a
+    property outside `allowed` (the documented filterable ones), as the API does."""
     if not text:
         return lambda e: True
-    return _Parser(_tokenize(text)).parse()
+    parser = _Parser(_tokenize(text))
+    predicate = parser.parse()
+    if allowed is not None:
+        known = set(a.lower() for a in allowed)
+        refused = sorted(f for f in parser.fields if f.lower() not in known)
+        if refused:
+            raise FilterError("Invalid filter clause: the property %s cannot be filtered on; filterable properties "
+                              "are %s" % (", ".join(refused), ", ".join(allowed)))
+    return predicate

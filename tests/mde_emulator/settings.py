@@ -7,7 +7,8 @@ DEFAULTS = {
     "action_seconds": 3,
     "command_seconds": 1,
     "script_seconds": 2,
-    "runscript_timeout_seconds": 600,
+    "runscript_timeout_seconds": 600,       # run-live-response.md: 10 minutes; live-response.md (03/2025): 30
+                                            # minutes for run and getfile (1800)
     # Documentation drift.
     "queue_limit_seconds": 3 * 24 * 3600,   # 2023 docs: 3 days; 2025 docs: 2 hours (7200)
     "session_cap": 25,                      # 2023 docs: 25; 2025 docs: 50
@@ -18,6 +19,9 @@ DEFAULTS = {
     "cancel_final": "error",                # "error": 400; "unchanged": 200 with the action as it is
     "getfile_encoding": "gzip",             # "gzip" or "raw"
     "nextlink_repeats": False,              # reproduce the reported nextLink that points at itself
+    "repeat_code": "ActiveRequestAlreadyExists",  # a second isolate/scan/restrict/collect while one is pending:
+                                            # the current code; "legacy" answers 400 "Action is already in progress"
+    "empty_machines_404": True,             # GET /api/machines with nothing to list answers 404 (documented)
     # Links, tokens and paging.
     "link_lifetime_seconds": 1800,
     "token_lifetime_seconds": 3599,

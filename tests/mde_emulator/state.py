@@ -121,7 +121,7 @@ class Action:
             "cancellationDateTimeUtc": iso(self.cancel[2]) if self.cancel else None,
             "errorHResult": self.error_hresult,
             "scope": self.extra.get("scope"),
-            "externalId": None,
+            "externalID": self.extra.get("externalID"),
             "requestSource": "PublicApi",
             "relatedFileInfo": self.extra.get("relatedFileInfo"),
             "troubleshootInfo": None,
@@ -358,7 +358,10 @@ class Tenant:
     def check_no_pending(self, machine, types):
         for action in self.all_actions():
             if action.machine is machine and action.type in types and action.status not in FINAL:
-                raise ApiError(400, "BadRequest", "Action is already in progress")
+                if self.settings["repeat_code"] == "legacy":
+                    raise ApiError(400, "BadRequest", "Action is already in progress")
+                raise ApiError(400, "ActiveRequestAlreadyExists", "Action %s (%s) is already in progress on machine "
+                               "%s" % (action.id, action.type, machine.id))
 
     def validate_commands(self, commands):
         if not isinstance(commands, list) or not commands:

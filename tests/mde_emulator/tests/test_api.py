@@ -4,6 +4,7 @@ import gzip
 import io
 import zipfile
 import hashlib
+import time
 import uuid
 
 import pytest
@@ -57,7 +58,6 @@ def test_machine_by_id_and_by_name(client):
 @pytest.mark.parametrize("query,expected", [
     ("computerDnsName eq 'WS-FIN-001.corp.example.com'", 1),
     ("startswith(computerDnsName,'ws-fin-')", 2),
-    ("machineTags/any(tag: tag eq 'finance')", 2),
     ("osPlatform eq 'Linux' or healthStatus eq 'Inactive'", 2),
     ("osPlatform in ('Windows10','Windows11') and not (healthStatus eq 'Inactive')", 2),
 ])
@@ -65,6 +65,31 @@ def test_machine_filters(client, query, expected):
     response = client.get("/api/machines", params={"$filter": query})
     assert response.status_code == 200, response.text
     assert len(response.json()["value"]) == expected
+
+
+@pytest.mark.parametrize("path,query", [
+    ("/api/machines", "machineTags/any(tag: tag eq 'finance')"),
+    ("/api/machines", "lastIpAddress eq '10.1.2.3'"),
+    ("/api/machines", "startswith(osVersion,'10')"),
+    ("/api/machineactions", "computerDnsName eq 'ws-fin-001.corp.example.com'"),
+    ("/api/machineactions", "lastUpdateDateTimeUtc ge 2026-01-01T00:00:00Z"),
+])
+def test_filter_on_an_undocumented_property_is_odata_error(client, path, query):
+    response = client.get(path, params={"$filter": query})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "ODataError"
+    assert "cannot be filtered on" in response.json()["error"]["message"]
+
+
+def test_orderby_is_refused(client):
+    response = client.get("/api/machineactions", params={"$orderby": "creationDateTimeUtc desc"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "ODataError"
+
+
+def test_an_empty_machine_list_is_404(client):
+    response = client.get("/api/machines", params={"$filter": "computerDnsName eq 'nosuch.example.com'"})
+    assert response.status_code == 404
+    client.control("POST", "/settings", {"empty_machines_404": False})
+    assert client.get("/api/machines", params={"$filter": "computerDnsName eq 'nosuch'"}).json()["value"] == []
 
 
 def test_bad_filter_is_odata_error(client):
@@ -77,8 +102,27 @@ def test_find_by_tag_and_ip(client):
     exact = client.get("/api/machines/findbytag", params={"tag": "fin", "useStartsWithFilter": "false"}).json()
     starts = client.get("/api/machines/findbytag", params={"tag": "fin", "useStartsWithFilter": "true"}).json()
     assert exact["value"] == [] and len(starts["value"]) == 2
-    found = client.get("/api/machines/findbyip(ip='10.10.1.21',timestamp=2026-11-22T10:00:00Z)").json()
+    now = client.control("GET", "/state")["clock"]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600))
+    found = client.get("/api/machines/findbyip(ip='10.10.1.21',timestamp=%s)" % stamp).json()
     assert [m["id"] for m in found["value"]] == [WS1]
+
+
+@pytest.mark.parametrize("age, status", [(31 * 86400, 400), (-3600, 400), (29 * 86400, 200)])
+def test_findbyip_looks_back_30_days_only(client, age, status):
+    now = client.control("GET", "/state")["clock"]
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - age))
+    assert client.get("/api/machines/findbyip(ip='10.10.1.21',timestamp=%s)" % stamp).status_code == status
+
+
+def test_findbyip_matches_devices_seen_within_15_minutes(client):
+    now = client.control("GET", "/state")["clock"]
+    client.control("POST", "/clock", {"advance": 3600})  # the device was last seen an hour before this
+    near = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 600))
+    far = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 1800))
+    for stamp, expected in ((near, 1), (far, 0)):
+        found = client.get("/api/machines/findbyip(ip='10.10.1.21',timestamp=%s)" % stamp).json()["value"]
+        assert len([m for m in found if m["id"] == WS1]) == expected
 
 
 # --- paging -------------------------------------------------------------------------------------------
@@ -457,7 +501,8 @@ def test_library_upload_list_override_delete(client):
     assert created.status_code == 200
     assert created.json()["sha256"] == hashlib.sha256(b"one").hexdigest()
     assert created.json()["hasParameters"] is True
-    assert upload(b"two").status_code == 409
+    refused = upload(b"two")
+    assert refused.status_code == 400 and "OverrideIfExists" in refused.json()["error"]["message"]
     assert upload(b"two", override="true").json()["sha256"] == hashlib.sha256(b"two").hexdigest()
     names = [f["fileName"] for f in client.get("/api/libraryfiles").json()["value"]]
     assert "new.ps1" in names
