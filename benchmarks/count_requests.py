@@ -12,11 +12,12 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+from mde_emulator import Emulator
+from mde_emulator.seeding import load_seed
+from mde_emulator.testclient import Client
 
-from mde_emulator import Emulator  # noqa: E402
-from mde_emulator.testclient import Client, load_seed  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
 

@@ -24,11 +24,12 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+from mde_emulator import Emulator
+from mde_emulator.seeding import load_seed
+from mde_emulator.testclient import RESPONDER, Client
 
-from mde_emulator import Emulator  # noqa: E402
-from mde_emulator.testclient import RESPONDER, Client, load_seed  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 DOCUMENTED = {"default": [[100, 60], [1500, 3600]], "runliveresponse": [[10, 60]],
               "getpackageuri": [[2, 60], [120, 3600]]}

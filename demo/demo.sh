@@ -15,8 +15,8 @@ ansible-galaxy collection build --force --output-path "$out" . >/dev/null
 ansible-galaxy collection install --force -p "$out/collections" "$out"/secops-defender-*.tar.gz >/dev/null
 
 echo "== Starting the Defender API emulator (12 devices, 2 of them offline, 1 Linux server)"
-(cd tests && exec python -m mde_emulator --seed mde_emulator/seeds/demo.json --state-dir "$out/emulator" \
-   --info-file "$out/emulator/info.json" >/dev/null 2>"$out/emulator.log") &
+mde-emulator --seed demo --state-dir "$out/emulator" --info-file "$out/emulator/info.json" \
+  >/dev/null 2>"$out/emulator.log" &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; wait $emulator 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$out/emulator/info.json" ] && break; sleep 0.1; done

@@ -13,8 +13,8 @@ export ANSIBLE_COLLECTIONS_PATH="$out/collections"
 ansible-galaxy collection build --force --output-path "$out" . >/dev/null
 ansible-galaxy collection install --force -p "$out/collections" "$out"/secops-defender-*.tar.gz >/dev/null
 
-(cd tests && exec python -m mde_emulator --seed mde_emulator/seeds/default.json --state-dir "$out/emulator" \
-   --info-file "$out/emulator/info.json" >/dev/null 2>"$out/emulator.log") &
+mde-emulator --seed default --state-dir "$out/emulator" --info-file "$out/emulator/info.json" \
+  >/dev/null 2>"$out/emulator.log" &
 emulator=$!
 trap 'kill $emulator 2>/dev/null || true; wait $emulator 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$out/emulator/info.json" ] && break; sleep 0.1; done

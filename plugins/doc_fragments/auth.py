@@ -66,7 +66,9 @@ options:
       - V(gcc) uses U(https://api-gcc.securitycenter.microsoft.us) and U(https://login.microsoftonline.com).
       - V(gcc_high) and V(dod) use U(https://api-gov.securitycenter.microsoft.us) and
         U(https://login.microsoftonline.us).
-      - If not set, E(DEFENDER_CLOUD) is used, and then V(commercial).
+      - If not set, E(DEFENDER_CLOUD) is used; then E(AZURE_CLOUD_ENVIRONMENT), as the Azure Resource Manager
+        credential of AWX and AAP injects it (V(AzureCloud) is V(commercial), V(AzureUSGovernment) is V(gcc_high));
+        and then V(commercial).
     type: str
     choices: [commercial, dod, gcc, gcc_high]
   api_url:
@@ -284,7 +286,8 @@ options:
     type: str
     env: [{name: DEFENDER_MANAGED_IDENTITY_CLIENT_ID}]
   cloud:
-    description: Which Microsoft cloud the tenant lives in; V(commercial) when not set.
+    description: Which Microsoft cloud the tenant lives in; when not set, E(AZURE_CLOUD_ENVIRONMENT) as AWX injects
+      it (V(AzureUSGovernment) is V(gcc_high)), and then V(commercial).
     type: str
     choices: [commercial, dod, gcc, gcc_high]
     env: [{name: DEFENDER_CLOUD}]

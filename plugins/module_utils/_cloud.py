@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+
 # The token scope stays on the legacy audience even for api.security.microsoft.com (mde-api.md).
 CLOUDS = {
     "commercial": {
@@ -58,3 +60,25 @@ def insecure_urls(urls, environ):
             if host not in _LOCAL_IDENTITY_HOSTS:
                 found.append("%s=%s" % (name, value.split("?", 1)[0]))
     return found
+
+
+# What AWX's and AAP's Azure Resource Manager credential injects (AZURE_CLOUD_ENVIRONMENT), as a cloud. GCC High
+# and DoD share endpoints, so AzureUSGovernment is gcc_high; a GCC tenant signs in commercially and sets cloud=gcc.
+AZURE_ENVIRONMENTS = {
+    "azurecloud": "commercial",
+    "azurepubliccloud": "commercial",
+    "azureusgovernment": "gcc_high",
+    "azureusgovernmentcloud": "gcc_high",
+}
+
+
+def cloud_from_azure_environment(value):
+    """The cloud for an AZURE_CLOUD_ENVIRONMENT value, or None when it is not set; unknown values are an error."""
+    if not value:
+        return None
+    cloud = AZURE_ENVIRONMENTS.get(value.strip().lower())
+    if cloud is None:
+        raise DefenderInputError(
+            "AZURE_CLOUD_ENVIRONMENT=%s has no Defender for Endpoint API this collection knows (AzureCloud and "
+            "AzureUSGovernment do). Set cloud, or api_url, authority_url and scope." % value)
+    return cloud

@@ -22,7 +22,12 @@ from ansible_collections.secops.defender.plugins.module_utils._auth import (
     select_credential,
 )
 from ansible_collections.secops.defender.plugins.module_utils._budget import RateBudget, budget_key, parse_limits
-from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOUDS, endpoints, insecure_urls
+from ansible_collections.secops.defender.plugins.module_utils._cloud import (
+    CLOUDS,
+    cloud_from_azure_environment,
+    endpoints,
+    insecure_urls,
+)
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderError,
@@ -127,6 +132,8 @@ def state_dir(params):
 
 def auth_options(params):
     options = dict((k, params.get(k)) for k in AUTH_ARGSPEC)
+    if not options.get("cloud"):  # after the task and DEFENDER_CLOUD: what AWX's Azure credential injects
+        options["cloud"] = cloud_from_azure_environment(os.environ.get("AZURE_CLOUD_ENVIRONMENT"))
     for key, value in AUTH_DEFAULTS.items():
         if options.get(key) is None:
             options[key] = value

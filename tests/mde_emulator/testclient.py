@@ -3,23 +3,15 @@
 Used by the emulator's own tests and by the benchmarks; handy for rehearsal scripts too.
 """
 
-import json
-import os
 
 import requests
 
-SEED_PATH = os.path.join(os.path.dirname(__file__), "seeds", "default.json")
 RESPONDER = ("11111111-1111-4111-8111-111111111111", "emulator-secret-responder")
 READER = ("22222222-2222-4222-8222-222222222222", "emulator-secret-reader")
 WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
 LINUX = "3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 OFFLINE = "4d4f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 SHA1 = "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
-
-
-def load_seed():
-    with open(SEED_PATH) as handle:
-        return json.load(handle)
 
 
 class Client:

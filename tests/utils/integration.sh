@@ -13,8 +13,9 @@ if [ "${DEFENDER_REAL_TENANT:-0}" = "1" ]; then
   cp "$root/tests/integration/integration_config.yml" "$config"
 else
   work=$(mktemp -d)
-  (cd "$root/tests" && exec python -m mde_emulator --seed mde_emulator/seeds/default.json --state-dir "$work" \
-     --info-file "$work/info.json" >"$work/emulator.out" 2>"$work/emulator.err") &
+  # MDE_EMULATOR_SETTINGS (JSON) runs the emulator in one of the documented variants (tests/utils/drift.py).
+  mde-emulator --seed default --state-dir "$work" --info-file "$work/info.json" \
+    --settings "${MDE_EMULATOR_SETTINGS:-"{}"}" >"$work/emulator.out" 2>"$work/emulator.err" &
   emulator_pid=$!
   trap 'kill $emulator_pid 2>/dev/null; wait $emulator_pid 2>/dev/null; rm -rf "$work"' EXIT
   for _ in $(seq 1 100); do [ -s "$work/info.json" ] && break; sleep 0.1; done

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The whole test pipeline behind `make test`: emulator suite, sanity, units (with coverage), integration.
-# Pass step names to run only some: emulator sanity units integration soak.
+# Pass step names to run only some: emulator sanity units integration drift soak.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0
-steps=${*:-"emulator sanity units integration soak"}
+steps=${*:-"emulator sanity units integration drift soak"}
 coll=$(bash tests/utils/layout.sh)
 bash tests/utils/seed_get_pip.sh
 
@@ -30,6 +30,10 @@ for s in $steps; do
     integration)
       step "ansible-test integration against the emulator"
       bash "$root/tests/utils/integration.sh" "$coll"
+      ;;
+    drift)
+      step "drift matrix, today's variant (make drift runs them all)"
+      python "$root/tests/utils/drift.py" --variants rotating
       ;;
     soak)
       step "fault soak, short (make soak runs 1000 devices)"

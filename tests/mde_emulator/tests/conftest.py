@@ -1,15 +1,12 @@
 """Fixtures: a live emulator over real HTTPS per test, with the clock frozen so tests move time themselves."""
 
 import copy
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
-
-from mde_emulator import Emulator  # noqa: E402  (needs the path above)
-from mde_emulator.testclient import Client, load_seed  # noqa: E402
+from mde_emulator import Emulator
+from mde_emulator.seeding import load_seed
+from mde_emulator.testclient import Client
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import time
 import pytest
 import requests
 
-from mde_emulator.testclient import READER, SHA1, WS1, Client, load_seed
+from mde_emulator.seeding import load_seed
+from mde_emulator.testclient import READER, SHA1, WS1, Client
 
 
 def quarantine(client):

@@ -1,16 +1,16 @@
-"""An emulator over real HTTPS for module_utils tests, and a client built the way modules build it."""
+"""An emulator over real HTTPS for module_utils tests, and a client built the way modules build it.
 
-import json
-import os
+The emulator comes from the installed mde_emulator package: its pytest plugin (loaded by its pytest11 entry point)
+provides the mde_emulator fixture, seeded here through mde_emulator_seed."""
 
 import pytest
 import requests
 
+from mde_emulator.seeding import load_seed
+
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
 from ansible_collections.secops.defender.plugins.module_utils._module import build_client
-from ansible_collections.secops.defender.tests.mde_emulator import Emulator
 
-SEED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "mde_emulator", "seeds", "default.json")
 RESPONDER = ("11111111-1111-4111-8111-111111111111", "emulator-secret-responder")
 READER = ("22222222-2222-4222-8222-222222222222", "emulator-secret-reader")
 WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
@@ -40,13 +40,16 @@ class Control:
 
 
 @pytest.fixture
-def emulator(tmp_path):
-    with open(SEED) as handle:
-        seed = json.load(handle)
+def mde_emulator_seed():
+    """The packaged default seed with the clock stopped: tests move time themselves."""
+    seed = load_seed("default")
     seed["settings"] = {"clock_speed": 0}
-    emu = Emulator(seed, state_dir=str(tmp_path)).start()
-    yield emu
-    emu.stop()
+    return seed
+
+
+@pytest.fixture
+def emulator(mde_emulator):  # the plugin's fixture, under the name these tests use
+    return mde_emulator
 
 
 @pytest.fixture

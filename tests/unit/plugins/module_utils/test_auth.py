@@ -212,3 +212,34 @@ def test_a_refresh_keeps_a_token_another_task_already_renewed(params, control):
     first.get("/api/machines")   # 401, signs in again, caches the new token
     second.get("/api/machines")  # 401 with the old token, finds the new one in the cache: no second sign-in
     assert len(control.sign_ins()) == 2
+
+
+@pytest.mark.parametrize("environment, api, authority", [
+    ("AzureUSGovernment", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us"),
+    ("AzureCloud", "https://api.security.microsoft.com", "https://login.microsoftonline.com"),
+])
+def test_awx_azure_credential_alone_picks_the_cloud(monkeypatch, environment, api, authority):
+    """Only what AWX's Azure Resource Manager credential injects: the client goes to that cloud's endpoints."""
+    for name in [n for n in os.environ if n.startswith(("DEFENDER_", "AZURE_"))]:
+        monkeypatch.delenv(name)
+    awx = {"AZURE_CLIENT_ID": "11111111-1111-4111-8111-111111111111", "AZURE_SECRET": "s3cret",
+           "AZURE_TENANT": "00000000-0000-4000-8000-000000000001", "AZURE_SUBSCRIPTION_ID": "sub",
+           "AZURE_CLOUD_ENVIRONMENT": environment}
+    for name, value in awx.items():
+        monkeypatch.setenv(name, value)
+    result = ArgumentSpecValidator(AUTH_ARGSPEC).validate({})  # the env fallbacks, as AnsibleModule applies them
+    params = result.validated_parameters
+    client = build_client(dict(params, token_cache=False, rate_budget=False))
+    assert client.api_url == api
+    assert client.tokens.credential.authority == "%s/00000000-0000-4000-8000-000000000001" % authority
+    assert client.tokens.credential.endpoints["scope"] == api.replace("api.security.microsoft.com",
+                                                                      "api.securitycenter.microsoft.com") + "/.default"
+
+
+def test_an_unknown_azure_environment_is_a_clear_error():
+    from ansible_collections.secops.defender.plugins.module_utils._cloud import cloud_from_azure_environment
+    from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+    with pytest.raises(DefenderInputError) as info:
+        cloud_from_azure_environment("AzureChinaCloud")
+    assert "AzureChinaCloud" in str(info.value) and "Set cloud" in str(info.value)
+    assert cloud_from_azure_environment("") is None

@@ -14,7 +14,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 from ansible_collections.secops.defender.plugins.module_utils._fleet import run_action
 from ansible_collections.secops.defender.plugins.module_utils._live_response import live_response
 from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
-from ansible_collections.secops.defender.tests.mde_emulator.state import deterministic_bytes
+from mde_emulator.state import deterministic_bytes
 
 from .conftest import SHA1, WS1
 

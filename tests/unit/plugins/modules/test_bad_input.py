@@ -11,10 +11,9 @@ import os
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
+from mde_emulator import Emulator
+from mde_emulator.seeding import load_seed
 
-from ansible_collections.secops.defender.tests.mde_emulator import Emulator
-
-SEED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "mde_emulator", "seeds", "default.json")
 WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
 SHA1 = "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"
 GUID = "7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01"
@@ -185,8 +184,7 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
-    with open(SEED) as handle:
-        seed = json.load(handle)
+    seed = load_seed("default")
     seed["settings"] = {"clock_speed": 0}
     emu = Emulator(seed, state_dir=str(tmp_path_factory.mktemp("emulator"))).start()
     yield emu
