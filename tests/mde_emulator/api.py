@@ -353,7 +353,7 @@ class Api:
             action = self.tenant.get_action(action_id)
             if action.type != "CollectInvestigationPackage" or action.status != "Succeeded":
                 raise ApiError(404, "ResourceNotFound", "No package is available for action %s" % action_id)
-            link = self.emu.blob_link("package/%s" % action.id)
+            link = self.emu.package_link(action.id)
             if self.tenant.settings["package_uri_quoted"]:  # the documented answer: the URL in literal quotes
                 link = '"%s"' % link
             return json_response({"value": link})

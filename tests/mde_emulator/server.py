@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -17,7 +18,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from . import control
-from .api import Api, check_link, link_query, rate_class
+from .api import Api, check_link, link_query, rate_class, sign
+
+PACKAGE_PATH = "/safedownload/WDATP_Investigation_Package.zip"
 from .clock import Clock
 from .errors import ApiError, error_response, json_response
 from .faults import DropConnection, Faults
@@ -147,6 +150,13 @@ class Emulator:
         full = "/blobs/" + path
         return "%s%s?%s" % (self.blob_url, full,
                             link_query(self._link_key, full, self.clock.now(), self.settings["link_lifetime_seconds"]))
+
+    def package_link(self, action_id):
+        """getPackageUri's link, shaped as documented: not a blob SAS, a short-lived token on a safedownload path."""
+        expiry = int(self.clock.now() + self.settings["package_link_lifetime_seconds"])
+        token = base64.urlsafe_b64encode(("%s.%d.%s" % (action_id, expiry, sign(
+            self._link_key, PACKAGE_PATH + action_id, expiry))).encode()).decode().rstrip("=")
+        return "%s%s?token=%s" % (self.blob_url, PACKAGE_PATH, token)
 
     # --- the main host: sign-in, API, control --------------------------------------------------
     def _wsgi_main(self, environ, start_response):
@@ -297,6 +307,30 @@ class Emulator:
         entry["status"] = response.status_code
         return response(environ, start_response)
 
+    def _package(self, request, entry, after):
+        try:
+            token = request.args.get("token", "")
+            action_id, expiry, signature = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split(".")
+            expiry = int(expiry)
+        except (ValueError, UnicodeDecodeError):
+            return Response("<Error><Code>AuthenticationFailed</Code><Message>bad token</Message></Error>", 403,
+                            mimetype="application/xml")
+        if not hmac.compare_digest(sign(self._link_key, PACKAGE_PATH + action_id, expiry), signature):
+            return Response("<Error><Code>AuthenticationFailed</Code></Error>", 403, mimetype="application/xml")
+        if self.clock.now() > expiry:
+            return Response("<Error><Code>AuthenticationFailed</Code><Message>the link expired</Message></Error>",
+                            403, mimetype="application/xml")
+        with self.tenant.lock:
+            try:
+                data = self.tenant.package_bytes(self.tenant.get_action(action_id))
+            except ApiError:
+                return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
+        headers = {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")}
+        if after == "corrupt":
+            data = data[: len(data) // 2]
+            entry["corrupted"] = True
+        return Response(data, 200, mimetype="application/zip", headers=headers)
+
     def _blob(self, request, entry):
         fault_response, after = self._apply_fault("blob", request, request.path)
         if fault_response is not None:
@@ -305,6 +339,8 @@ class Emulator:
             self.leaks.append({"path": request.path, "time": time.time()})
             return Response("<Error><Code>InvalidAuthenticationInfo</Code><Message>Authorization header is not "
                             "allowed with a SAS</Message></Error>", 403, mimetype="application/xml")
+        if request.path == PACKAGE_PATH:
+            return self._package(request, entry, after)
         problem = check_link(self._link_key, request.path, request.args, self.clock.now())
         if problem:
             return Response("<Error><Code>AuthenticationFailed</Code><Message>%s</Message></Error>" % problem,
@@ -312,11 +348,9 @@ class Emulator:
         parts = request.path.split("/")
         with self.tenant.lock:
             try:
-                action = self.tenant.get_action(parts[3])
-                if parts[2] == "liveresponse":
-                    data, mimetype = self.tenant.command_result(action, int(parts[4]))
-                else:
-                    data, mimetype = self.tenant.package_bytes(action), "application/zip"
+                if parts[2] != "liveresponse":  # result links only; packages have their own links
+                    raise IndexError(parts[2])
+                data, mimetype = self.tenant.command_result(self.tenant.get_action(parts[3]), int(parts[4]))
             except (ApiError, IndexError, ValueError):
                 return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
         # Blob storage sends the MD5 it stored at upload; a corrupt fault keeps the headers of the real blob

@@ -24,6 +24,7 @@ DEFAULTS = {
     "empty_machines_404": True,             # GET /api/machines with nothing to list answers 404 (documented)
     # Links, tokens and paging.
     "link_lifetime_seconds": 1800,
+    "package_link_lifetime_seconds": 300,   # getPackageUri: a safedownload link "valid a short time"
     "token_lifetime_seconds": 3599,
     "page_size": 10000,
     "max_upload_bytes": 20 * 1024 * 1024,

@@ -489,6 +489,26 @@ def test_investigation_package_uri_only_when_complete(client):
     assert zipfile.ZipFile(io.BytesIO(package)).testzip() is None and len(package) == 3480
 
 
+def test_the_package_link_is_a_short_lived_safedownload_link_not_a_blob_sas(client):
+    body = client.post("/api/machines/%s/collectInvestigationPackage" % WS1, {"Comment": "c"}).json()
+    advance(client, 10)
+    link = client.get("/api/machineactions/%s/getPackageUri" % body["id"]).json()["value"].strip('"')
+    assert "/safedownload/WDATP_Investigation_Package.zip?token=" in link
+    assert "/blobs/" not in link and "sig=" not in link
+    assert requests.get(link, verify=client.verify).status_code == 200
+    advance(client, 301)  # valid a short time: 300 s by default, unlike the 30-minute result links
+    expired = requests.get(link, verify=client.verify)
+    assert expired.status_code == 403 and "expired" in expired.text
+    assert requests.get(link.replace("token=", "token=x"), verify=client.verify).status_code == 403
+
+
+def test_cancel_accepts_an_offboard(client):
+    client.control("POST", "/machines/%s/online" % WS1, {"online": False})
+    offboard = client.post("/api/machines/%s/offboard" % WS1, {"Comment": "c"}).json()
+    cancelled = client.post("/api/machineactions/%s/cancel" % offboard["id"], {"Comment": "changed our mind"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "Cancelled"
+
+
 # --- library ------------------------------------------------------------------------------------------
 def test_library_upload_list_override_delete(client):
     def upload(content, override=None, description="d"):
