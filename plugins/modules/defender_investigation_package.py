@@ -58,8 +58,9 @@ extends_documentation_fragment:
   - secops.defender.attributes.CHECK_MODE_FULL
   - secops.defender.attributes.DIFF_MODE_NONE
 notes:
-  - Needs the application permission C(Machine.CollectForensics), and C(Machine.Read.All) to find devices and read
-    their actions.
+  - Needs the application permission C(Machine.CollectForensics), and C(Machine.Read.All) (or
+    C(Machine.ReadWrite.All)) to find devices, read their actions and get the package URI (C(getPackageUri) needs
+    read permission, not C(Machine.CollectForensics)).
   - With O(wait=false) only the collections are started; run the task again with O(wait=true) and O(dest) to
     download them (the running or recent collection is reused).
   - In check mode the module resolves the devices and looks for running or recent collections, and reports what it

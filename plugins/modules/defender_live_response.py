@@ -143,8 +143,9 @@ extends_documentation_fragment:
   - secops.defender.attributes.CHECK_MODE_FULL
   - secops.defender.attributes.DIFF_MODE_NONE
 notes:
-  - Needs the application permission C(Machine.LiveResponse), and C(Machine.Read.All) to find the device.
-    Check mode also needs C(Library.Manage) to read the library.
+  - Needs the application permission C(Machine.LiveResponse), and C(Machine.Read.All) (or C(Machine.ReadWrite.All))
+    to find the device and to get the result links (C(GetLiveResponseResultDownloadLink) needs read permission, not
+    C(Machine.LiveResponse)). Check mode also needs C(Library.Manage) to read the library.
   - In check mode the module confirms that the devices exist and that every C(PutFile) and C(RunScript) name is
     in the library, and reports C(changed=true) without starting a session.
   - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions. Over
