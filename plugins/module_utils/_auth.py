@@ -86,6 +86,7 @@ class MsalHttpClient:
             correlation = response.headers.get("x-ms-request-id") or response.headers.get("client-request-id")
         raise DefenderAuthError("Sign-in failed: %s (gave up after %d attempts in %d s)." % (problem, attempt, waited),
                                 status=getattr(response, "status_code", None), correlation_id=correlation,
+                                code="SignInUnavailable",
                                 method=method, path=redact_url(url),
                                 hint="The identity service had a transient problem; run the task again. Any action "
                                      "already submitted goes on in Defender.")

@@ -36,6 +36,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     describe_transport_error,
     permission_for,
     redact_url,
+    transport_code,
 )
 from ansible_collections.secops.defender.plugins.module_utils._budget import rate_class
 from ansible_collections.secops.defender.plugins.module_utils._retries import (
@@ -56,6 +57,9 @@ DOWNLOAD_ATTEMPTS = 5
 DOWNLOAD_LINKS = 3
 TRANSIENT_STATUSES = (408, 429, 500, 502, 503, 504)
 GZIP_TYPES = ("application/gzip", "application/x-gzip")
+JSON_TYPES = ("application/json", "text/json")
+HTML_TYPES = ("text/html",)
+MAX_KEPT_JSON = 16 * 1024 * 1024
 
 
 def origin(url):
@@ -118,8 +122,8 @@ class DefenderClient:
             except DefenderTransportError as exc:
                 if not (idempotent or exc.not_sent):
                     raise DefenderOutcomeUnknownError(
-                        "The %s request's outcome is unknown: %s" % (method, exc.message),
-                        method=method, path=shown_path)
+                        "The %s request's outcome is unknown: %s." % (method, exc.message.rstrip(".")),
+                        method=method, path=shown_path, code=exc.code)
                 delay = backoff_delay(attempt)
                 if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
                     raise
@@ -135,7 +139,7 @@ class DefenderClient:
                         raise DefenderOutcomeUnknownError(
                             "The API accepted %s %s (%s) but its answer could not be read; the change was probably "
                             "made." % (method, shown_path, status), status=status, method=method, path=shown_path,
-                            correlation_id=_correlation_id(response))
+                            code="MalformedResponse", correlation_id=_correlation_id(response))
                     delay = backoff_delay(attempt)
                     if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
                         exc.message += " (%d attempts)" % attempt
@@ -198,11 +202,11 @@ class DefenderClient:
         try:
             return self.session.request(method, url, **kwargs)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
-            error = DefenderTransportError(describe_transport_error(exc, url))
+            error = DefenderTransportError(describe_transport_error(exc, url), code=transport_code(exc))
             error.not_sent = True
             raise error
         except requests.exceptions.RequestException as exc:
-            error = DefenderTransportError(describe_transport_error(exc, url))
+            error = DefenderTransportError(describe_transport_error(exc, url), code=transport_code(exc))
             # A refused connection never carried the request; anything later may have.
             error.not_sent = "refused" in str(exc).lower()
             raise error
@@ -222,6 +226,7 @@ class DefenderClient:
         except ValueError:
             raise DefenderTransportError("The API answered %s %s with a body that is not JSON."
                                          % (method, path), status=response.status_code, method=method, path=path,
+                                         code="MalformedResponse",
                                          correlation_id=_correlation_id(response),
                                          hint="This is usually a proxy or a transient fault; run the task again.")
 
@@ -364,7 +369,8 @@ class DefenderClient:
             response = requests.get(url, stream=True, verify=self.verify, timeout=self.timeout,
                                     headers={"User-Agent": USER_AGENT}, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
-            raise DefenderTransportError(describe_transport_error(exc, url), method="GET", path=shown)
+            raise DefenderTransportError(describe_transport_error(exc, url), method="GET", path=shown,
+                                         code=transport_code(exc))
         with response:
             if response.status_code != 200:
                 error = DefenderApiError("Downloading a result failed.", status=response.status_code,
@@ -374,35 +380,52 @@ class DefenderClient:
                 raise error
             md5 = hashlib.new("md5", usedforsecurity=False)
             written, head = 0, b""
+            # A body declared as JSON is kept (up to a bound) to check that it parses.
+            kept = bytearray() if _declared_type(response.headers) in JSON_TYPES else None
             try:
                 for chunk in response.raw.stream(chunk_size, decode_content=False):
                     if len(head) < 2:
                         head += chunk[:2]
+                    if kept is not None and len(kept) < MAX_KEPT_JSON:
+                        kept.extend(chunk)
                     md5.update(chunk)
                     handle.write(chunk)
                     written += len(chunk)
             except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
                 raise DefenderTransportError("The download broke off after %d bytes: %s"
-                                             % (written, describe_transport_error(exc, url)), method="GET", path=shown)
-            _check_received(response.headers, written, md5, head, shown)
+                                             % (written, describe_transport_error(exc, url)), method="GET", path=shown,
+                                             code="DownloadBrokenOff")
+            _check_received(response.headers, written, md5, head, shown, kept)
         return written
 
 
-def _check_received(headers, written, md5, head, shown):
-    """Raise DefenderIntegrityError when the body is not what the storage said it sent."""
+def _declared_type(headers):
+    return (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+def _check_received(headers, written, md5, head, shown, kept=None):
+    """Raise DefenderIntegrityError when the body is not what the storage said it sent, or does not decode as the
+    type it was declared as (JSON that does not parse, an HTML error page instead of a file)."""
     problem = None
     length = headers.get("Content-Length")
     expected_md5 = headers.get("Content-MD5")
-    kind = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    kind = _declared_type(headers)
     if length is not None and length.isdigit() and int(length) != written:
         problem = "%d of %s bytes arrived" % (written, length)
     elif expected_md5 and base64.b64encode(md5.digest()).decode("ascii") != expected_md5.strip():
         problem = "its MD5 does not match the Content-MD5 the storage sent"
     elif (kind in GZIP_TYPES or headers.get("Content-Encoding") == "gzip") and head[:2] != b"\x1f\x8b":
         problem = "it was sent as gzip but is not gzip"
+    elif kind in HTML_TYPES:
+        problem = "the answer is an HTML page (a proxy's or a portal's), not the result"
+    elif kept is not None and len(kept) < MAX_KEPT_JSON:
+        try:
+            json.loads(bytes(kept).decode("utf-8-sig"))
+        except ValueError:
+            problem = "it was sent as JSON but does not parse (%d bytes)" % written
     if problem:
         raise DefenderIntegrityError("The download of %s is corrupt: %s." % (shown, problem), method="GET",
-                                     path=shown)
+                                     path=shown, code="CorruptDownload")
 
 
 def _correlation_id(response):

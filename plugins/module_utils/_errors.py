@@ -36,6 +36,12 @@ def redact_url(url):
     return "%s://%s%s" % (parts.scheme, parts.netloc, parts.path)
 
 
+def transport_code(exc):
+    """A code for a failure without an HTTP status, so every failure a playbook sees has a status or a code."""
+    return {"ConnectTimeout": "ConnectTimeout", "ReadTimeout": "ReadTimeout", "SSLError": "TLSError"}.get(
+        type(exc).__name__, "ConnectionFailed")
+
+
 def describe_transport_error(exc, url):
     """A requests exception as a sentence, naming the host but never the query or the exception's own text
     (which can hold the full URL)."""
@@ -127,6 +133,10 @@ class DefenderTransportError(DefenderError):
 
 class DefenderIntegrityError(DefenderTransportError):
     """A download arrived but is not what was sent: short, a checksum mismatch, or it does not decode."""
+
+    def __init__(self, message, **kwargs):
+        kwargs.setdefault("code", "CorruptDownload")
+        super(DefenderIntegrityError, self).__init__(message, **kwargs)
 
 
 class DefenderOutcomeUnknownError(DefenderTransportError):

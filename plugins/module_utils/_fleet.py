@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import (
@@ -342,7 +343,9 @@ class FleetEngine:
     def _post(self, row):
         """Send once; when the outcome is unknown, look for the action over a short window before sending again."""
         path = "/api/machines/%s/%s" % (quote_segment(row.machine_id), self.spec.verb)
-        body = self.spec.body(self.options)
+        # A correlation id of this request's own (the API echoes externalID): a look-up after an unknown outcome
+        # then knows its action for certain, even one that already ended, and never sends it a second time.
+        body = dict(self.spec.body(self.options), ExternalID="secops-defender:%s" % uuid.uuid4())
         first_error = None
         for attempt in (1, 2):
             try:
@@ -370,8 +373,9 @@ class FleetEngine:
         started = ActionService.clock()
         delay = 1.0
         while True:
-            for action in self.actions.list(machine_ids=[row.machine_id], types=[self.spec.action_type],
-                                            statuses=list(COUNTS_AS_DONE if self.spec.dedupe else ACTIVE)):
+            # Any status: an action made by the lost request may have ended already (a short session); _is_ours
+            # tells it by its externalID, or without one, by what the spec compares.
+            for action in self.actions.list(machine_ids=[row.machine_id], types=[self.spec.action_type]):
                 if self._is_ours(action, body):
                     return action, ActionService.clock() - started
             looked = ActionService.clock() - started
@@ -381,6 +385,13 @@ class FleetEngine:
             delay *= 2
 
     def _is_ours(self, action, body):
+        echoed = action.get("externalID") or action.get("externalId")
+        if echoed:
+            return echoed == body["ExternalID"]
+        # Without an echoed id, only an action that could be this request's: not one seen before it, and for a
+        # spec without dedupe (a session), one still running with this request's comment.
+        if action.get("status") not in (COUNTS_AS_DONE if self.spec.dedupe else ACTIVE):
+            return False
         if action.get("id") in getattr(self, "before", ()):
             return False
         if not self.spec.dedupe and action.get("requestorComment") != body.get("Comment"):

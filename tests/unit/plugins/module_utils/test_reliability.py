@@ -187,7 +187,7 @@ def test_an_unreadable_script_result_is_a_failure_not_success(quick, control, fa
     with pytest.raises(DefenderActionError) as info:
         lrrun(quick, False, tmp_path)
     script = info.value.result["commands"][0]
-    assert script["exit_code"] is None and "not JSON" in script["result_error"]
+    assert script["exit_code"] is None and "does not parse" in script["result_error"]
     assert info.value.result["all_succeeded"] is False
 
 
@@ -211,3 +211,46 @@ def test_a_cached_token_that_was_revoked_too_is_replaced_by_a_sign_in(params, co
     assert first.get("/api/machines")["value"]
     assert [c["status"] for c in control.api_calls("GET", "/api/machines")] == [401, 401, 200]
     assert len(control.sign_ins()) == 1
+
+
+def test_a_garbled_getfile_download_is_not_evidence(quick, control, fast, tmp_path):
+    """A 200 that claims JSON but does not parse, in place of a GetFile result (no Content-MD5 to compare)."""
+    control("POST", "/faults", {"kind": "malformed", "host": "blob", "path": "/1$", "count": 1})
+    result = lrrun(quick, False, tmp_path)
+    triage = result["files"][0]
+    assert triage["size"] == 200000 and triage["remote_path"] == TRIAGE
+    assert [e["status"] for e in blob_log(control)] == [200, 200, 200, 200]  # the garbled one, then again
+
+
+def test_every_transport_failure_has_a_code(quick, control):
+    control("POST", "/faults", {"kind": "drop", "path": "/api/machines$", "count": 50})
+    with pytest.raises(DefenderTransportError) as info:
+        quick.get("/api/machines")
+    assert info.value.code == "ConnectionFailed" and info.value.to_dict()["code"] == "ConnectionFailed"
+    control("DELETE", "/faults")
+    control("POST", "/faults", {"kind": "drop_after", "path": "stopandquarantinefile", "count": 1})
+    with pytest.raises(DefenderOutcomeUnknownError) as unknown:
+        quick.post("/api/machines/%s/StopAndQuarantineFile" % WS1,
+                   {"Comment": "c", "Sha1": "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f"})
+    assert unknown.value.code == "ConnectionFailed" and str(unknown.value).count("..") == 0
+
+
+def test_a_lost_answer_to_a_session_post_is_found_by_its_external_id_not_sent_again(quick, control, fast, tmp_path):
+    control("POST", "/faults", {"kind": "drop_after", "path": "runliveresponse", "count": 1})
+    result = lrrun(quick, False, tmp_path)
+    sessions = [a for a in control("GET", "/state")["actions"] if a["type"] == "LiveResponse"]
+    assert len(sessions) == 1 and result["action_id"] == sessions[0]["id"] and result["all_succeeded"]
+    assert sessions[0]["externalID"].startswith("secops-defender:")
+    assert len(control.api_calls("POST", "runliveresponse")) == 1
+
+
+def test_an_echoed_external_id_decides_even_for_a_session_that_already_ended():
+    from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine
+    from ansible_collections.secops.defender.plugins.module_utils._live_response import SPEC
+    engine = FleetEngine(None, SPEC, {"commands": [], "comment": "c"})
+    body = {"Comment": "c", "ExternalID": "secops-defender:1"}
+    ended = {"id": "a", "status": "Succeeded", "requestorComment": "c", "externalID": "secops-defender:1"}
+    assert engine._is_ours(ended, body)
+    assert not engine._is_ours(dict(ended, externalID="secops-defender:2", status="Pending"), body)
+    assert not engine._is_ours(dict(ended, externalID=None), body)   # no echo: only a running one could be ours
+    assert engine._is_ours(dict(ended, externalID=None, status="InProgress"), body)
