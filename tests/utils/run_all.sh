@@ -37,7 +37,8 @@ for s in $steps; do
       ;;
     soak)
       step "fault soak, short (make soak runs 1000 devices)"
-      python "$root/tests/utils/soak.py" --devices 150 --sessions 10
+      # 160 devices: one failure is 0.6%, so the bound is 3% here (make soak holds 1000 devices to 2%).
+      python "$root/tests/utils/soak.py" --devices 150 --sessions 10 --max-failed-percent 3
       ;;
     *) echo "unknown step $s"; exit 2 ;;
   esac
