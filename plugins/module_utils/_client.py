@@ -124,11 +124,9 @@ class DefenderClient:
                     raise DefenderOutcomeUnknownError(
                         "The %s request's outcome is unknown: %s." % (method, exc.message.rstrip(".")),
                         method=method, path=shown_path, code=exc.code)
-                delay = backoff_delay(attempt)
-                if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
-                    raise
-                self._wait(delay)
-                continue
+                if self._backed_off(attempt, started):
+                    continue
+                raise
             status = response.status_code
             if status in expected:
                 try:
@@ -140,12 +138,10 @@ class DefenderClient:
                             "The API accepted %s %s (%s) but its answer could not be read; the change was probably "
                             "made." % (method, shown_path, status), status=status, method=method, path=shown_path,
                             code="MalformedResponse", correlation_id=_correlation_id(response))
-                    delay = backoff_delay(attempt)
-                    if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
-                        exc.message += " (%d attempts)" % attempt
-                        raise exc
-                    self._wait(delay)
-                    continue
+                    if self._backed_off(attempt, started):
+                        continue
+                    exc.message += " (%d attempts)" % attempt
+                    raise exc
             # A 401 gets a fresh token, twice at most: the first refresh may pick up a token another task cached
             # that has been revoked as well; the second then signs in.
             if status == 401 and refreshes < 2:
@@ -164,9 +160,7 @@ class DefenderClient:
                     continue
             elif status >= 500:
                 if idempotent:
-                    delay = backoff_delay(attempt)
-                    if attempt < MAX_TRANSIENT_ATTEMPTS and self._budget_allows(started, delay):
-                        self._wait(delay)
+                    if self._backed_off(attempt, started):
                         continue
                 else:
                     raise self._error(response, method, shown_path, unknown=True)
@@ -210,6 +204,14 @@ class DefenderClient:
             # A refused connection never carried the request; anything later may have.
             error.not_sent = "refused" in str(exc).lower()
             raise error
+
+    def _backed_off(self, attempt, started):
+        """Wait before retrying a transient failure, if attempts and max_retry_wait allow one more; else False."""
+        delay = backoff_delay(attempt)
+        if attempt >= MAX_TRANSIENT_ATTEMPTS or not self._budget_allows(started, delay):
+            return False
+        self._wait(delay)
+        return True
 
     def _budget_allows(self, started, delay):
         return (self._clock() - started) + delay <= self.max_retry_wait
@@ -282,9 +284,7 @@ class DefenderClient:
                     return items  # the documented answer when there are no machines to list: none
                 raise
             values = page.get("value") if isinstance(page, dict) else None
-            if not isinstance(values if values is not None else [], list):
-                values = None
-            if values is None and page:
+            if page and not isinstance(values, list):  # only an empty answer may lack the collection
                 raise DefenderTransportError("The API answered GET %s with something that is not a collection."
                                              % urlsplit(url).path, method="GET", path=urlsplit(url).path)
             values = values or []
@@ -348,9 +348,11 @@ class DefenderClient:
                 raise error
             self._wait(delay)
 
-    def rate_budget_report(self):
-        """What this client saw of the shared rate budget, for a module's result; None without a budget."""
-        return self.budget.report() if self.budget is not None else None
+    def add_rate_budget(self, result):
+        """Put what this client saw of the shared rate budget into a module's result (nothing without a budget)."""
+        if self.budget is not None:
+            result["rate_budget"] = self.budget.report()
+        return result
 
     def download(self, url, handle, chunk_size=1024 * 1024):
         """Stream a result link into `handle`, once. The bearer token never goes with it: the link is its own

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from urllib.parse import urlsplit
+
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 
 # The token scope stays on the legacy audience even for api.security.microsoft.com (mde-api.md).
@@ -45,7 +47,7 @@ def endpoints(cloud, api_url=None, authority_url=None, scope=None):
 
 
 # Managed identity endpoints are plain http by design (IMDS, App Service): allowed, because they never leave the host.
-_LOCAL_IDENTITY_HOSTS = ("169.254.169.254", "169.254.169.253", "localhost", "127.0.0.1", "[::1]")
+_LOCAL_IDENTITY_HOSTS = ("169.254.169.254", "169.254.169.253", "localhost", "127.0.0.1", "::1")
 
 
 def insecure_urls(urls, environ):
@@ -56,8 +58,7 @@ def insecure_urls(urls, environ):
     for name in ("IDENTITY_ENDPOINT", "MSI_ENDPOINT"):
         value = environ.get(name)
         if value and not value.lower().startswith("https://"):
-            host = value.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].lower()
-            if host not in _LOCAL_IDENTITY_HOSTS:
+            if (urlsplit(value).hostname or "").lower() not in _LOCAL_IDENTITY_HOSTS:
                 found.append("%s=%s" % (name, value.split("?", 1)[0]))
     return found
 

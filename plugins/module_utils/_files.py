@@ -76,6 +76,25 @@ class AtomicWriter:
             os.unlink(self.tmp_path)
 
 
+class AttemptWriters:
+    """The handle factory of a download that may be tried more than once: each call starts a fresh AtomicWriter
+    for `directory/name` and throws away the one before, so a failed attempt leaves nothing behind."""
+
+    def __init__(self, directory, name):
+        self.directory = directory
+        self.name = name
+        self.last = None
+
+    def __call__(self):
+        self.abort()
+        self.last = AtomicWriter(self.directory, self.name)
+        return self.last
+
+    def abort(self):
+        if self.last is not None:
+            self.last.abort()
+
+
 def commit_unpacked(writer, chunk_size=1024 * 1024):
     """Commit a finished download under its final name, unpacked first if it is gzip (peers and the emulator
     serve GetFile results compressed). Returns True if it was unpacked. Memory stays bounded by chunk_size."""

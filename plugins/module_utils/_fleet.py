@@ -530,8 +530,7 @@ def run_action(client, spec, options, targets, single=True, check_mode=False, wa
                       on_active_action=on_active_action)
     client.warnings.extend(engine.warnings)
     result, failure = fleet_result(rows, single, fail_on_device_error)
-    if client.rate_budget_report() is not None:
-        result["rate_budget"] = client.rate_budget_report()
+    client.add_rate_budget(result)
     if failure:
         error = rows[0].error if single else shared_error([r.error for r in rows if r.failed and r.error])
         raise DefenderActionError(failure, result=dict(result, error=error) if error else result)

@@ -20,7 +20,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderIntegrityError,
     DefenderNotFoundError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._files import AtomicWriter, digest, safe_name
+from ansible_collections.secops.defender.plugins.module_utils._files import AttemptWriters, digest, safe_name
 from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, run_action
 
 # getPackageUri answers 404 until the package is ready, which can lag the action's Succeeded a little.
@@ -70,13 +70,7 @@ class PackageFetcher:
             os.makedirs(folder, 0o750, exist_ok=True)
         except OSError as exc:
             raise DefenderInputError("Cannot create %s: %s" % (folder, exc.strerror))
-        writers = []
-
-        def fresh():
-            for old in writers:
-                old.abort()
-            writers.append(AtomicWriter(folder, os.path.basename(path)))
-            return writers[-1]
+        writers = AttemptWriters(folder, os.path.basename(path))
 
         def check(writer):  # a package is a zip: a short or garbled one fails its end-of-archive record
             writer.handle.flush()
@@ -85,19 +79,18 @@ class PackageFetcher:
                                              % (action["id"], writer.size))
 
         try:
-            self.client.download_fresh(lambda: self._link(action["id"]), fresh, check=check)
-            writers[-1].commit()
+            self.client.download_fresh(lambda: self._link(action["id"]), writers, check=check)
+            writers.last.commit()
         except (IOError, OSError) as exc:
-            writers[-1].abort()
+            writers.abort()
             raise DefenderActionError("Writing %s failed: %s. Nothing partial was left behind." % (path, exc))
         except Exception as exc:
-            for writer in writers:
-                writer.abort()
+            writers.abort()
             if isinstance(exc, DefenderError) and not exc.hint:
                 exc.hint = ("Nothing partial was kept. The package of action %s was collected: run the task again "
                             "to download it (the collection is found, not repeated)." % action["id"])
             raise
-        writer = writers[-1]
+        writer = writers.last
         row.extra["package"] = {"path": path, "size": writer.size, "sha256": writer.sha256, "downloaded": True}
 
     def _link(self, action_id):

@@ -30,7 +30,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderIntegrityError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._files import (
-    AtomicWriter,
+    AttemptWriters,
     commit_unpacked,
     digest,
     safe_name,
@@ -277,14 +277,7 @@ class Collector:
             raise DefenderInputError("Cannot create dest %s: %s" % (dest, exc.strerror))
         name = safe_name(remote_path, taken, dest)
         taken.append(name)
-        writers = []
-
-        def fresh():
-            for old in writers:
-                old.abort()
-            writers.append(AtomicWriter(dest, name))
-            return writers[-1]
-
+        writers = AttemptWriters(dest, name)
         unpacked = []
 
         def commit(writer):  # a body that does not decode is retried like any other transient fault
@@ -295,20 +288,17 @@ class Collector:
                                              % (remote_path, type(exc).__name__))
 
         try:
-            self._download(action_id, index, fresh, check=commit)
-            unpacked = unpacked[-1]
+            self._download(action_id, index, writers, check=commit)
         except (IOError, OSError) as exc:
-            for writer in writers:
-                writer.abort()
+            writers.abort()
             raise DefenderActionError("Writing %s into %s failed: %s. Nothing partial was left behind."
                                       % (remote_path, dest, getattr(exc, "strerror", None) or exc))
         except Exception:
-            for writer in writers:
-                writer.abort()
+            writers.abort()
             raise
-        final = writers[-1]
+        final = writers.last
         return {"remote_path": remote_path, "path": final.final_path, "size": final.size, "sha256": final.sha256,
-                "unpacked": unpacked}
+                "unpacked": unpacked[-1]}
 
     def _judge(self, action, result):
         lost = [c for c in result["commands"] if c.get("result_error")]
@@ -379,15 +369,13 @@ class _BoundedBuffer(io.BytesIO):
 
 def keep_earlier_copy(item):
     """After a fetch again: when the same file from the same session is already in the folder under its own name,
-    drop the new copy and point at the earlier one. Returns whether the file is new."""
-    folder, name = os.path.split(item["path"])
-    original = os.path.join(folder, safe_name(item["remote_path"]))
+    drop the new copy and point at the earlier one; `downloaded` says which it was."""
+    original = os.path.join(os.path.dirname(item["path"]), safe_name(item["remote_path"]))
     if original == item["path"] or not os.path.isfile(original) or digest(original)[0] != item["sha256"]:
         item["downloaded"] = True
-        return True
+        return
     os.unlink(item["path"])
     item["path"], item["downloaded"] = original, False
-    return False
 
 
 def write_manifest(folder, action, row, extra):

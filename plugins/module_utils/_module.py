@@ -202,9 +202,8 @@ class DefenderModule(AnsibleModule):
         return run_action(self.client, spec, options, **self.action_kwargs(**service_kwargs))
 
     def action_kwargs(self, **extra):
-        """The fleet engine's keyword arguments from the task's options, checked before anything is sent."""
+        """The fleet engine's keyword arguments from the task's options (run() has range-checked them)."""
         params = self.params
-        check_ranges(params)
         targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
         urls = endpoints(auth_options(params)["cloud"], params.get("api_url"))
         kwargs = dict(targets=targets, single=not params.get("machines"), check_mode=self.check_mode,

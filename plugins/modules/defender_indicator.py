@@ -329,8 +329,7 @@ def run(module):
         items.append(checked)
     rows = apply(module.client, items, module.check_mode)
     res, failure = result(rows, module.check_mode, single)
-    if module.client.rate_budget_report() is not None:
-        res["rate_budget"] = module.client.rate_budget_report()
+    module.client.add_rate_budget(res)
     if failure:
         first = [r for r in rows if r.error is not None][0]
         raise DefenderActionError(failure, result=dict(res, error=first.error.to_dict()))

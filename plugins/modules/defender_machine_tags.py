@@ -212,8 +212,7 @@ def run(module):
     single = not params.get("machines")
     rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single)
     result, failure = tags_result(rows, params["state"], module.check_mode, single, params["fail_on_device_error"])
-    if module.client.rate_budget_report() is not None:
-        result["rate_budget"] = module.client.rate_budget_report()
+    module.client.add_rate_budget(result)
     if failure:
         failed = [r for r in rows if r.failed]
         error = failed[0].error.to_dict() if single else shared_error([r.error.to_dict() for r in failed])

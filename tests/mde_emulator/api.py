@@ -160,12 +160,14 @@ class Api:
             return getattr(self, endpoint)(request, app, **args)
 
     # --- paging ------------------------------------------------------------------------------
-    def _page(self, request, items, path, filterable=None):
+    def _page(self, request, items, path, filterable=None, empty_404=False):
         try:
             pred = compile_filter(request.args.get("$filter"), filterable)
         except FilterError as exc:
             raise ApiError(400, "ODataError", str(exc))
         selected = [e for e in items if pred(e)]
+        if empty_404 and not selected:
+            raise ApiError(404, "ResourceNotFound", "No machines found")
         if request.args.get("$orderby"):  # not documented: refused, so no test can come to rely on it
             raise ApiError(400, "ODataError", "The query parameter $orderby is not supported")
         try:
@@ -191,11 +193,8 @@ class Api:
     # --- machines ----------------------------------------------------------------------------
     def list_machines(self, request, app):
         _require(app, READ)
-        response = self._page(request, [m.entity for m in self.tenant.machines.values()], "/api/machines",
-                              MACHINE_FILTERS)
-        if self.tenant.settings["empty_machines_404"] and not json.loads(response.get_data())["value"]:
-            raise ApiError(404, "ResourceNotFound", "No machines found")
-        return response
+        return self._page(request, [m.entity for m in self.tenant.machines.values()], "/api/machines",
+                          MACHINE_FILTERS, empty_404=self.tenant.settings["empty_machines_404"])
 
     def find_by_tag(self, request, app):
         _require(app, READ)

@@ -325,11 +325,7 @@ class Emulator:
                 data = self.tenant.package_bytes(self.tenant.get_action(action_id))
             except ApiError:
                 return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
-        headers = {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")}
-        if after == "corrupt":
-            data = data[: len(data) // 2]
-            entry["corrupted"] = True
-        return Response(data, 200, mimetype="application/zip", headers=headers)
+        return _served(data, "application/zip", entry, after)
 
     def _blob(self, request, entry):
         fault_response, after = self._apply_fault("blob", request, request.path)
@@ -353,10 +349,14 @@ class Emulator:
                 data, mimetype = self.tenant.command_result(self.tenant.get_action(parts[3]), int(parts[4]))
             except (ApiError, IndexError, ValueError):
                 return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
-        # Blob storage sends the MD5 it stored at upload; a corrupt fault keeps the headers of the real blob
-        # (type, MD5) and garbles the body, as a broken proxy or a bad disk would.
-        headers = {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")}
-        if after == "corrupt":
-            data = data[: len(data) // 2] or b"\x00"
-            entry["corrupted"] = True
-        return Response(data, 200, mimetype=mimetype, headers=headers)
+        return _served(data, mimetype, entry, after)
+
+
+def _served(data, mimetype, entry, after):
+    """A download as storage serves it, with the MD5 it stored at upload. A corrupt fault keeps the real headers
+    (type, MD5) and garbles the body, as a broken proxy or a bad disk would."""
+    headers = {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")}
+    if after == "corrupt":
+        data = data[: len(data) // 2] or b"\x00"
+        entry["corrupted"] = True
+    return Response(data, 200, mimetype=mimetype, headers=headers)

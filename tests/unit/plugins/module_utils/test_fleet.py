@@ -4,7 +4,6 @@ per-device rows, submit locks across tasks, and POSTs whose outcome is unknown."
 import pytest
 
 from ansible_collections.secops.defender.plugins.module_utils import _quarantine
-from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
 from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, run_action
 from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
@@ -16,18 +15,6 @@ from .conftest import SHA1, WS1
 WS2 = "2b2f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 LINUX = "3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 OFFLINE = "4d4f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
-
-
-@pytest.fixture
-def fast(control, monkeypatch):
-    elapsed = [0.0]
-
-    def sleep(seconds):
-        elapsed[0] += seconds
-        control("POST", "/clock", {"advance": seconds})
-
-    monkeypatch.setattr(ActionService, "sleep", staticmethod(sleep))
-    monkeypatch.setattr(ActionService, "clock", staticmethod(lambda: elapsed[0]))
 
 
 def fleet(client, machines, check_mode=False, locks=None, **kwargs):
