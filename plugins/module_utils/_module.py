@@ -12,7 +12,7 @@ import importlib.util
 import os
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule, missing_required_lib
 
 from ansible_collections.secops.defender.plugins.module_utils._auth import (
     AUTH_METHODS,
@@ -50,8 +50,17 @@ except ImportError:
 HAS_MSAL = importlib.util.find_spec("msal") is not None
 
 
+def nonempty_env_fallback(*names):
+    """env_fallback, except that a variable set to an empty string counts as unset: AWX injects every field of a
+    credential type, the ones left blank as "" too, and "" must not hide the next name or fail a choice."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 def _env(*names):
-    return (env_fallback, list(names))
+    return (nonempty_env_fallback, list(names))
 
 
 # Task args first, then DEFENDER_*, then azure-identity's names, then what AWX's Azure credential injects.
@@ -131,7 +140,8 @@ def state_dir(params):
 
 
 def auth_options(params):
-    options = dict((k, params.get(k)) for k in AUTH_ARGSPEC)
+    # "" is unset here too: plugins read their options through ansible's config, which keeps an empty variable.
+    options = dict((k, None if params.get(k) == "" else params.get(k)) for k in AUTH_ARGSPEC)
     if not options.get("cloud"):  # after the task and DEFENDER_CLOUD: what AWX's Azure credential injects
         options["cloud"] = cloud_from_azure_environment(os.environ.get("AZURE_CLOUD_ENVIRONMENT"))
     for key, value in AUTH_DEFAULTS.items():

@@ -23,4 +23,4 @@ else
   python "$root/tests/utils/write_integration_config.py" "$work/info.json" "$work/token-cache" > "$config"
 fi
 cd "$coll"
-ansible-test integration --python 3.11 --color no "$@"
+ansible-test integration --python "${ANSIBLE_TEST_PYTHON:-3.11}" --color no "$@"

@@ -5,14 +5,19 @@ import stat
 
 import pytest
 import trustme
+import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from cryptography.hazmat.primitives import serialization
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.secops.defender.plugins.module_utils._auth import select_credential
 from ansible_collections.secops.defender.plugins.module_utils._cloud import endpoints
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderAuthError
 from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC, auth_options, build_client
 from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache
+
+from .conftest import RESPONDER
 
 URLS = endpoints("commercial")
 
@@ -243,3 +248,100 @@ def test_an_unknown_azure_environment_is_a_clear_error():
         cloud_from_azure_environment("AzureChinaCloud")
     assert "AzureChinaCloud" in str(info.value) and "Set cloud" in str(info.value)
     assert cloud_from_azure_environment("") is None
+
+
+# The AWX / AAP custom credential type shipped in docs/awx, injected the way AWX does it: Jinja in a sandbox,
+# fields left blank rendered as "", fields with a default given it, each file template written to a private file.
+CREDENTIAL_TYPE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "awx", "credential_type.yml")
+
+
+def _awx_inject(inputs, tmp_path):
+    with open(CREDENTIAL_TYPE) as handle:
+        credential_type = yaml.safe_load(handle)
+    namespace = dict((f["id"], inputs.get(f["id"], f.get("default", ""))) for f in credential_type["inputs"]["fields"])
+    sandbox = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+    files = {}
+    for key, template in credential_type["injectors"]["file"].items():
+        path = tmp_path / ("awx_" + key.split(".", 1)[1])
+        path.write_text(sandbox.from_string(template).render(**namespace))
+        files[key.split(".", 1)[1]] = str(path)
+    namespace["tower"] = {"filename": files}
+    return dict((name, sandbox.from_string(template).render(**namespace))
+                for name, template in credential_type["injectors"]["env"].items())
+
+
+def _params_from(env, monkeypatch, tmp_path):
+    for name in [n for n in os.environ if n.startswith(("DEFENDER_", "AZURE_"))]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = ArgumentSpecValidator(AUTH_ARGSPEC).validate({})  # the env fallbacks, as AnsibleModule applies them
+    assert result.error_messages == []
+    return dict(result.validated_parameters, token_cache_dir=str(tmp_path / "cache"), rate_budget=False)
+
+
+def test_the_credential_type_injects_only_what_the_collection_reads():
+    with open(CREDENTIAL_TYPE) as handle:
+        credential_type = yaml.safe_load(handle)
+    read = set(name for spec in AUTH_ARGSPEC.values() if "fallback" in spec for name in spec["fallback"][1])
+    assert set(credential_type["injectors"]["env"]) <= read
+    fields = [f["id"] for f in credential_type["inputs"]["fields"]]
+    injected = " ".join(list(credential_type["injectors"]["env"].values())
+                        + list(credential_type["injectors"]["file"].values()))
+    assert [f for f in fields if "{{ %s }}" % f not in injected and "if %s " % f not in injected] == []
+    assert set(credential_type["inputs"]["required"]) <= set(fields)
+    assert credential_type["kind"] == "cloud"
+    secret = dict((f["id"], f.get("secret", False)) for f in credential_type["inputs"]["fields"])
+    assert secret["client_secret"] and secret["certificate"] and secret["certificate_password"]
+
+
+def test_the_credential_type_with_a_secret_signs_in(emulator, control, monkeypatch, tmp_path):
+    info = emulator.info()
+    with open(info["ca_path"]) as handle:
+        ca_bundle = handle.read()
+    env = _awx_inject({"tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
+                       "api_url": info["api_url"], "authority_url": info["authority_url"],
+                       "ca_bundle": ca_bundle}, tmp_path)
+    assert env["DEFENDER_CLIENT_CERTIFICATE_PATH"] == "" and env["DEFENDER_CLOUD"] == "commercial"
+    params = _params_from(env, monkeypatch, tmp_path)
+    assert params["certificate_path"] is None and params["ca_path"] == str(tmp_path / "awx_ca_bundle")
+    client = build_client(params)
+    assert client.tokens.credential.method == "client_secret"
+    assert client.get("/api/machines")["value"]
+    assert [call["status"] for call in control.sign_ins()] == [200]
+
+
+def test_the_credential_type_with_a_certificate_signs_in(emulator, control, monkeypatch, tmp_path):
+    info = emulator.info()
+    path, cert_pem = _cert_file(tmp_path, "s3cret-pass")
+    control("POST", "/seed", {"apps": [{"client_id": "55555555-5555-4555-8555-555555555555", "certificate": cert_pem,
+                                        "roles": ["Machine.Read.All"]}]})
+    with open(path) as handle:
+        certificate = handle.read()
+    with open(info["ca_path"]) as handle:
+        ca_bundle = handle.read()
+    env = _awx_inject({"tenant_id": info["tenant_id"], "client_id": "55555555-5555-4555-8555-555555555555",
+                       "certificate": certificate, "certificate_password": "s3cret-pass",
+                       "api_url": info["api_url"], "authority_url": info["authority_url"],
+                       "ca_bundle": ca_bundle}, tmp_path)
+    assert env["DEFENDER_CLIENT_SECRET"] == ""
+    client = build_client(_params_from(env, monkeypatch, tmp_path))
+    assert client.tokens.credential.method == "certificate"
+    assert client.get("/api/machines")["value"]
+    assert control.sign_ins()[-1]["body"]["client_assertion"] == "***"
+
+
+@pytest.mark.parametrize("cloud, api, authority", [
+    ("gcc_high", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us"),
+    ("dod", "https://api-gov.securitycenter.microsoft.us", "https://login.microsoftonline.us"),
+    ("gcc", "https://api-gcc.securitycenter.microsoft.us", "https://login.microsoftonline.com"),
+])
+def test_the_credential_type_picks_the_cloud(monkeypatch, tmp_path, cloud, api, authority):
+    """Blank URL fields are injected as "" and must not hide the cloud's endpoints."""
+    env = _awx_inject({"tenant_id": "00000000-0000-4000-8000-000000000001",
+                       "client_id": "11111111-1111-4111-8111-111111111111", "client_secret": "s3cret",
+                       "cloud": cloud}, tmp_path)
+    assert env["DEFENDER_API_URL"] == "" and env["DEFENDER_AUTHORITY_URL"] == ""
+    client = build_client(_params_from(env, monkeypatch, tmp_path))
+    assert client.api_url == endpoints(cloud)["api_url"]
+    assert client.tokens.credential.authority == "%s/00000000-0000-4000-8000-000000000001" % authority

@@ -4,13 +4,15 @@ without a single request reaching the emulator (no sign-in, no API call).
 Each case runs the module's real main() in-process with the options a playbook would pass, against a live emulator
 over HTTPS; after each one the emulator's request log must be empty."""
 
+import contextlib
 import importlib
 import json
 import os
+from unittest import mock
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
+from ansible.module_utils import basic
 from mde_emulator import Emulator
 from mde_emulator.seeding import load_seed
 
@@ -24,6 +26,14 @@ NOT_ID = "is not a device id"
 NOT_GUID = "is not a GUID"
 PLAIN_HTTP = "Refusing plain http"
 RESPONDER = ("11111111-1111-4111-8111-111111111111", "emulator-secret-responder")
+
+try:  # ansible-core 2.19 and newer
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # 2.16 to 2.18: the arguments a module reads from stdin, set the way those releases did it
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        with mock.patch.object(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()):
+            yield
 
 # (case id, module, options, what the message must say). Paths under "{tmp}" are made per case.
 CASES = [
