@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test sanity units emulator-tests integration soak drift demo demo-eda emulator clean venv bench bench-fleet
+.PHONY: test sanity units matrix emulator-tests integration ecosystem lint docs soak drift demo demo-eda emulator clean venv \
+	bench bench-fleet
 
 venv: $(STAMP)
 
@@ -30,8 +31,26 @@ units: $(STAMP)
 emulator-tests: $(STAMP)
 	bash tests/utils/run_all.sh emulator
 
+# Sanity and units on ansible-core 2.16, 2.20 and 2.21, each in its own pinned venv under .venvs/ (Python 3.12
+# and 3.13 from PATH or pyenv).
+matrix: $(STAMP)
+	bash tests/utils/run_all.sh matrix
+
+# Integration against the emulator on the oldest and the newest ansible-core (2.16 and 2.21).
 integration: $(STAMP)
 	bash tests/utils/run_all.sh integration
+
+# ansible-lint --profile production, no skip list.
+lint: $(STAMP)
+	bash tests/utils/run_all.sh lint
+
+# The HTML docs site (antsibull-docs): docs/build/html.
+docs: $(STAMP)
+	bash tests/utils/run_all.sh docs
+
+# galaxy-importer on the built tarball, ansible-builder create and introspect, an ansible-runner job.
+ecosystem: $(STAMP)
+	bash tests/utils/run_all.sh ecosystem
 
 # A fleet play under ~20% injected faults (seeded), checked against the emulator's state (~10 min). `make test`
 # runs a short one.
@@ -47,7 +66,7 @@ emulator: $(STAMP)
 	$(BIN)/mde-emulator --seed default --port 8443 --blob-port 8444
 
 clean:
-	rm -rf $(VENV) demo-output $${TMPDIR:-/tmp}/secops-defender-build
+	rm -rf $(VENV) .venvs demo-output docs/build $${TMPDIR:-/tmp}/secops-defender-*
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/count_requests.py

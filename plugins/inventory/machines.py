@@ -105,8 +105,9 @@ keyed_groups:
 
 # then, for example:
 #   ansible-inventory -i finance.defender.yml --graph
-#   ansible-playbook -i finance.defender.yml quarantine.yml   (machines: "{{ groups['tag_finance']
-#     | map('extract', hostvars, 'defender_id') | list }}")
+#   ansible-playbook -i finance.defender.yml quarantine.yml
+# and in quarantine.yml, the ids of a group for a module's machines option:
+#   machines: groups['tag_finance'] | map('extract', hostvars, 'defender_id') | list
 """
 
 import re

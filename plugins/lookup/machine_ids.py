@@ -68,7 +68,9 @@ EXAMPLES = r"""
 
 - name: Ids of the high-risk devices, by a raw filter
   ansible.builtin.debug:
-    msg: "{{ query('secops.defender.machine_ids', \"riskScore eq 'High'\") }}"
+    msg: "{{ query('secops.defender.machine_ids', high_risk) }}"
+  vars:
+    high_risk: riskScore eq 'High'
 """
 
 RETURN = r"""

@@ -7,7 +7,7 @@ SEEDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
 
 
 def seed_path(name_or_path="default"):
-    if os.path.exists(name_or_path) or os.path.sep in name_or_path or name_or_path.endswith((".json", ".yml",
+    if os.path.isfile(name_or_path) or os.path.sep in name_or_path or name_or_path.endswith((".json", ".yml",
                                                                                              ".yaml")):
         return name_or_path
     return os.path.join(SEEDS, name_or_path + ".json")

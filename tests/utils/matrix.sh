@@ -56,7 +56,8 @@ run_steps() {
   make_venv "$version"
   venv=$(venv_of "$version")
   python=$(python_for "$version")
-  export PATH="$venv/bin:$PATH"
+  # The main .venv stays on PATH behind it for the tools that are not ansible-core's (ansible-rulebook).
+  export PATH="$venv/bin:$root/.venv/bin:$PATH"
   coll=$(SECOPS_BUILD_DIR="${TMPDIR:-/tmp}/secops-defender-ansible-$version" bash "$root/tests/utils/layout.sh")
   bash "$root/tests/utils/seed_get_pip.sh"
   for step in "$@"; do
