@@ -38,8 +38,11 @@ ANSIBLE_COLLECTIONS_PATH="$work/collections" ansible-galaxy collection install -
 grep -q "ansible-galaxy" "$work/ee/Containerfile"
 grep -q "secops.defender" "$work/ee/_build/requirements.yml"
 ansible-builder introspect --sanitize "$work/collections" >"$work/introspect.yml"
-grep -q "^- 'requests" "$work/introspect.yml" && grep -q "^- 'msal" "$work/introspect.yml" \
-  || { cat "$work/introspect.yml"; echo "the collection's Python requirements do not reach the EE"; exit 1; }
+if ! grep -q "^- 'requests" "$work/introspect.yml" || ! grep -q "^- 'msal" "$work/introspect.yml"; then
+  cat "$work/introspect.yml"
+  echo "the collection's Python requirements do not reach the EE"
+  exit 1
+fi
 echo "ansible-builder: create wrote $work/ee/Containerfile; introspect finds requests and msal"
 
 # 3. A job as AWX runs it.
