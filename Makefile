@@ -1,5 +1,5 @@
 # secops.defender: `make demo` shows the main job, `make test` runs every test. Both start from nothing but
-# Python 3.11, git and make.
+# Python 3.11, git and make; `make test` also takes Python 3.12 and 3.13 (PATH or pyenv) for the support matrix.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin

@@ -25,5 +25,5 @@ export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIB
 echo "== ansible-playbook secops.defender.remediate_alert (what the rulebook runs for this event)"
 ansible-playbook secops.defender.remediate_alert -e "@$out/event.json" -e "@$out/connection.json" \
   -e remediate_poll_interval=1 -e remediate_block=true > "$out/remediate.log" 2>&1 || { tail -30 "$out/remediate.log"; exit 1; }
-grep -A4 "one line per device" "$out/remediate.log" | grep -v "^--$" | sed 's/^/   /'
+grep -i -A4 "one line per device" "$out/remediate.log" | grep -v "^--$" | sed 's/^/   /'
 python demo/eda_event.py "$out" summary

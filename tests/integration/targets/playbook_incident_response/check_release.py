@@ -11,7 +11,7 @@ def main(config_path, log_path):
         config = json.load(handle)
     with open(log_path) as handle:
         log = handle.read()
-    assert "Containment (released)" in log, log[-2000:]
+    assert "One line per device, containment released" in log, log[-2000:]
     if config.get("defender_emulator"):
         state = emulator_state(config)
         mine = sorted((a for a in state["actions"] if a["machineId"] == config["defender_machine_id"]
