@@ -6,8 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test sanity units matrix emulator-tests integration ecosystem lint docs soak drift demo demo-eda emulator clean venv \
-	bench bench-fleet
+.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet
 
 venv: $(STAMP)
 
@@ -22,35 +21,22 @@ $(STAMP): tests/requirements-dev.txt tests/matrix/units.txt tests/mde_emulator/p
 test: $(STAMP)
 	bash tests/utils/run_all.sh
 
-sanity: $(STAMP)
-	bash tests/utils/run_all.sh sanity
+# One stage of `make test` each (tests/utils/run_all.sh says what each runs):
+#   sanity, units     ansible-test on ansible-core 2.19 (units with coverage)
+#   matrix            sanity and units on 2.16, 2.20 and 2.21, each in its own pinned venv under .venvs/
+#                     (Python 3.12 and 3.13 from PATH or pyenv)
+#   integration       against the emulator on the oldest and the newest ansible-core (2.16 and 2.21)
+#   lint              ansible-lint --profile production, no skip list
+#   docs              the HTML docs site (antsibull-docs): docs/build/html
+#   ecosystem         galaxy-importer on the built tarball, ansible-builder create and introspect, an ansible-runner job
+STAGES := sanity units matrix integration lint docs ecosystem
+.PHONY: $(STAGES)
 
-units: $(STAMP)
-	bash tests/utils/run_all.sh units
+$(STAGES): $(STAMP)
+	bash tests/utils/run_all.sh $@
 
 emulator-tests: $(STAMP)
 	bash tests/utils/run_all.sh emulator
-
-# Sanity and units on ansible-core 2.16, 2.20 and 2.21, each in its own pinned venv under .venvs/ (Python 3.12
-# and 3.13 from PATH or pyenv).
-matrix: $(STAMP)
-	bash tests/utils/run_all.sh matrix
-
-# Integration against the emulator on the oldest and the newest ansible-core (2.16 and 2.21).
-integration: $(STAMP)
-	bash tests/utils/run_all.sh integration
-
-# ansible-lint --profile production, no skip list.
-lint: $(STAMP)
-	bash tests/utils/run_all.sh lint
-
-# The HTML docs site (antsibull-docs): docs/build/html.
-docs: $(STAMP)
-	bash tests/utils/run_all.sh docs
-
-# galaxy-importer on the built tarball, ansible-builder create and introspect, an ansible-runner job.
-ecosystem: $(STAMP)
-	bash tests/utils/run_all.sh ecosystem
 
 # A fleet play under ~20% injected faults (seeded), checked against the emulator's state (~10 min). `make test`
 # runs a short one.

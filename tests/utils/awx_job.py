@@ -24,16 +24,21 @@ SHA1 = "e3b9c1a4f5d6e7f8091a2b3c4d5e6f7a8b9c0d1e"
 MACHINES = ["ws-fin-001.corp.contoso.com", "ws-fin-002.corp.contoso.com", "ws-hr-003.corp.contoso.com"]
 
 
-def inject(inputs, files_dir):
-    """The credential type's injectors, rendered as AWX renders them: blank fields as "", files written privately."""
+def load_credential_type():
     with open(os.path.join(ROOT, "docs", "awx", "credential_type.yml")) as handle:
-        credential_type = yaml.safe_load(handle)
+        return yaml.safe_load(handle)
+
+
+def inject(inputs, files_dir):
+    """The credential type's injectors, rendered as AWX renders them: Jinja in a sandbox, blank fields as "",
+    fields with a default given it, each file template written to a private file. Returns the environment."""
+    credential_type = load_credential_type()
     namespace = dict((f["id"], inputs.get(f["id"], f.get("default", ""))) for f in credential_type["inputs"]["fields"])
     sandbox = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
     filenames = {}
     for key, template in credential_type["injectors"]["file"].items():
         name = key.split(".", 1)[1]
-        path = os.path.join(files_dir, name)
+        path = os.path.join(files_dir, "awx_" + name)
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
             handle.write(sandbox.from_string(template).render(**namespace))
         filenames[name] = path

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 # ansible-core version -> the Python it runs on here (2.20 and newer need 3.12+ on the controller).
 python_for() {
   case "$1" in
-    2.16|2.19) echo 3.11 ;;
+    2.16) echo 3.11 ;;
     2.20) echo 3.12 ;;
     2.21) echo 3.13 ;;
     *) echo "no Python known for ansible-core $1" >&2; exit 2 ;;

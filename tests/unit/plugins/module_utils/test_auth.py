@@ -1,15 +1,13 @@
 """Credentials, method selection, environment fallbacks, clouds, and the shared token cache."""
 
+import importlib.util
 import os
 import stat
 
 import pytest
 import trustme
-import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from cryptography.hazmat.primitives import serialization
-from jinja2 import StrictUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ansible_collections.secops.defender.plugins.module_utils._auth import select_credential
 from ansible_collections.secops.defender.plugins.module_utils._cloud import endpoints
@@ -250,24 +248,21 @@ def test_an_unknown_azure_environment_is_a_clear_error():
     assert cloud_from_azure_environment("") is None
 
 
-# The AWX / AAP custom credential type shipped in docs/awx, injected the way AWX does it: Jinja in a sandbox,
-# fields left blank rendered as "", fields with a default given it, each file template written to a private file.
-CREDENTIAL_TYPE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "awx", "credential_type.yml")
+# The AWX / AAP custom credential type shipped in docs/awx, injected the way AWX does it, by the same code the
+# ansible-runner job of the ecosystem step uses (tests/utils/awx_job.py).
+def _load_awx_job():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "utils", "awx_job.py")
+    spec = importlib.util.spec_from_file_location("awx_job", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+AWX_JOB = _load_awx_job()
 
 
 def _awx_inject(inputs, tmp_path):
-    with open(CREDENTIAL_TYPE) as handle:
-        credential_type = yaml.safe_load(handle)
-    namespace = dict((f["id"], inputs.get(f["id"], f.get("default", ""))) for f in credential_type["inputs"]["fields"])
-    sandbox = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
-    files = {}
-    for key, template in credential_type["injectors"]["file"].items():
-        path = tmp_path / ("awx_" + key.split(".", 1)[1])
-        path.write_text(sandbox.from_string(template).render(**namespace))
-        files[key.split(".", 1)[1]] = str(path)
-    namespace["tower"] = {"filename": files}
-    return dict((name, sandbox.from_string(template).render(**namespace))
-                for name, template in credential_type["injectors"]["env"].items())
+    return AWX_JOB.inject(inputs, str(tmp_path))
 
 
 def _params_from(env, monkeypatch, tmp_path):
@@ -281,8 +276,7 @@ def _params_from(env, monkeypatch, tmp_path):
 
 
 def test_the_credential_type_injects_only_what_the_collection_reads():
-    with open(CREDENTIAL_TYPE) as handle:
-        credential_type = yaml.safe_load(handle)
+    credential_type = AWX_JOB.load_credential_type()
     read = set(name for spec in AUTH_ARGSPEC.values() if "fallback" in spec for name in spec["fallback"][1])
     assert set(credential_type["injectors"]["env"]) <= read
     fields = [f["id"] for f in credential_type["inputs"]["fields"]]
