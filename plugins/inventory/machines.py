@@ -70,6 +70,8 @@ options:
   hostnames:
     description:
       - What names the host, in order of preference; the first one a device has is used.
+      - A C(computerDnsName) is used only when it is a plain DNS name (letters, digits, C(-), C(_) and dots); a
+        device can rename itself, so any other name falls through to the next choice, with a warning.
     type: list
     elements: str
     choices: [computerDnsName, id, lastIpAddress]
@@ -86,6 +88,11 @@ options:
         O(keyed_groups).
     type: bool
     default: true
+notes:
+  - Everything the API returns is data, never a template. Every host variable (and what O(compose), O(groups) and
+    O(keyed_groups) see) is marked unsafe on every supported ansible-core, so a device name or tag holding Jinja is
+    shown as written and never run. Group names keep letters, digits and C(_) only.
+  - Devices whose id is not 40 hexadecimal characters are left out.
 """
 
 EXAMPLES = r"""
@@ -116,6 +123,8 @@ from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import HOST_NAME, shaped
+from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
 from ansible_collections.secops.defender.plugins.module_utils._selection import (
     SELECTION_OPTIONS,
     client_for,
@@ -127,7 +136,7 @@ def host_vars(machine):
     """The device's properties as defender_* host variables."""
     ips = [a.get("ipAddress") for a in machine.get("ipAddresses") or [] if a.get("ipAddress")]
     return {
-        "defender_id": (machine.get("id") or "").lower(),
+        "defender_id": machine["id"].lower(),
         "defender_name": machine.get("computerDnsName"),
         "defender_os": machine.get("osPlatform"),
         "defender_os_version": machine.get("version") or machine.get("osVersion"),
@@ -151,6 +160,12 @@ def group_name(prefix, value):
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "secops.defender.machines"
+
+    @staticmethod
+    def _sanitize_group_name(name):
+        """Every group name, keyed_groups and groups included, in letters, digits and "_" only: they come from text
+        a device sets (tags, names), and ansible-core 2.16 keeps other characters by default."""
+        return re.sub(r"[^A-Za-z0-9_]", "_", str(name))
 
     def verify_file(self, path):
         return super(InventoryModule, self).verify_file(path) and path.endswith((".defender.yml", ".defender.yaml"))
@@ -181,10 +196,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError("secops.defender.machines: %s" % exc)
 
     def _hostname(self, machine):
+        """The first of the `hostnames` the device has in a shape that cannot be a template or a path."""
         for field in self.get_option("hostnames"):
             value = machine.get(field)
-            if value:
-                return str(value).lower() if field == "id" else str(value)
+            if not value:
+                continue
+            if field == "id":
+                return str(value).lower()  # select_machines keeps only ids of 40 hex
+            if shaped(HOST_NAME, str(value), lower=False):
+                return str(value)
+            self.display.warning("secops.defender.machines: device %s has a %s that is not a plain host name; "
+                                 "it is not used as the inventory host name." % (machine.get("id"), field))
         return None
 
     def _populate(self, machines):
@@ -194,7 +216,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if not name:
                 continue
             self.inventory.add_host(name)
-            variables = host_vars(machine)
+            variables = make_unsafe(host_vars(machine))
             if self.get_option("local_connection"):
                 variables["ansible_connection"] = "local"
             for key, value in variables.items():

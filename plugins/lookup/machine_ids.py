@@ -84,6 +84,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
+from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
 from ansible_collections.secops.defender.plugins.module_utils._selection import (
     SELECTION_OPTIONS,
     client_for,
@@ -101,4 +102,5 @@ class LookupModule(LookupBase):
             machines = select_machines(client_for(self.get_option), options)
         except DefenderError as exc:
             raise AnsibleError("secops.defender.machine_ids: %s" % exc)
-        return [(m.get("id") or "").lower() for m in machines]
+        # select_machines keeps only ids of 40 hex; marked unsafe all the same, as everything from the API is.
+        return make_unsafe([m["id"].lower() for m in machines])

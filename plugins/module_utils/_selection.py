@@ -16,6 +16,7 @@ import time
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderNotFoundError
 from ansible_collections.secops.defender.plugins.module_utils._odata import MACHINE_FILTERABLE, all_of, any_of, check_filter
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import MACHINE_ID, shaped
 
 # The inventory plugin's and the lookup's own options (the connection options come from the auth fragment).
 SELECTION_OPTIONS = ("filter", "tags", "tag_starts_with", "os_platforms", "health_status", "risk_scores",
@@ -67,8 +68,9 @@ def select_machines(client, options):
         machines = [m for m in machines if (m.get("id") or "").lower() in tagged]
     seen, out = set(), []
     for machine in machines:
-        key = (machine.get("id") or "").lower()
-        if key not in seen:
+        # An id is put in URLs, file names and templates: one that is not 40 hex is not a device we can act on.
+        key = shaped(MACHINE_ID, machine.get("id") if isinstance(machine, dict) else None)
+        if key and key not in seen:
             seen.add(key)
             out.append(machine)
     return out

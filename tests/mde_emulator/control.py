@@ -18,8 +18,14 @@ def _read_pem(value):
     return value
 
 
+class _SeedApp:
+    """Who created a seeded indicator."""
+    client_id = "00000000-0000-4000-8000-0000000005ee"
+    name = "mde-emulator seed"
+
+
 def seed(emulator, data):
-    """Add apps, machines, library files and script behaviours from a seed dict."""
+    """Add apps, machines, library files, script behaviours, alerts and indicators from a seed dict."""
     tenant = emulator.tenant
     with tenant.lock:
         for app in data.get("apps") or []:
@@ -42,6 +48,8 @@ def seed(emulator, data):
             tenant.set_script(name, behaviour)
         for alert in data.get("alerts") or []:
             tenant.alerts.create(alert, tenant)
+        for indicator in data.get("indicators") or []:
+            tenant.indicators.submit(indicator, _SeedApp)
 
 
 def state(emulator):

@@ -18,7 +18,16 @@ Arguments (all optional; the connection ones also come from the modules' DEFENDE
   lookback       how far back the first poll reads when there is no checkpoint: 30m, 24h, 7d (default 1h)
   once           poll once and return (for tests and cron-style runs)
 
-Each event is {"alert": <the alert, with evidence>, "machine_id", "computer_dns_name", "sha1s", "sha256s"}.
+Each event holds the fields a rule or a playbook may use, each checked by shape, and the alert itself only as text
+that cannot be a template (the alert's title, description and evidence are written by whoever controls a device):
+  alert_id           the alert's id (letters, digits, "_" and "-")
+  machine_id         the device's id (40 hexadecimal characters), absent when the alert names none
+  computer_dns_name  the device's name, only when it is a plain DNS name
+  severity, status   one of the documented values, category a single word (absent otherwise)
+  sha1s, sha256s     the evidence's file hashes, lower-case hexadecimal
+  alert_json         the whole alert with its evidence, as JSON text with every brace inside a string written as
+                     \\u007b or \\u007d: read it with `from_json`, as data, never inside a template string
+An alert whose id or hashes do not have their shape is still delivered; what is malformed is left out and logged.
 
 Example rulebook source:
   - secops.defender.alerts:
@@ -46,6 +55,7 @@ if os.path.isdir(os.path.join(_ROOT, "ansible_collections")) and _ROOT not in sy
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._selection import seconds  # noqa: E402
+from ansible_collections.secops.defender.plugins.module_utils import _untrusted as shape  # noqa: E402
 
 LOG = logging.getLogger("secops.defender.alerts")
 
@@ -103,10 +113,35 @@ def query(args, since):
 
 
 def event(alert):
-    evidence = alert.get("evidence") or []
-    return {"alert": alert, "machine_id": alert.get("machineId"), "computer_dns_name": alert.get("computerDnsName"),
-            "sha1s": sorted(set(e["sha1"] for e in evidence if e.get("sha1"))),
-            "sha256s": sorted(set(e["sha256"] for e in evidence if e.get("sha256")))}
+    """The event for one alert: shaped fields for rules and templates, the raw alert only as inert JSON text."""
+    evidence = [e for e in alert.get("evidence") or [] if isinstance(e, dict)]
+    fields = {
+        "alert_id": shape.shaped(shape.ALERT_ID, alert.get("id"), lower=False),
+        "machine_id": shape.shaped(shape.MACHINE_ID, alert.get("machineId")),
+        "computer_dns_name": shape.shaped(shape.HOST_NAME, alert.get("computerDnsName"), lower=False),
+        "severity": shape.one_of(shape.ALERT_SEVERITIES, alert.get("severity")),
+        "status": shape.one_of(shape.ALERT_STATUSES, alert.get("status")),
+        "category": shape.shaped(shape.WORD, alert.get("category"), lower=False),
+    }
+    out = dict((k, v) for k, v in fields.items() if v is not None)
+    malformed = sorted(k for k, v in fields.items() if v is None and alert.get(_API_NAMES[k]) not in (None, ""))
+    hashes = {}
+    for key, pattern, field in (("sha1s", shape.SHA1, "sha1"), ("sha256s", shape.SHA256, "sha256")):
+        given = [e[field] for e in evidence if e.get(field)]
+        hashes[key] = sorted(set(h for h in (shape.shaped(pattern, g) for g in given) if h))
+        if len(given) != len([g for g in given if shape.shaped(pattern, g)]):
+            malformed.append(key)
+    out.update(hashes)
+    out["alert_json"] = shape.inert_json(alert)
+    if malformed:
+        LOG.warning("Alert %s: left out of the event because they do not have their documented shape: %s",
+                    out.get("alert_id", "(no valid id)"), ", ".join(malformed))
+    return out
+
+
+# The API's name of each shaped field, to tell a missing value from a malformed one.
+_API_NAMES = {"alert_id": "id", "machine_id": "machineId", "computer_dns_name": "computerDnsName",
+              "severity": "severity", "status": "status", "category": "category"}
 
 
 def poll(client, args, checkpoint):

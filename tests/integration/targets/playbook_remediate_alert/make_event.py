@@ -55,7 +55,7 @@ def main(config_path, out, mode="event"):
     events = []
     while not queue.empty():
         events.append(queue.get_nowait())
-    mine = [e for e in events if e["alert"]["id"] == alert["id"]]
+    mine = [e for e in events if e["alert_id"] == alert["id"]]
     assert len(mine) == 1 and mine[0]["sha1s"] == [SHA1], events
     with open(os.path.join(out, "event.json"), "w") as handle:
         json.dump({"ansible_eda": {"event": mine[0]}}, handle)

@@ -3,6 +3,7 @@ emulator: every alert update once, across restarts; filters; a 429 waited out.""
 
 import asyncio
 import importlib.util
+import json
 import os
 
 SOURCE = os.path.join(os.path.dirname(__file__), *([os.pardir] * 4),
@@ -16,6 +17,10 @@ def load():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def alert_of(event):
+    return json.loads(event["alert_json"])
 
 
 def run_once(source, args):
@@ -34,14 +39,15 @@ def test_each_alert_update_is_delivered_once_across_restarts(params, control, tm
                                        "evidence": [{"entityType": "File", "sha1": SHA1}]})
     control("POST", "/alerts", {"title": "Adware", "severity": "Low", "machineId": WS1})
     first = run_once(source, args)
-    assert sorted(e["alert"]["title"] for e in first) == ["Adware", "Dropper"]
-    dropper = [e for e in first if e["alert"]["id"] == high["id"]][0]
+    assert sorted(alert_of(e)["title"] for e in first) == ["Adware", "Dropper"]
+    dropper = [e for e in first if e["alert_id"] == high["id"]][0]
     assert dropper["sha1s"] == [SHA1] and dropper["machine_id"] == WS1
     assert run_once(load(), args) == []                      # a restart: nothing again
     control("POST", "/clock", {"advance": 60})
     control("PATCH", "/alerts/%s" % high["id"], {"status": "InProgress"})
     again = run_once(load(), args)
-    assert [(e["alert"]["id"], e["alert"]["status"]) for e in again] == [(high["id"], "InProgress")]
+    assert [(e["alert_id"], e["status"], alert_of(e)["status"]) for e in again] == [(high["id"], "InProgress",
+                                                                                       "InProgress")]
     assert run_once(load(), args) == []
 
 
@@ -53,6 +59,38 @@ def test_filters_and_a_rate_limit(params, control, tmp_path):
                                 "path": "^/api/alerts"})
     control("DELETE", "/log")
     events = run_once(source, dict(params, checkpoint=str(tmp_path / "c.json"), severities=["High"], lookback="1d"))
-    assert [e["alert"]["title"] for e in events] == ["Dropper"]
+    assert [alert_of(e)["title"] for e in events] == ["Dropper"]
     statuses = [c["status"] for c in control.api_calls("GET", "/api/alerts")]
     assert statuses == [429, 200]
+
+
+PAYLOAD = "{{ lookup('pipe', 'id') }} {% raw %} {# x #} }}"
+
+
+def test_an_event_holds_only_shaped_fields_and_the_alert_as_inert_json(params, control, tmp_path):
+    """Whoever controls a device writes the alert's text; none of it may reach a field a template uses, and the
+    whole alert travels as JSON text in which no template can start."""
+    source = load()
+    alert = control("POST", "/alerts", {
+        "title": PAYLOAD, "description": PAYLOAD, "severity": "High", "machineId": WS1, "category": PAYLOAD,
+        "evidence": [{"entityType": "File", "sha1": SHA1.upper(), "fileName": PAYLOAD, "filePath": PAYLOAD},
+                     {"entityType": "File", "sha1": PAYLOAD, "sha256": "not-a-hash"}]})
+    events = run_once(source, dict(params, checkpoint=str(tmp_path / "c.json"), lookback="1d"))
+    event = [e for e in events if e["alert_id"] == alert["id"]][0]
+    assert event["machine_id"] == WS1 and event["sha1s"] == [SHA1] and event["sha256s"] == []
+    assert event["severity"] == "High" and event["status"] == "New"
+    assert "category" not in event   # not a single word: left out
+    assert set(event) == {"alert_id", "machine_id", "computer_dns_name", "severity", "status", "sha1s", "sha256s",
+                          "alert_json"}
+    for delimiter in ("{{", "{%", "{#"):
+        assert delimiter not in json.dumps(dict((k, v) for k, v in event.items() if k != "alert_json"))
+        assert delimiter not in event["alert_json"]
+    assert alert_of(event) == dict(alert, lastUpdateTime=alert_of(event)["lastUpdateTime"])
+
+
+def test_a_hostile_api_s_ids_are_left_out_of_the_event():
+    source = load()
+    event = source.event({"id": "../{{ x }}", "machineId": "ws1", "computerDnsName": "a b{{", "severity": "Huge",
+                          "evidence": ["not a dict", {"sha1": "ab" * 20}]})
+    assert event["sha1s"] == ["ab" * 20]
+    assert set(event) == {"sha1s", "sha256s", "alert_json"}
