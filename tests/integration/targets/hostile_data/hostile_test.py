@@ -36,6 +36,9 @@ SHA1_A = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 SHA1_B = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"
 SHA256_A = "c3" * 32
 SCRIPT = "collect_triage.ps1"
+# The documented limits with windows a tenth as long, in the emulator and in the client's budget alike, so the
+# suite's 20-odd live response sessions are paced as in a tenant, in seconds rather than minutes.
+RATE_LIMITS = {"default": [[100, 6], [1500, 360]], "runliveresponse": [[10, 6]], "getpackageuri": [[2, 6], [120, 360]]}
 TRIAGE = "C:\\Windows\\Temp\\secops-triage.zip"
 
 
@@ -70,7 +73,8 @@ PATH_NAMES = ("..", "../../escaped-device", "a/b\\c", "CON", "nul.txt", "x\u0000
 def hostile_seed(payloads):
     from mde_emulator.seeding import load_seed
     base = load_seed("default")
-    seed = {"tenant_id": base["tenant_id"], "apps": base["apps"], "settings": {"clock_speed": 30}}
+    seed = {"tenant_id": base["tenant_id"], "apps": base["apps"],
+            "settings": {"clock_speed": 30, "rate_limits": RATE_LIMITS}}
     hostile, paths = [], []
     for i, kinds in enumerate(KIND_SETS):
         label = "dev%d" % i
@@ -166,7 +170,7 @@ class Emulator:
         return {"DEFENDER_TENANT_ID": self.info["tenant_id"], "DEFENDER_CLIENT_ID": RESPONDER,
                 "DEFENDER_CLIENT_SECRET": self.secret, "DEFENDER_API_URL": self.info["api_url"],
                 "DEFENDER_AUTHORITY_URL": self.info["authority_url"], "DEFENDER_CA_PATH": self.info["ca_path"],
-                "DEFENDER_TOKEN_CACHE_DIR": cache_dir}
+                "DEFENDER_TOKEN_CACHE_DIR": cache_dir, "DEFENDER_RATE_LIMITS": json.dumps(RATE_LIMITS)}
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
