@@ -13,7 +13,6 @@ __metaclass__ = type
 import hashlib
 import re
 import time
-from urllib.parse import urlsplit
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderAuthError,
@@ -82,7 +81,7 @@ class MsalHttpClient:
         """Refuse, before sending, a sign-in URL off the authority's host (or one whose host is ambiguous)."""
         problem = url_problem(url)
         if problem is None and self._authority and origin(url) != origin(self._authority):
-            problem = "%s is not on the sign-in host %s" % (origin(url)[1], origin(self._authority)[1])
+            problem = "%s is not on the sign-in host %s" % (_where(url), _where(self._authority))
         if problem:
             raise DefenderUnsafeResponseError(
                 "Sign-in refused to send the credential to %s: %s." % (redact_url(url), problem),
@@ -107,7 +106,7 @@ class MsalHttpClient:
             target = response.headers.get("Location") or ""
             raise DefenderUnsafeResponseError(
                 "Sign-in at %s was redirected (%d) to %s; refusing to follow, since the credential would go with it."
-                % (origin(url)[1], response.status_code, (urlsplit(target).hostname or target[:80]) or "nowhere"),
+                % (_where(url), response.status_code, _where(target) if target else "nowhere"),
                 status=response.status_code, code="SignInRedirected", method=method, path=redact_url(url),
                 hint="Microsoft sign-in does not redirect a token request; a proxy or a wrong authority_url does. "
                      "The credential was not sent to the redirect target.")
@@ -147,6 +146,17 @@ class MsalHttpClient:
 
     def close(self):
         pass
+
+
+def _where(url):
+    """scheme://host:port of a URL, for messages: which host, never which path or query."""
+    try:
+        scheme, host, port = origin(url)
+    except ValueError:
+        return "an unreadable URL"
+    if not host:  # a relative Location
+        return url.split("?", 1)[0][:80]
+    return "%s://%s:%d" % (scheme, host, port)
 
 
 def _sign_in_problem(response):
