@@ -19,14 +19,17 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from ansible_collections.secops.defender.plugins.module_utils._budget import budget_key
+from ansible_collections.secops.defender.plugins.module_utils._cloud import host_patterns
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderApiError,
     DefenderError,
+    DefenderInputError,
     DefenderRateLimitError,
     DefenderTransportError,
     DefenderUnsafeResponseError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._transport import host_matches
 
 TOKEN = "eyJhbGciOi.attack-suite-token.sig"
 SECRET = "attack-suite-client-secret-Zq9"
@@ -291,15 +294,28 @@ def test_a_result_link_over_plain_http_is_refused_even_in_a_lab(servers, tls, tm
     assert other.requests == []
 
 
-def test_download_hosts_admits_a_lab_storage_host(servers, tls, tmp_path, monkeypatch):
+def test_download_hosts_admits_a_lab_storage_host(servers, tls, tmp_path):
     storage = servers(evidence, host="localhost")
     api = servers(recorder, trusted=True)
-    monkeypatch.setenv("DEFENDER_DOWNLOAD_HOSTS", "localhost")  # as the plugins and the EDA source pass it
+    # A string, as the plugins and the EDA source pass DEFENDER_DOWNLOAD_HOSTS.
     client = build_client(params_for(api, tls, tmp_path, download_hosts="*.example.test, localhost"))
     sink = io.BytesIO()
     assert client.download(storage.url + "/result.json?sig=abc", sink) > 0
     assert b"exit_code" in sink.getvalue()
     assert [r["headers"].get("Authorization") for r in storage.requests] == [None]
+
+
+@pytest.mark.parametrize("host,allowed", [
+    ("x.blob.core.windows.net", True), ("blob.core.windows.net", False), ("x.blob.core.windows.net.evil.test", False),
+    ("evilblob.core.windows.net", False), ("LOCALHOST", True), ("127.0.0.1", False)])
+def test_host_patterns_match_names_and_suffixes_only(host, allowed):
+    assert host_matches(host, host_patterns(["*.blob.core.windows.net", "localhost"])) is allowed
+
+
+@pytest.mark.parametrize("bad", ["*", "https://storage.example", "storage.example:443", "a*.example"])
+def test_download_hosts_refuses_what_is_not_a_host_pattern(bad):
+    with pytest.raises(DefenderInputError):
+        host_patterns([bad])
 
 
 # --- item 6: Retry-After is bounded ------------------------------------------------------------------------------
