@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import urlsplit
 
 from mde_emulator import Emulator
 from mde_emulator.seeding import load_seed
@@ -72,6 +73,7 @@ def main():
         auth = {"tenant_id": info["tenant_id"], "client_id": "11111111-1111-4111-8111-111111111111",
                 "client_secret": "emulator-secret-responder", "api_url": info["api_url"],
                 "authority_url": info["authority_url"], "ca_path": info["ca_path"],
+                "download_hosts": [urlsplit(info["blob_url"]).hostname],
                 "token_cache_dir": os.path.join(workdir, "cache")}
         info_task = {"secops.defender.defender_machine_info": {"machine_id": WS1}}
 

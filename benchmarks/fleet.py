@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from urllib.parse import urlsplit
 
 from mde_emulator import Emulator
 from mde_emulator.seeding import load_seed
@@ -74,6 +75,7 @@ class Bench:
         info = emu.info()
         self.auth = {"tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
                      "api_url": info["api_url"], "authority_url": info["authority_url"], "ca_path": info["ca_path"],
+                     "download_hosts": [urlsplit(info["blob_url"]).hostname],
                      "rate_limits": scaled_limits(scale)}
         self.ids = sorted(m.id for m in emu.tenant.machines.values() if m.name.endswith(".fleet.example.com"))
 

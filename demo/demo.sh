@@ -29,7 +29,9 @@ info = json.load(open(sys.argv[1]))
 app = info["apps"][0]
 for key, value in (("DEFENDER_TENANT_ID", info["tenant_id"]), ("DEFENDER_CLIENT_ID", app["client_id"]),
                    ("DEFENDER_CLIENT_SECRET", app["client_secret"]), ("DEFENDER_API_URL", info["api_url"]),
-                   ("DEFENDER_AUTHORITY_URL", info["authority_url"]), ("DEFENDER_CA_PATH", info["ca_path"])):
+                   ("DEFENDER_AUTHORITY_URL", info["authority_url"]), ("DEFENDER_CA_PATH", info["ca_path"]),
+                   # the emulator's storage host, where result links point (download_hosts)
+                   ("DEFENDER_DOWNLOAD_HOSTS", info["blob_url"].split("//")[1].rsplit(":", 1)[0])):
     print("export %s=%s" % (key, shlex.quote(value)))
 PY
 )"

@@ -111,9 +111,36 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each HTTP response.
+      - Seconds one HTTP request to the API or to sign-in may take in all, from connecting to the last byte of
+        the answer. An answer that is still arriving then (a body trickled a byte at a time) is cut off, and the
+        request is retried like a timeout.
+      - Result downloads are streamed to disk and bounded per read instead, since a large file takes longer.
       - If not set, E(DEFENDER_TIMEOUT) is used, and then V(30).
     type: int
+  max_response_mb:
+    description:
+      - The largest answer, in MiB, read from the API or from sign-in. A larger one fails with the code
+        C(ResponseTooLarge) once that much has arrived, rather than fill the controller's memory. Result downloads
+        are streamed to disk and not bounded by this.
+      - JSON nested deeper than 64 levels fails with C(ResponseTooDeep), and paging that repeats a page, does not
+        advance, or passes 200 pages fails with C(PagingLoop), before the rate budget is spent on it.
+      - If not set, E(DEFENDER_MAX_RESPONSE_MB) is used, and then V(64).
+    type: int
+  download_hosts:
+    description:
+      - The hosts that result links (live response results, the investigation package) may point to. Any other
+        link is refused before a byte is read, with the code C(DownloadHostRefused), because whatever it served
+        would be saved as the evidence.
+      - Each item is a host name (V(localhost)) or V(*.suffix) for every name under suffix. Links must be
+        C(https://).
+      - The default is the storage of O(cloud), as Microsoft documents it. V(commercial) is
+        V(*.blob.core.windows.net) and V(*.securitycenter.windows.com); V(gcc_high) and V(dod) are
+        V(*.blob.core.usgovcloudapi.net) and V(*.securitycenter.windows.us); V(gcc) has both.
+      - Set it for a lab or the emulator (whose storage is V(127.0.0.1)), or if the error names a Microsoft host
+        that serves your tenant.
+      - If not set, E(DEFENDER_DOWNLOAD_HOSTS) (names separated by commas) is used.
+    type: list
+    elements: str
   max_retry_wait:
     description:
       - The most seconds one API call may spend waiting for the tenant's rate budget (see O(rate_budget)), waiting
@@ -316,9 +343,18 @@ options:
     type: path
     env: [{name: DEFENDER_CA_PATH}]
   timeout:
-    description: Seconds to wait for one HTTP response; 30 when not set.
+    description: Seconds one HTTP request may take in all, answer included; 30 when not set.
     type: int
     env: [{name: DEFENDER_TIMEOUT}]
+  max_response_mb:
+    description: The largest answer read, in MiB; 64 when not set.
+    type: int
+    env: [{name: DEFENDER_MAX_RESPONSE_MB}]
+  download_hosts:
+    description: The hosts result links may point to (names or V(*.suffix)); the storage of O(cloud) when not set.
+    type: list
+    elements: str
+    env: [{name: DEFENDER_DOWNLOAD_HOSTS}]
   max_retry_wait:
     description: The most seconds one call may wait for the rate budget and retries; 3600 when not set.
     type: int

@@ -18,6 +18,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderAuthError,
     DefenderError,
     DefenderTransportError,
+    DefenderUnsafeResponseError,
     describe_transport_error,
     redact_url,
 )
@@ -27,6 +28,14 @@ from ansible_collections.secops.defender.plugins.module_utils._retries import (
     rate_limit_delay,
 )
 from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache, cache_key
+from ansible_collections.secops.defender.plugins.module_utils._transport import (
+    DEFAULT_MAX_RESPONSE_MB,
+    BodyTooLarge,
+    DeadlinePassed,
+    origin,
+    read_body,
+    url_problem,
+)
 
 AUTH_METHODS = ("auto", "client_secret", "certificate", "access_token", "managed_identity")
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
@@ -42,16 +51,24 @@ class MsalHttpClient:
 
     Sign-in is safe to repeat, so a 429, a 5xx, a dropped connection or an unreadable answer is retried with
     backoff (Retry-After honoured), a few times and within `max_wait` seconds. What is left is raised as a
-    DefenderAuthError that names the host, the status and the correlation id: never an exception from inside MSAL."""
+    DefenderAuthError that names the host, the status and the correlation id: never an exception from inside MSAL.
+
+    The secret never travels further than the authority: no redirect is followed (a 307 would re-send the POST,
+    secret and all, wherever it points), and with `authority_url` every URL MSAL asks for (the discovery document's
+    token_endpoint too) must be on the authority's scheme, host and port. Answers are bounded like the API's."""
 
     ATTEMPTS = 4
 
-    def __init__(self, session, verify, timeout, max_wait=120, sleep=time.sleep):
+    def __init__(self, session, verify, timeout, max_wait=120, sleep=time.sleep, authority_url=None,
+                 max_response_mb=DEFAULT_MAX_RESPONSE_MB, clock=time.monotonic):
         self._session = session
         self._verify = verify
         self._timeout = timeout
         self._max_wait = max_wait
         self._sleep = sleep
+        self._authority = authority_url
+        self._max_bytes = int(max_response_mb * 1024 * 1024)
+        self._clock = clock
         self.retries = 0  # counted for the tests
 
     def get(self, url, params=None, headers=None, **kwargs):
@@ -60,13 +77,49 @@ class MsalHttpClient:
     def post(self, url, params=None, data=None, headers=None, **kwargs):
         return self._call("POST", url, params=params, data=data, headers=headers)
 
+    def _check_url(self, url):
+        """Refuse, before sending, a sign-in URL off the authority's host (or one whose host is ambiguous)."""
+        problem = url_problem(url)
+        if problem is None and self._authority and origin(url) != origin(self._authority):
+            problem = "%s is not on the sign-in host %s" % (_where(url), _where(self._authority))
+        if problem:
+            raise DefenderUnsafeResponseError(
+                "Sign-in refused to send the credential to %s: %s." % (redact_url(url), problem),
+                code="ForeignSignInHost", path=redact_url(url),
+                hint="The sign-in discovery document (or a proxy) named another host. Check authority_url and "
+                     "cloud, and any proxy (HTTPS_PROXY); nothing was sent there.")
+
+    def _send(self, method, url, kwargs):
+        """One request, no redirect followed, its answer read within size and time bounds."""
+        deadline = self._clock() + self._timeout
+        response = self._session.request(method, url, verify=self._verify, timeout=self._timeout,
+                                         allow_redirects=False, stream=True, **kwargs)
+        try:
+            # As in the API client: requests keeps a read body in _content, so MSAL's .text and .json() work.
+            response._content = read_body(response, self._max_bytes, deadline, self._clock)
+        except (BodyTooLarge, DeadlinePassed) as exc:
+            response.close()
+            raise DefenderTransportError("Sign-in failed: the answer of %s was %s." % (
+                redact_url(url), "too large" if isinstance(exc, BodyTooLarge) else "not complete within timeout"),
+                code="SignInAnswerRefused", path=redact_url(url))
+        if 300 <= response.status_code < 400:
+            target = response.headers.get("Location") or ""
+            raise DefenderUnsafeResponseError(
+                "Sign-in at %s was redirected (%d) to %s; refusing to follow, since the credential would go with it."
+                % (_where(url), response.status_code, _where(target) if target else "nowhere"),
+                status=response.status_code, code="SignInRedirected", method=method, path=redact_url(url),
+                hint="Microsoft sign-in does not redirect a token request; a proxy or a wrong authority_url does. "
+                     "The credential was not sent to the redirect target.")
+        return response
+
     def _call(self, method, url, **kwargs):
         import requests  # deferred like msal: only sign-in needs it here
+        self._check_url(url)
         waited = 0.0
         for attempt in range(1, self.ATTEMPTS + 1):
             problem, retry_after, response = None, None, None
             try:
-                response = self._session.request(method, url, verify=self._verify, timeout=self._timeout, **kwargs)
+                response = self._send(method, url, kwargs)
             except requests.exceptions.SSLError as exc:  # not transient: say so at once
                 raise DefenderTransportError("Sign-in failed: " + describe_transport_error(exc, url))
             except requests.exceptions.RequestException as exc:
@@ -93,6 +146,17 @@ class MsalHttpClient:
 
     def close(self):
         pass
+
+
+def _where(url):
+    """scheme://host:port of a URL, for messages: which host, never which path or query."""
+    try:
+        scheme, host, port = origin(url)
+    except ValueError:
+        return "an unreadable URL"
+    if not host:  # a relative Location
+        return url.split("?", 1)[0][:80]
+    return "%s://%s:%d" % (scheme, host, port)
 
 
 def _sign_in_problem(response):

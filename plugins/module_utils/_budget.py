@@ -22,6 +22,7 @@ import bisect
 import contextlib
 import hashlib
 import json
+import math
 import os
 import tempfile
 import threading
@@ -45,6 +46,8 @@ DEFAULT_LIMITS = {
 _CLASS_SUFFIXES = (("/runliveresponse", "runliveresponse"), ("/getpackageuri", "getpackageuri"))
 # A reserved call whose answer never came (the process died) stops counting as in flight after this long.
 IN_FLIGHT_GRACE = 120
+# The bound of a pause given without one (and of one an older release wrote): the default max_retry_wait.
+LEGACY_PAUSE_BOUND = 3600
 
 
 def rate_class(path):
@@ -166,11 +169,28 @@ class RateBudget:
         state["calls"][klass] = log
         return log
 
+    @staticmethod
+    def _pause_until(state, klass, now):
+        """When the recorded 429 pause of `klass` ends (0 for none). A pause is [until, bound]: it was recorded at
+        most `bound` seconds ahead, so one reaching further (a hostile Retry-After kept by an older release, an
+        infinity, a hand edit) is past its own bound, and this task clears it."""
+        entry = state["pause"].get(klass)
+        if not isinstance(entry, list):
+            entry = [entry, LEGACY_PAUSE_BOUND]
+        try:
+            until, bound = float(entry[0] or 0), float(entry[1])
+        except (TypeError, ValueError, IndexError):
+            until, bound = 0.0, 0.0
+        if not (math.isfinite(until) and math.isfinite(bound)) or until - now > bound:
+            state["pause"].pop(klass, None)
+            return 0.0
+        return until
+
     def _wait_needed(self, state, klass, now):
         """Seconds until one more call of `klass` fits every window (0 when it fits now)."""
         log = self._log(state, klass, now)
         done, in_flight = log["done"], len(log["open"])
-        wait = max(0.0, float(state["pause"].get(klass, 0)) - now)
+        wait = max(0.0, self._pause_until(state, klass, now) - now)
         for calls, seconds in self._windows(klass):
             recent = done[bisect.bisect_right(done, now - seconds):]
             count = len(recent) + in_flight
@@ -226,12 +246,17 @@ class RateBudget:
             if log["open"].pop(token, None) is not None:
                 bisect.insort(log["done"], round(now, 3))
 
-    def pause(self, klass, seconds):
-        """A 429 said to wait: every process holds its calls of `klass` until then."""
+    def pause(self, klass, seconds, bound=None):
+        """A 429 said to wait: every process holds its calls of `klass` until then, `bound` seconds at most (the
+        caller's max_retry_wait), so that no answer can hold the controller for longer than a task would wait."""
         self.stats["rate_limited"] += 1
         with self._locked() as state:
-            until = self._clock() + max(0.0, float(seconds or 0))
-            state["pause"][klass] = max(float(state["pause"].get(klass, 0)), until)
+            now = self._clock()
+            bound = max(0.0, float(LEGACY_PAUSE_BOUND if bound is None else bound))
+            seconds = float(seconds or 0)
+            until = now + (min(max(0.0, seconds), bound) if math.isfinite(seconds) else 0.0)
+            if until > self._pause_until(state, klass, now):
+                state["pause"][klass] = [round(until, 3), bound]
 
     def report(self):
         return dict(self.stats, paced_seconds=round(self.stats["paced_seconds"], 1))

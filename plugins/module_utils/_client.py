@@ -5,7 +5,8 @@
 
 One requests Session; `verify` and a timeout on every request; the bearer token only to the API host; 429 waits out
 Retry-After within a budget; 5xx and connection errors are retried only when repeating is safe; a 401 refreshes the
-token once; paging follows @odata.nextLink or $skip and refuses to loop.
+token once; paging follows @odata.nextLink or $skip and refuses to loop. Every answer is bounded in size, time and
+JSON nesting (_transport.py), and result links are followed only to the cloud's storage hosts.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +15,7 @@ __metaclass__ = type
 
 import base64
 import hashlib
+import itertools
 import json
 import time
 
@@ -24,6 +26,7 @@ try:  # requests' own transport; present whenever requests is, which the module 
 except ImportError:  # pragma: no cover
     urllib3_errors = None
 
+from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOUDS
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderApiError,
     DefenderAuthError,
@@ -33,6 +36,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderOutcomeUnknownError,
     DefenderRateLimitError,
     DefenderTransportError,
+    DefenderUnsafeResponseError,
     describe_transport_error,
     permission_for,
     redact_url,
@@ -44,11 +48,25 @@ from ansible_collections.secops.defender.plugins.module_utils._retries import (
     parse_retry_after,
     rate_limit_delay,
 )
+from ansible_collections.secops.defender.plugins.module_utils._transport import (
+    DEFAULT_MAX_RESPONSE_MB,
+    BodyTooLarge,
+    DeadlinePassed,
+    TooDeep,
+    host_matches,
+    loads_bounded,
+    origin,
+    read_body,
+    url_problem,
+)
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "secops.defender/%s (Ansible collection)" % COLLECTION_VERSION
 SAFE_METHODS = ("GET", "HEAD", "DELETE")
 MAX_PAGE = 10000
+# Paging stops with an error past this many pages (2 million items at the API's page size): a server that hands out
+# a new @odata.nextLink for ever must not drain the tenant's hourly budget first.
+MAX_PAGES = 200
 # 5xx, connection failures and unreadable bodies are retried this many times at most; 429 is bounded by
 # max_retry_wait instead.
 MAX_TRANSIENT_ATTEMPTS = 5
@@ -62,14 +80,10 @@ HTML_TYPES = ("text/html",)
 MAX_KEPT_JSON = 16 * 1024 * 1024
 
 
-def origin(url):
-    parts = urlsplit(url)
-    return (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80))
-
-
 class DefenderClient:
     def __init__(self, api_url, token_provider, verify=True, timeout=30, max_retry_wait=3600, session=None,
-                 sleep=time.sleep, clock=time.monotonic, budget=None, pool_size=32, allow_http=False):
+                 sleep=time.sleep, clock=time.monotonic, budget=None, pool_size=32, allow_http=False,
+                 download_hosts=None, max_response_mb=DEFAULT_MAX_RESPONSE_MB, max_pages=MAX_PAGES):
         import requests  # the module checks it is installed before building a client
         self._requests = requests
         self.api_url = api_url.rstrip("/")
@@ -78,8 +92,14 @@ class DefenderClient:
         self.verify = verify
         self.timeout = timeout
         self.max_retry_wait = max_retry_wait
-        # Plain http only for a lab that asked for it (allow_insecure_http); a SAS link is a credential too.
+        # Plain http to the API only for a lab that asked for it (allow_insecure_http); result links are https always,
+        # because a SAS link is a credential too.
         self.allow_http = allow_http
+        # Result links are followed only to these hosts (names or *.suffix): the cloud's storage, or a lab's.
+        self.download_hosts = list(CLOUDS["commercial"]["download_hosts"] if download_hosts is None
+                                   else download_hosts)
+        self.max_response_bytes = int(max_response_mb * 1024 * 1024)
+        self.max_pages = max_pages
         # The shared rate budget (_budget.RateBudget): every API call is paced through it before it is sent.
         self.budget = budget
         self.session = session or requests.Session()
@@ -105,9 +125,7 @@ class DefenderClient:
         idempotent = method in SAFE_METHODS if idempotent is None else idempotent
         url = path if path.startswith("http") else self.api_url + path
         shown_path = urlsplit(url).path
-        if origin(url) != self._origin:
-            raise DefenderTransportError("Refusing to send the API token to %s, which is not the API host %s"
-                                         % (redact_url(url), self.api_url))
+        self._check_api_url(url)
         started = self._clock()
         klass = rate_class(shown_path)
         attempt = 0
@@ -124,6 +142,8 @@ class DefenderClient:
                     raise DefenderOutcomeUnknownError(
                         "The %s request's outcome is unknown: %s." % (method, exc.message.rstrip(".")),
                         method=method, path=shown_path, code=exc.code)
+                if isinstance(exc, DefenderUnsafeResponseError):
+                    raise
                 if self._backed_off(attempt, started):
                     continue
                 raise
@@ -138,6 +158,8 @@ class DefenderClient:
                             "The API accepted %s %s (%s) but its answer could not be read; the change was probably "
                             "made." % (method, shown_path, status), status=status, method=method, path=shown_path,
                             code="MalformedResponse", correlation_id=_correlation_id(response))
+                    if isinstance(exc, DefenderUnsafeResponseError):
+                        raise
                     if self._backed_off(attempt, started):
                         continue
                     exc.message += " (%d attempts)" % attempt
@@ -151,8 +173,9 @@ class DefenderClient:
             if status == 429:
                 delay = rate_limit_delay(parse_retry_after(response.headers.get("Retry-After")), attempt)
                 if self.budget is not None:
-                    # Every process on this controller holds back until then, not just this request.
-                    self.budget.pause(klass, delay)
+                    # Every process on this controller holds back until then, not just this request; but never
+                    # longer than this task's own bound, so one hostile Retry-After cannot stop the controller.
+                    self.budget.pause(klass, delay, self.max_retry_wait)
                     throttled = self._error(response, method, shown_path)
                     continue
                 if self._budget_allows(started, delay):
@@ -184,17 +207,30 @@ class DefenderClient:
         finally:
             self.budget.done(ticket)
 
+    def _check_api_url(self, url):
+        """The token goes to the API host only, judged as requests will connect (scheme, host and port)."""
+        problem = url_problem(url)
+        if problem is None and origin(url) != self._origin:
+            problem = "it is not on the API host %s" % self.api_url
+        if problem:
+            raise DefenderUnsafeResponseError(
+                "Refusing to send the API token to %s: %s." % (redact_url(url), problem), code="ForeignHost",
+                hint="The API (or a proxy in between) returned a link off the API host. Check api_url and any "
+                     "proxy (HTTPS_PROXY); the token was not sent.")
+
     def _send(self, method, url, params, body, files, data, headers):
         requests = self._requests
         kwargs = {"params": params, "headers": headers, "verify": self.verify, "timeout": self.timeout,
-                  "allow_redirects": False}
+                  "allow_redirects": False, "stream": True}
         if files is not None:
             kwargs.update(files=files, data=data)
         elif body is not None:
             kwargs["data"] = json.dumps(body)
             headers["Content-Type"] = "application/json"
+        deadline = self._clock() + self.timeout
         try:
-            return self.session.request(method, url, **kwargs)
+            response = self.session.request(method, url, **kwargs)
+            return self._read_whole(response, method, url, deadline)
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
             error = DefenderTransportError(describe_transport_error(exc, url), code=transport_code(exc))
             error.not_sent = True
@@ -204,6 +240,29 @@ class DefenderClient:
             # A refused connection never carried the request; anything later may have.
             error.not_sent = "refused" in str(exc).lower()
             raise error
+
+    def _read_whole(self, response, method, url, deadline):
+        """Read the answer within max_response_mb and `timeout` seconds in all; requests' own timeout is per read."""
+        shown = urlsplit(url).path
+        try:
+            # requests keeps a read body in _content; setting it lets .json()/.text work as without stream=True.
+            response._content = read_body(response, self.max_response_bytes, deadline, self._clock)
+            return response
+        except BodyTooLarge:
+            raise DefenderUnsafeResponseError(
+                "The answer to %s %s is larger than max_response_mb (%d MiB); stopped reading it."
+                % (method, shown, self.max_response_bytes // (1024 * 1024)), status=response.status_code,
+                method=method, path=shown, code="ResponseTooLarge", correlation_id=_correlation_id(response),
+                hint="Raise max_response_mb if the API really sends this much; otherwise a proxy or server is "
+                     "misbehaving.")
+        except DeadlinePassed as exc:
+            raise DefenderTransportError(
+                "The answer to %s %s did not arrive within timeout (%d s in all; %d bytes came)."
+                % (method, shown, self.timeout, exc.read), status=response.status_code, method=method, path=shown,
+                code="ResponseDeadline", correlation_id=_correlation_id(response))
+        finally:
+            if response._content is False:  # not read in full: drop the connection rather than reuse it
+                response.close()
 
     def _backed_off(self, attempt, started):
         """Wait before retrying a transient failure, if attempts and max_retry_wait allow one more; else False."""
@@ -224,7 +283,12 @@ class DefenderClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
+            return loads_bounded(response.content)
+        except TooDeep as exc:
+            raise DefenderUnsafeResponseError(
+                "The API answered %s %s with JSON nested too deep to read (%s)." % (method, path, exc),
+                status=response.status_code, method=method, path=path, code="ResponseTooDeep",
+                correlation_id=_correlation_id(response))
         except ValueError:
             raise DefenderTransportError("The API answered %s %s with a body that is not JSON."
                                          % (method, path), status=response.status_code, method=method, path=path,
@@ -235,7 +299,7 @@ class DefenderClient:
     def _error(self, response, method, path, unknown=False):
         code = api_message = correlation_id = None
         try:
-            error = response.json().get("error") or {}
+            error = loads_bounded(response.content).get("error") or {}
             code, api_message, correlation_id = error.get("code"), error.get("message"), error.get("target")
         except (ValueError, AttributeError):
             api_message = (response.text or "")[:200] or None
@@ -270,13 +334,17 @@ class DefenderClient:
         return self.request("POST", path, body=body, idempotent=idempotent, expected=expected)
 
     def paged(self, path, params=None, page_size=MAX_PAGE, limit=None):
-        """Every item of a collection, following @odata.nextLink or $skip, and never the same page twice."""
+        """Every item of a collection, following @odata.nextLink or $skip.
+
+        A server that loops is stopped with DefenderUnsafeResponseError (code PagingLoop) before it spends the
+        rate budget: the same nextLink or the same page twice, a page of items already seen ($skip ignored), or
+        more than max_pages pages."""
         params = dict(params or {})
         params["$top"] = min(page_size, limit or page_size)
         skip = int(params.pop("$skip", 0))
-        seen_links, seen_ids, items = set(), set(), []
+        seen_links, seen_pages, seen_ids, items = set(), set(), set(), []
         url, query = path, dict(params, **{"$skip": skip}) if skip else params
-        while True:
+        for pages in itertools.count(1):
             try:
                 page = self.get(url, params=query) or {}
             except DefenderNotFoundError:
@@ -288,6 +356,7 @@ class DefenderClient:
                 raise DefenderTransportError("The API answered GET %s with something that is not a collection."
                                              % urlsplit(url).path, method="GET", path=urlsplit(url).path)
             values = values or []
+            self._check_page_is_new(path, values, seen_pages, seen_ids, pages)
             for item in values:
                 key = item.get("id") if isinstance(item, dict) else None
                 if key is not None:
@@ -298,18 +367,37 @@ class DefenderClient:
                 if limit and len(items) >= limit:
                     return items
             next_link = page.get("@odata.nextLink")
+            if not next_link and len(values) < params["$top"]:
+                return items
+            if pages >= self.max_pages:
+                raise self._paging_loop(path, "it is still going after %d pages (%d items)" % (pages, len(items)))
             if next_link:
                 if next_link in seen_links:
-                    self.warnings.append("The API returned the same @odata.nextLink twice; stopped paging at %d "
-                                         "items to avoid a loop." % len(items))
-                    return items
+                    raise self._paging_loop(path, "it returned the same @odata.nextLink twice")
                 seen_links.add(next_link)
                 url, query = next_link, None
-            elif len(values) >= params["$top"]:
+            else:
                 skip += len(values)
                 url, query = path, dict(params, **{"$skip": skip})
-            else:
-                return items
+        return items  # pragma: no cover - the loop returns or raises
+
+    def _check_page_is_new(self, path, values, seen_pages, seen_ids, pages):
+        """Raise when a page repeats one already read, or brings no item that was not seen before."""
+        fingerprint = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+        if values and fingerprint in seen_pages:
+            raise self._paging_loop(path, "page %d repeats an earlier page" % pages)
+        seen_pages.add(fingerprint)
+        keys = [item.get("id") for item in values if isinstance(item, dict) and item.get("id") is not None]
+        if pages > 1 and keys and len(keys) == len(values) and all(key in seen_ids for key in keys):
+            raise self._paging_loop(path, "page %d holds only items already read ($skip or the link does not "
+                                          "advance)" % pages)
+
+    def _paging_loop(self, path, why):
+        shown = urlsplit(path).path
+        return DefenderUnsafeResponseError(
+            "Stopped paging GET %s: %s." % (shown, why), method="GET", path=shown, code="PagingLoop",
+            hint="The API (or a proxy) is not paging as documented; nothing more was requested. Narrow the query "
+                 "(filter, limit) or report it with the correlation id of a recent call.")
 
     def download_fresh(self, get_link, handle_factory, check=None):
         """Download through a short-lived link: `get_link()` asks the API for one, `handle_factory()` gives a fresh,
@@ -331,6 +419,8 @@ class DefenderClient:
                 if check is not None:
                     check(handle)
                 return written
+            except DefenderUnsafeResponseError:
+                raise  # a refused link is refused again: never retried
             except DefenderApiError as exc:
                 if exc.status == 403 and links < DOWNLOAD_LINKS:
                     link = None  # expired (or its signature was refused): ask the API for another
@@ -354,6 +444,32 @@ class DefenderClient:
             result["rate_budget"] = self.budget.report()
         return result
 
+    def _check_download_url(self, url):
+        """A result link is followed only over https, to a storage host of the cloud (download_hosts): a link to
+        any other host would save whatever that host sends as the evidence. Checked before a byte is read."""
+        problem = url_problem(url)
+        scheme, host, dummy = origin(url) if problem is None else ("", "", 0)
+        if problem is None and (scheme, host, dummy) == self._origin:
+            problem = "it points back at the API host"
+        elif problem is None and scheme != "https":
+            problem = "it is not https, so its signature would cross the network in clear text"
+        elif problem is None and not host_matches(host, self.download_hosts):
+            problem = "%s is not a storage host of this cloud (download_hosts: %s)" % (
+                host, ", ".join(self.download_hosts) or "none")
+        if problem:
+            raise DefenderUnsafeResponseError(
+                "Refusing to download a result from %s: %s." % (redact_url(url), problem), method="GET",
+                path=redact_url(url), code="DownloadHostRefused",
+                hint="If this host really serves your tenant's results (a lab, an emulator, a new storage region), "
+                     "add it to download_hosts (or DEFENDER_DOWNLOAD_HOSTS), as a name or *.suffix.")
+
+    def _error_text(self, response):
+        """The start of an error body, read within bounds (a storage error is a few hundred bytes of XML)."""
+        try:
+            return read_body(response, 64 * 1024, self._clock() + self.timeout, self._clock).decode("utf-8", "replace")
+        except (BodyTooLarge, DeadlinePassed, self._requests.exceptions.RequestException, urllib3_errors.HTTPError):
+            return ""
+
     def download(self, url, handle, chunk_size=1024 * 1024):
         """Stream a result link into `handle`, once. The bearer token never goes with it: the link is its own
         credential, on another host. Returns the number of bytes written, or raises with the link's query hidden.
@@ -361,12 +477,8 @@ class DefenderClient:
         What arrived is checked against what the storage said it sent: Content-Length, Content-MD5 when given, and
         the gzip signature when the type says gzip."""
         requests = self._requests
-        if origin(url) == self._origin:
-            raise DefenderTransportError("A result link pointed back at the API host; refusing to follow it.")
+        self._check_download_url(url)
         shown = redact_url(url)
-        if not shown.lower().startswith("https://") and not self.allow_http:
-            raise DefenderTransportError("Refusing a result link that is not https (%s): it would send the link's "
-                                         "signature in clear text." % shown)
         try:
             response = requests.get(url, stream=True, verify=self.verify, timeout=self.timeout,
                                     headers={"User-Agent": USER_AGENT}, allow_redirects=False)
@@ -376,7 +488,7 @@ class DefenderClient:
         with response:
             if response.status_code != 200:
                 error = DefenderApiError("Downloading a result failed.", status=response.status_code,
-                                         code=_blob_error(response.text), method="GET", path=shown,
+                                         code=_blob_error(self._error_text(response)), method="GET", path=shown,
                                          correlation_id=response.headers.get("x-ms-request-id"))
                 error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 raise error
@@ -422,7 +534,7 @@ def _check_received(headers, written, md5, head, shown, kept=None):
         problem = "the answer is an HTML page (a proxy's or a portal's), not the result"
     elif kept is not None and len(kept) < MAX_KEPT_JSON:
         try:
-            json.loads(bytes(kept).decode("utf-8-sig"))
+            loads_bounded(bytes(kept))
         except ValueError:
             problem = "it was sent as JSON but does not parse (%d bytes)" % written
     if problem:

@@ -131,6 +131,16 @@ class DefenderTransportError(DefenderError):
     not_sent = False
 
 
+class DefenderUnsafeResponseError(DefenderTransportError):
+    """The API, a proxy or the network asked for something the client refuses, and nothing unsafe was done: the
+    token or the secret to another host, a redirect at sign-in, evidence from a host that is not storage, an answer
+    past its bounds (size, nesting, pages). Never retried: the same answer would be refused again."""
+
+    def __init__(self, message, **kwargs):
+        kwargs.setdefault("code", "UnsafeResponse")
+        super(DefenderUnsafeResponseError, self).__init__(message, **kwargs)
+
+
 class DefenderIntegrityError(DefenderTransportError):
     """A download arrived but is not what was sent: short, a checksum mismatch, or it does not decode."""
 

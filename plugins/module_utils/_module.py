@@ -90,11 +90,13 @@ AUTH_ARGSPEC = dict(
     token_cache_dir=dict(type="path", fallback=_env("DEFENDER_TOKEN_CACHE_DIR")),
     rate_budget=dict(type="bool", fallback=_env("DEFENDER_RATE_BUDGET")),
     rate_limits=dict(type="dict", fallback=_env("DEFENDER_RATE_LIMITS")),
+    download_hosts=dict(type="list", elements="str", fallback=_env("DEFENDER_DOWNLOAD_HOSTS")),
+    max_response_mb=dict(type="int", fallback=_env("DEFENDER_MAX_RESPONSE_MB")),
 )
 
 # Defaults live here rather than in the argspec, so that an env fallback is consulted before a default applies.
 AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", allow_insecure_http=False, validate_certs=True,
-                     timeout=30, max_retry_wait=3600, token_cache=True, rate_budget=True)
+                     timeout=30, max_retry_wait=3600, token_cache=True, rate_budget=True, max_response_mb=64)
 
 WAIT_ARGSPEC = dict(
     wait=dict(type="bool", default=True),
@@ -131,7 +133,7 @@ def check_ranges(params):
 # (option, lowest, highest) for every number a task can give; checked before anything is sent.
 RANGES = (("wait_timeout", 1, 7 * 86400), ("poll_interval", 1, 3600), ("concurrency", 1, 64),
           ("dedupe_lookback_days", 1, 365), ("timeout", 1, 600), ("max_retry_wait", 0, 86400),
-          ("limit", 1, 100000), ("max_sessions", 1, 50))
+          ("limit", 1, 100000), ("max_sessions", 1, 50), ("max_response_mb", 1, 4096))
 
 
 def state_dir(params):
@@ -157,7 +159,8 @@ def build_client(params):
 
     options = auth_options(params)
     check_ranges(options)
-    urls = endpoints(options["cloud"], options["api_url"], options["authority_url"], options["scope"])
+    urls = endpoints(options["cloud"], options["api_url"], options["authority_url"], options["scope"],
+                     options["download_hosts"])
     insecure = insecure_urls(urls, os.environ)
     if insecure and not options["allow_insecure_http"]:
         raise DefenderInputError(
@@ -166,15 +169,18 @@ def build_client(params):
     verify = (options["ca_path"] or True) if options["validate_certs"] else False
     session = requests.Session()
     credential = select_credential(options, urls)
-    tokens = TokenProvider(credential, MsalHttpClient(session, verify, options["timeout"],
-                                                      max_wait=min(120, options["max_retry_wait"])),
-                           make_cache(options["token_cache"], options["token_cache_dir"]))
+    # A managed identity signs in at the host's own identity endpoint, not at the authority, and sends no secret.
+    authority = None if credential.method == "managed_identity" else urls["authority_url"]
+    http_client = MsalHttpClient(session, verify, options["timeout"], max_wait=min(120, options["max_retry_wait"]),
+                                 authority_url=authority, max_response_mb=options["max_response_mb"])
+    tokens = TokenProvider(credential, http_client, make_cache(options["token_cache"], options["token_cache_dir"]))
     budget = None
     if options["rate_budget"]:
         budget = RateBudget(state_dir(options), scope_key(options, urls), parse_limits(options["rate_limits"]))
     client = DefenderClient(urls["api_url"], tokens, verify=verify, timeout=options["timeout"],
                             max_retry_wait=options["max_retry_wait"], session=session, budget=budget,
-                            allow_http=options["allow_insecure_http"])
+                            allow_http=options["allow_insecure_http"], download_hosts=urls["download_hosts"],
+                            max_response_mb=options["max_response_mb"])
     if insecure:
         client.warnings.append("allow_insecure_http is on and %s is plain http: tokens and secrets cross the "
                                "network in clear text. Use this against a lab only." % ", ".join(insecure))

@@ -7,20 +7,26 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import random
 import time
 from email.utils import parsedate_to_datetime
 
 
 def parse_retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None if absent or unreadable."""
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None if absent or unreadable.
+
+    Infinity, NaN and words are unreadable (None): the caller then backs off for a bounded default, as for a 429
+    without the header. Callers also cap what they get at max_retry_wait."""
     if value is None:
         return None
     value = str(value).strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

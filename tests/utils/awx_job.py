@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import requests
 import yaml
@@ -155,7 +156,9 @@ def main(collections_path, work):
                       "client_secret": app["client_secret"], "api_url": info["api_url"],
                       "authority_url": info["authority_url"], "ca_bundle": ca_bundle}, files_dir)
         token_cache = os.path.join(work, "token-cache")
-        env.update({"ANSIBLE_COLLECTIONS_PATH": collections_path, "DEFENDER_TOKEN_CACHE_DIR": token_cache})
+        env.update({"ANSIBLE_COLLECTIONS_PATH": collections_path, "DEFENDER_TOKEN_CACHE_DIR": token_cache,
+                    # the emulator's storage host, where result links point (download_hosts)
+                    "DEFENDER_DOWNLOAD_HOSTS": urlsplit(info["blob_url"]).hostname})
         dest = os.path.join(work, "evidence")
         extravars = {"incident_ticket": "INC-AWX-1", "incident_sha1": SHA1, "incident_machines": MACHINES,
                      "incident_dest": dest, "incident_poll_interval": 1,

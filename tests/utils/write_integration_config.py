@@ -2,6 +2,7 @@
 
 import json
 import sys
+from urllib.parse import urlsplit
 
 RESPONDER = "11111111-1111-4111-8111-111111111111"
 READER = "22222222-2222-4222-8222-222222222222"
@@ -15,7 +16,9 @@ def main(info_path, cache_dir):
     def auth(client_id):
         return {"tenant_id": info["tenant_id"], "client_id": client_id,
                 "client_secret": apps[client_id]["client_secret"], "api_url": info["api_url"],
-                "authority_url": info["authority_url"], "ca_path": info["ca_path"], "token_cache_dir": cache_dir}
+                "authority_url": info["authority_url"], "ca_path": info["ca_path"], "token_cache_dir": cache_dir,
+                # result links point at the emulator's storage host (127.0.0.1), not Microsoft's
+                "download_hosts": [urlsplit(info["blob_url"]).hostname]}
 
     config = {
         "defender_auth": auth(RESPONDER),

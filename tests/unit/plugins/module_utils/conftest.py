@@ -3,6 +3,8 @@
 The emulator comes from the installed mde_emulator package: its pytest plugin (loaded by its pytest11 entry point)
 provides the mde_emulator fixture, seeded here through mde_emulator_seed."""
 
+from urllib.parse import urlsplit
+
 import pytest
 import requests
 
@@ -65,6 +67,7 @@ def params(emulator, tmp_path):
         "tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
         "api_url": info["api_url"], "authority_url": info["authority_url"], "ca_path": info["ca_path"],
         "token_cache_dir": str(tmp_path / "cache"), "timeout": 5, "max_retry_wait": 30,
+        "download_hosts": [urlsplit(info["blob_url"]).hostname],  # the emulator's storage host
     }
 
 

@@ -104,7 +104,12 @@ def test_secrets_are_no_log():
      "https://api-gov.securitycenter.microsoft.us/.default"),
 ])
 def test_cloud_table(cloud, api, authority, scope):
-    assert endpoints(cloud) == {"api_url": api, "authority_url": authority, "scope": scope}
+    urls = endpoints(cloud)
+    assert dict((k, urls[k]) for k in ("api_url", "authority_url", "scope")) == {
+        "api_url": api, "authority_url": authority, "scope": scope}
+    # result links are followed only to the cloud's own storage (download_hosts)
+    storage = "*.blob.core.usgovcloudapi.net" if authority.endswith(".us") else "*.blob.core.windows.net"
+    assert storage in urls["download_hosts"]
 
 
 def test_overrides_win_over_the_cloud():
