@@ -136,6 +136,18 @@ RANGES = (("wait_timeout", 1, 7 * 86400), ("poll_interval", 1, 3600), ("concurre
           ("limit", 1, 100000), ("max_sessions", 1, 50), ("max_response_mb", 1, 4096))
 
 
+def resolve_connection(args):
+    """The connection options for what is not an AnsibleModule (the EDA source): `args` first, then each option's
+    environment variables, typed and checked by the same argspec a module uses, so that DEFENDER_TIMEOUT=30 is an int
+    and DEFENDER_ALLOW_INSECURE_HTTP=false is false there too."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    given = dict((k, v) for k, v in (args or {}).items() if k in AUTH_ARGSPEC and v is not None)
+    result = ArgumentSpecValidator(AUTH_ARGSPEC).validate(given)
+    if result.error_messages:
+        raise DefenderInputError("The connection options are not valid: %s" % "; ".join(result.error_messages))
+    return result.validated_parameters
+
+
 def state_dir(params):
     """Where the token cache, the rate budget and the submit locks live (one place, shared by all tasks)."""
     return params.get("token_cache_dir") or default_cache_dir()

@@ -61,15 +61,10 @@ LOG = logging.getLogger("secops.defender.alerts")
 
 
 def connection_params(args):
-    """The modules' connection options: the rulebook's arguments first, then their environment variables."""
-    from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC
-    params = {}
-    for name, spec in AUTH_ARGSPEC.items():
-        value = args.get(name)
-        if value is None:
-            value = next((os.environ[v] for v in spec["fallback"][1] if os.environ.get(v)), None)
-        params[name] = value
-    return params
+    """The modules' connection options: the rulebook's arguments first, then their environment variables, each read
+    with the type and meaning a module gives it (one parser for every entry point)."""
+    from ansible_collections.secops.defender.plugins.module_utils._module import resolve_connection
+    return resolve_connection(args)
 
 
 class Checkpoint:

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import requests
 
@@ -170,7 +171,8 @@ class Emulator:
         return {"DEFENDER_TENANT_ID": self.info["tenant_id"], "DEFENDER_CLIENT_ID": RESPONDER,
                 "DEFENDER_CLIENT_SECRET": self.secret, "DEFENDER_API_URL": self.info["api_url"],
                 "DEFENDER_AUTHORITY_URL": self.info["authority_url"], "DEFENDER_CA_PATH": self.info["ca_path"],
-                "DEFENDER_TOKEN_CACHE_DIR": cache_dir, "DEFENDER_RATE_LIMITS": json.dumps(RATE_LIMITS)}
+                "DEFENDER_TOKEN_CACHE_DIR": cache_dir, "DEFENDER_RATE_LIMITS": json.dumps(RATE_LIMITS),
+                "DEFENDER_DOWNLOAD_HOSTS": urlsplit(self.info["blob_url"]).hostname}
 
     def stop(self):
         self.process.send_signal(signal.SIGTERM)

@@ -47,3 +47,42 @@ def test_tags_narrow_the_query_with_one_call_per_tag(client, control):
     assert ids == set(m["id"] for m in machines if m["osPlatform"] == "Linux")
     assert [c["path"] for c in control.api_calls()] == ["/api/machines", "/api/machines/findbytag",
                                                         "/api/machines/findbytag"]
+
+
+# One sample per type as an environment variable holds it, and the value every entry point must read from it.
+ENV_SAMPLES = {"str": ("x-1", "x-1"), "path": ("/tmp/x", "/tmp/x"), "bool": ("false", False), "int": ("30", 30),
+               "dict": ('{"default": [[5, 60]]}', {"default": [[5, 60]]}), "list": ("a.example,b.example",
+                                                                                    ["a.example", "b.example"])}
+
+
+@pytest.mark.parametrize("name", sorted(AUTH_ARGSPEC))
+def test_every_entry_point_reads_each_environment_variable_alike(name, monkeypatch):
+    """A module (its argspec), the plugins (ansible's config, from the PLUGIN fragment) and the EDA source
+    (resolve_connection) give each DEFENDER_* variable the same type and value."""
+    from ansible.config.manager import ensure_type
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    from ansible_collections.secops.defender.plugins.module_utils._module import resolve_connection
+
+    spec = AUTH_ARGSPEC[name]
+    plugin = yaml.safe_load(ModuleDocFragment.PLUGIN)["options"][name]
+    text, expected = ENV_SAMPLES[spec["type"]]
+    if spec.get("choices"):
+        text = expected = spec["choices"][-1]
+    for variable in spec["fallback"][1]:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv(spec["fallback"][1][0], text)
+    module = ArgumentSpecValidator(AUTH_ARGSPEC).validate({}).validated_parameters[name]
+    source = resolve_connection({})[name]
+    # the plugins: ansible's config reads the variable (PLUGIN fragment), client_for() hands it to the same parser
+    plugins = resolve_connection({name: ensure_type(text, plugin.get("type", "str"))})[name]
+    assert module == source == plugins == expected, (module, source, plugins)
+    # ansible's config cannot read a dict from an environment variable, so the fragment takes it raw (JSON text)
+    assert plugin.get("type", "str") == ("raw" if spec["type"] == "dict" else spec["type"]), name
+
+
+def test_a_malformed_environment_variable_is_a_clear_error(monkeypatch):
+    from ansible_collections.secops.defender.plugins.module_utils._module import resolve_connection
+    monkeypatch.setenv("DEFENDER_TIMEOUT", "soon")
+    with pytest.raises(DefenderInputError, match="timeout"):
+        resolve_connection({})
