@@ -23,7 +23,9 @@ for _ in $(seq 1 100); do [ -s "$out/emulator/info.json" ] && break; sleep 0.1; 
 python demo/eda_event.py "$out"
 export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false
 echo "== ansible-playbook secops.defender.remediate_alert (what the rulebook runs for this event)"
-ansible-playbook secops.defender.remediate_alert -e "@$out/event.json" -e "@$out/connection.json" \
+# shellcheck disable=SC1091
+. "$out/connection.env"
+ansible-playbook secops.defender.remediate_alert -e "@$out/event.json" \
   -e remediate_poll_interval=1 -e remediate_block=true > "$out/remediate.log" 2>&1 || { tail -30 "$out/remediate.log"; exit 1; }
 grep -i -A4 "one line per device" "$out/remediate.log" | grep -v "^--$" | sed 's/^/   /'
 python demo/eda_event.py "$out" summary

@@ -4,7 +4,9 @@ import asyncio
 import importlib.util
 import json
 import os
+import shlex
 import sys
+from urllib.parse import urlsplit
 
 import requests
 
@@ -53,8 +55,11 @@ def main(out, mode="event"):
     print("== secops.defender.alerts delivered it: machine %s, SHA-1s %s" % (event["machine_id"], event["sha1s"]))
     with open(os.path.join(out, "event.json"), "w") as handle:
         json.dump({"ansible_eda": {"event": event}}, handle)
-    with open(os.path.join(out, "connection.json"), "w") as handle:
-        json.dump({"defender_connection": auth}, handle)
+    # The connection as AWX injects a credential: environment variables, never module arguments.
+    with open(os.path.join(out, "connection.env"), "w") as handle:
+        for key, value in sorted(auth.items()):
+            handle.write("export DEFENDER_%s=%s\n" % (key.upper(), shlex.quote(value)))
+        handle.write("export DEFENDER_DOWNLOAD_HOSTS=%s\n" % shlex.quote(urlsplit(info["blob_url"]).hostname))
 
 
 if __name__ == "__main__":

@@ -90,13 +90,13 @@ EXAMPLES = r"""
     machine_name: ws-fin-001.corp.example.com
     sha1: 8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f
 
-- name: Set the connection once per play, and leave half the tenant's rate budget to other tools
+# The credentials come from the environment (DEFENDER_CLIENT_SECRET..., or an AWX credential): a secret given as a
+# task argument lands in the module's temporary payload on disk.
+- name: Set the connection options once per play, and leave half the tenant's rate budget to other tools
   hosts: localhost
   module_defaults:
     group/secops.defender.defender:
-      tenant_id: "{{ defender_tenant_id }}"
-      client_id: "{{ defender_client_id }}"
-      client_secret: "{{ defender_client_secret }}"
+      cloud: commercial
       rate_limits:
         default: [[50, 60], [750, 3600]]
   tasks:

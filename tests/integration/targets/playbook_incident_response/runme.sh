@@ -4,19 +4,21 @@
 # evidence and the manifest on disk and the emulator's state; then run the release and check it.
 set -eu
 config=../../integration_config.yml
+# The connection in DEFENDER_* variables, as AWX injects a credential: never as task arguments.
+eval "$(python ../setup_emulator/files/connection_env.py "$config")"
 out="${OUTPUT_DIR:-$(mktemp -d)}/incident"
 rm -rf "$out"
 python emulator_settings.py "$config" fast
 trap 'python emulator_settings.py "$config" normal' EXIT
 set +e
 ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
-  -e '{"defender_connection": "{{ defender_auth }}"}' -e incident_ticket=INC-TEST-1 \
+  -e incident_ticket=INC-TEST-1 \
   -e incident_sha1=abcdefabcdefabcdefabcdefabcdefabcdef0099 -e incident_poll_interval=1 \
   -e "incident_dest=$out" -e "@machines.json" -e incident_contain=true -e incident_block=true >"$out.log" 2>&1
 rc=$?
 set -e
 python check_summary.py "$config" "$out" "$rc" "$out.log" || { tail -60 "$out.log"; cat "$out/summary.json"; exit 1; }
 ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
-  -e '{"defender_connection": "{{ defender_auth }}"}' -e incident_ticket=INC-TEST-1 -e incident_poll_interval=1 \
+  -e incident_ticket=INC-TEST-1 -e incident_poll_interval=1 \
   -e "@machines.json" -e incident_release=true >"$out-release.log" 2>&1 || { tail -40 "$out-release.log"; exit 1; }
 python check_release.py "$config" "$out-release.log"

@@ -4,6 +4,8 @@
 # quarantine of that SHA-1 and an isolation on the device. Then the device is released again.
 set -eu
 config=../../integration_config.yml
+# The connection in DEFENDER_* variables, as AWX injects a credential: never as task arguments.
+eval "$(python ../setup_emulator/files/connection_env.py "$config")"
 out="${OUTPUT_DIR:-$(mktemp -d)}/rulebook"
 mkdir -p "$out"
 if ! command -v java >/dev/null 2>&1; then
@@ -21,5 +23,5 @@ timeout 300 ansible-rulebook -i "$out/inventory.yml" --rulebook "$out/rulebook.y
   || { tail -40 "$out/rulebook.log"; exit 1; }
 python rulebook_setup.py "$config" "$out" check || { tail -40 "$out/rulebook.log"; exit 1; }
 ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
-  -e '{"defender_connection": "{{ defender_auth }}"}' -e incident_release=true -e incident_poll_interval=1 \
+  -e incident_release=true -e incident_poll_interval=1 \
   -e '{"incident_machines": ["{{ defender_machine_id }}"]}' > "$out/release.log" 2>&1 || { tail -30 "$out/release.log"; exit 1; }
