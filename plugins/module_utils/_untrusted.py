@@ -35,7 +35,7 @@ def shaped(pattern, value, lower=True):
     if not isinstance(value, str):
         return None
     value = value.strip().lower() if lower else value.strip()
-    return value if pattern.match(value) else None
+    return value if pattern.fullmatch(value) else None
 
 
 def one_of(choices, value):

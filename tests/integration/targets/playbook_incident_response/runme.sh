@@ -5,7 +5,8 @@
 set -eu
 config=../../integration_config.yml
 # The connection in DEFENDER_* variables, as AWX injects a credential: never as task arguments.
-eval "$(python ../setup_emulator/files/connection_env.py "$config")"
+connection=$(python ../setup_emulator/files/connection_env.py "$config")
+eval "$connection"
 out="${OUTPUT_DIR:-$(mktemp -d)}/incident"
 rm -rf "$out"
 python emulator_settings.py "$config" fast
