@@ -222,6 +222,8 @@ class Emulator:
             return None, "corrupt"
         if fault["kind"] == "drop_after":
             return None, "drop_after"
+        if fault["kind"] == "rewrite":
+            return None, fault
         headers = {}
         if fault["status"] == 429:
             headers["Retry-After"] = str(fault["retry_after"] if fault["retry_after"] is not None else 1)
@@ -251,6 +253,9 @@ class Emulator:
             entry["status"] = response.status_code
             entry["dropped"] = True
             raise DropConnection("fault: drop after processing")
+        if isinstance(after, dict):
+            entry["rewritten"] = after["field"]
+            return rewrite(response, after["field"], after["value"])
         return response
 
     def _login(self, request, path):
@@ -360,3 +365,16 @@ def _served(data, mimetype, entry, after):
         data = data[: len(data) // 2] or b"\x00"
         entry["corrupted"] = True
     return Response(data, 200, mimetype=mimetype, headers=headers)
+
+
+def rewrite(response, field, value):
+    """A hostile answer: the JSON body with `field` set to `value` (in each item of a list's `value`)."""
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        return response
+    items = body["value"] if isinstance(body, dict) and isinstance(body.get("value"), list) else [body]
+    for item in items:
+        if isinstance(item, dict):
+            item[field] = value
+    return Response(json.dumps(body), status=response.status_code, mimetype="application/json")
