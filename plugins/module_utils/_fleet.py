@@ -638,7 +638,9 @@ def _counts(results):
     for row in results:
         if row["failed"]:
             counts["failed"] += 1
-        elif row["changed"] and row["action_id"] and not row.get("adopted"):
+        elif row.get("adopted"):  # found, not submitted, even when its results were brought home
+            counts["already_done"] += 1
+        elif row["changed"] and row["action_id"]:
             counts["submitted"] += 1
         elif row["changed"]:
             counts["would_submit"] += 1
