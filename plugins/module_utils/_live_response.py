@@ -519,6 +519,6 @@ def _check_manifest(path, files):
             listed = dict((f.get("name"), f.get("sha256")) for f in json.load(handle).get("files") or [])
     except (IOError, OSError, ValueError) as exc:
         return ["the manifest %s cannot be read (%s)" % (path, type(exc).__name__)]
-    return ["the manifest %s lists %s with SHA-256 %s, not %s" % (path, os.path.basename(f["path"]),
-                                                                 listed.get(os.path.basename(f["path"])), f["sha256"])
-            for f in files if listed.get(os.path.basename(f["path"])) != f["sha256"]]
+    names = [(os.path.basename(f["path"]), f["sha256"]) for f in files]
+    return ["the manifest %s lists %s with SHA-256 %s, not %s" % (path, name, listed.get(name), sha256)
+            for name, sha256 in names if listed.get(name) != sha256]

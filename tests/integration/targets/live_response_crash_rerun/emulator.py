@@ -47,12 +47,17 @@ def seed(config, out):
         json.dump(machine_ids(), handle)
 
 
-def wait_started(config, least):
-    """Bounded: until at least `least` of our sessions exist (a busy machine can take its time)."""
-    for _ in range(600):
+def wait_started(config, least, pid):
+    """Bounded: until at least `least` of our sessions exist (a busy machine can take its time), while the first
+    run is alive."""
+    for _ in range(1200):
         if len(ours(config)) >= least:
             print("sessions started: %d" % len(ours(config)))
             return
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            sys.exit("the first run ended before %d sessions started" % least)
         time.sleep(0.5)
     sys.exit("no session started in time")
 
@@ -101,7 +106,7 @@ def main(config_path, what, *args):
     if what == "seed":
         seed(config, *args)
     elif what == "wait-started":
-        wait_started(config, int(args[0]))
+        wait_started(config, int(args[0]), int(args[1]))
     elif what == "count":
         print(len(ours(config)))
     elif what == "finish":

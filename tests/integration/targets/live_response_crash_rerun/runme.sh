@@ -14,13 +14,14 @@ out="${OUTPUT_DIR:-$(mktemp -d)}/crash"
 rm -rf "$out" && mkdir -p "$out"
 python emulator.py "$config" seed "$out"
 machines=$(cat "$out/machines.json")
-play=(ansible-playbook -i localhost, -c local -e "@${config}" -e "{\"crash_machines\": $machines}"
+echo "localhost ansible_connection=local ansible_python_interpreter=$(command -v python)" > "$out/inventory.ini"
+play=(ansible-playbook -i "$out/inventory.ini" -e "@${config}" -e "{\"crash_machines\": $machines}"
       -e "crash_dest=$out/evidence" playbook.yml)
 
 # The first run, in a process group of its own so that one SIGKILL takes the module down with the play.
 setsid "${play[@]}" -e "crash_results=$out/first.json" > "$out/first.log" 2>&1 &
 first=$!
-python emulator.py "$config" wait-started 3
+python emulator.py "$config" wait-started 3 "$first" || { cat "$out/first.log"; exit 1; }
 kill -9 -- "-$first" 2>/dev/null || kill -9 "$first"
 wait "$first" 2>/dev/null || true
 for _ in $(seq 1 120); do pgrep -g "$first" >/dev/null 2>&1 || break; sleep 0.5; done

@@ -218,8 +218,8 @@ def test_a_session_older_than_the_window_is_not_adopted(client, control, fast, t
     ids = seed(control, [(WS1, "ws-fin-001.corp.example.com")])
     first = collect(client, ids, tmp_path / "ev")["results"][0]
     later = time.time() + 2 * 86400   # two days on: outside the default window of one
-    monkeypatch.setattr(_fleet, "time", types.SimpleNamespace(time=lambda: later, gmtime=time.gmtime,
-                                                               strftime=time.strftime))
+    shifted = types.SimpleNamespace(time=lambda: later, gmtime=time.gmtime, strftime=time.strftime)
+    monkeypatch.setattr(_fleet, "time", shifted)
     second = collect(client, ids, tmp_path / "ev")["results"][0]
     assert second["action_id"] != first["action_id"] and not second.get("adopted")
 
