@@ -24,7 +24,7 @@ description:
   - Downloads are streamed to disk (a fetched file can be gigabytes), written to a temporary file and renamed, and
     unpacked when the API serves them gzip-compressed. File names come from the remote path, made safe (the base
     name only; no C(..), separators, control characters or Windows device names). An existing file is never
-    overwritten: each file claims its name atomically, and takes a C(-1), C(-2) suffix when the name is taken,
+    overwritten; each file claims its name atomically, and takes a C(-1), C(-2) suffix when the name is taken,
     also by a writer running at the same time. An expired result link is asked for again. The bearer token is never
     sent to the download host.
   - Ids the API answers (action ids, device ids) are checked by their documented shape (a GUID, 40 hexadecimal
@@ -38,7 +38,7 @@ description:
     message names that action, or with O(on_active_action=wait) it waits for it to end and then runs.
   - A rerun never runs a command twice on a device. A session of the same request (the same device, commands with
     their arguments, and comment) created within O(adopt_window), that is pending, running, succeeded or failed, is
-    adopted: the module waits for it if needed and brings its results home (files already there are kept, not
+    adopted; the module waits for it if needed and brings its results home (files already there are kept, not
     fetched twice), with C(adopted=true) and C(changed=false) unless a file was written. It is found by the
     C(ExternalID) the module sends (it carries a digest of the request), or, where the API does not echo it, by its
     comment and commands. So after a crash (even C(kill -9)) or a failed task, running the task again collects what

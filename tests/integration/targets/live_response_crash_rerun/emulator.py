@@ -50,7 +50,7 @@ def seed(config, out):
 def wait_started(config, least, pid):
     """Bounded: until at least `least` of our sessions exist (a busy machine can take its time), while the first
     run is alive."""
-    for _ in range(1200):
+    for _attempt in range(1200):
         if len(ours(config)) >= least:
             print("sessions started: %d" % len(ours(config)))
             return

@@ -37,7 +37,7 @@ def seed(control, machines, size=4096):
     """Devices with the given (id, computerDnsName), each holding PATH (bytes derived from its id)."""
     control("POST", "/seed", {"machines": [{"id": i, "computerDnsName": n, "osPlatform": "Windows11",
                                             "files": {PATH: {"size": size}}} for i, n in machines]})
-    return [i for i, _ in machines]
+    return [i for i, _name in machines]
 
 
 def expected_sha256(machine_id, size=4096):
@@ -57,7 +57,7 @@ def sessions(control):
 
 
 def files_under(root):
-    return sorted(os.path.join(d, f) for d, _, names in os.walk(str(root)) for f in names)
+    return sorted(os.path.join(d, f) for d, _dirs, names in os.walk(str(root)) for f in names)
 
 
 # --- item 4: ids and names from the API never lead a write outside dest ----------------------------------------
