@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 import time
 
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
@@ -24,10 +23,10 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+from ansible_collections.secops.defender.plugins.module_utils._validate import GUID, api_action
 
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 ACTIVE = ("Pending", "InProgress")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def is_final(action):
@@ -60,17 +59,19 @@ class ActionService:
 
     def get(self, action_id):
         try:
-            return self.client.get("/api/machineactions/%s" % quote_segment(action_id))
+            action = self.client.get("/api/machineactions/%s" % quote_segment(action_id))
         except DefenderNotFoundError as exc:
             exc.message = "No machine action with id %s in this tenant." % action_id
             exc.hint = ("Check the id. Live response sessions started from the portal are not visible through "
                         "the API.")
             raise
+        return api_action(action)
 
     def list(self, machine_ids=None, types=None, statuses=None, requestor=None, odata_filter=None, limit=None):
         query = all_of(any_of("machineId", machine_ids), any_of("type", types), any_of("status", statuses),
                        eq("requestor", requestor) if requestor else None, odata_filter)
-        return self.client.paged("/api/machineactions", {"$filter": query} if query else None, limit=limit)
+        return [api_action(a) for a in self.client.paged("/api/machineactions", {"$filter": query} if query else None,
+                                                         limit=limit)]
 
     def wait(self, action, timeout, poll_interval, result=None, want="Succeeded"):
         """Poll until the action is final. A final status other than `want` raises, with `result` attached."""

@@ -155,6 +155,16 @@ class DefenderOutcomeUnknownError(DefenderTransportError):
     It is never simply sent again; the caller looks the result up first."""
 
 
+class DefenderResponseError(DefenderError):
+    """The API answered something that is not of the documented shape (an id that is not a GUID, a machine id
+    that is not 40 hex): it is never put in a path or a URL. `field` names what was wrong."""
+
+    def __init__(self, message, field=None, **kwargs):
+        kwargs.setdefault("code", "UnexpectedResponse")
+        super(DefenderResponseError, self).__init__(message, **kwargs)
+        self.field = field
+
+
 class DefenderInputError(DefenderError):
     """The task's own arguments are wrong; nothing was sent."""
 

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import gzip
 import hashlib
 import os
@@ -14,9 +15,17 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_machine_id
+
 GZIP_MAGIC = b"\x1f\x8b"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
-_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+# Windows reserves these device names with any extension, and ignores spaces before the dot ("CON .txt").
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin|conout|clock)[ .]*(\..*)?$", re.IGNORECASE)
+# How many taken names a commit steps over before it gives up (a folder filled on purpose).
+MAX_CLAIM_ATTEMPTS = 1000
+# The characters of the machine id a device's folder name carries (48 bits: no accidental collision).
+FOLDER_ID_CHARS = 12
 
 
 def safe_name(remote_path, taken=(), directory=None):
@@ -40,6 +49,41 @@ def safe_name(remote_path, taken=(), directory=None):
     return candidate
 
 
+def device_folder(name, machine_id, id_chars=FOLDER_ID_CHARS):
+    """A device's folder name, `<safe name>-<first 12 of its id>`: two devices never share one, whatever their
+    names (one name re-onboarded as two devices, or names made to collide once made safe)."""
+    machine_id = api_machine_id(machine_id, "machineId")
+    base = safe_name(name) if name else "device"
+    return "%s-%s" % (base[:200], machine_id[:id_chars])
+
+
+def inside(root, path):
+    """`path`, once resolved, lies within `root`: no name, id or symlink can lead a write elsewhere."""
+    root, target = os.path.realpath(root), os.path.realpath(path)
+    if os.path.commonpath([root, target]) != root:
+        raise DefenderInputError("Refusing to write %s: it resolves outside dest %s." % (path, root),
+                                 hint="Check dest for symbolic links; nothing was written.")
+    return path
+
+
+def claim(source, final):
+    """Give `source` the name `final` only if nothing has it: FileExistsError otherwise, so two writers can never
+    replace each other's file. A hard link is atomic; where links are not supported, an exclusive create reserves
+    the name first."""
+    try:
+        os.link(source, final)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV,
+                             errno.ENOSYS):
+            raise
+        os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.rename(source, final)
+        return
+    os.unlink(source)
+
+
 class AtomicWriter:
     """Write to a temporary file beside the destination, then rename, so a reader never sees half a file.
 
@@ -49,6 +93,7 @@ class AtomicWriter:
     def __init__(self, directory, name):
         self.directory = directory
         self.final_path = os.path.join(directory, name)
+        self.wanted = name
         fd, self.tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % name[:50], suffix=".part")
         self.handle = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
@@ -63,11 +108,24 @@ class AtomicWriter:
     def sha256(self):
         return self._hash.hexdigest()
 
-    def commit(self):
+    def commit(self, replace=False):
+        """Put the file in place and return its path. Unless `replace`, an existing file is never replaced: the
+        next free name (`-1`, `-2`...) is claimed instead, and `final_path` says which."""
         if not self.handle.closed:
             self.handle.close()
-        os.rename(self.tmp_path, self.final_path)
-        return self.final_path
+        if replace:
+            os.rename(self.tmp_path, self.final_path)
+            return self.final_path
+        for _attempt in range(MAX_CLAIM_ATTEMPTS):
+            try:
+                claim(self.tmp_path, self.final_path)
+                return self.final_path
+            except FileExistsError:
+                name = safe_name(self.wanted, directory=self.directory)
+                self.final_path = os.path.join(self.directory, name)
+        self.abort()
+        raise DefenderInputError("No free name for %s in %s after %d attempts." % (
+            os.path.basename(self.final_path), self.directory, MAX_CLAIM_ATTEMPTS))
 
     def abort(self):
         if not self.handle.closed:
@@ -114,8 +172,8 @@ def commit_unpacked(writer, chunk_size=1024 * 1024):
         raise
     finally:
         writer.abort()
-    # The original writer now describes what was committed: the unpacked content.
-    writer._hash, writer.size = unpacked._hash, unpacked.size
+    # The original writer now describes what was committed: the unpacked content, under the name it claimed.
+    writer._hash, writer.size, writer.final_path = unpacked._hash, unpacked.size, unpacked.final_path
     return True
 
 
@@ -129,7 +187,8 @@ def digest(path, chunk_size=1024 * 1024):
 
 
 def write_json(directory, name, data):
-    """Write `data` as pretty JSON into directory/name atomically (mode 0640). Returns the path."""
+    """Write `data` as pretty JSON into directory/name atomically (mode 0640), replacing an earlier version (a
+    manifest written again for the same session). Returns the path."""
     import json
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o750, exist_ok=True)
@@ -137,7 +196,7 @@ def write_json(directory, name, data):
     try:
         writer.write((json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
         os.chmod(writer.tmp_path, 0o640)
-        return writer.commit()
+        return writer.commit(replace=True)
     except Exception:
         writer.abort()
         raise

@@ -35,6 +35,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
     DefenderNotFoundError,
     DefenderOutcomeUnknownError,
+    DefenderResponseError,
     is_active_action_refusal,
 )
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
@@ -44,6 +45,7 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     resolve_names,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 
 COUNTS_AS_DONE = ACTIVE + ("Succeeded",)
 # The API's answers for a device whose platform or sensor version does not support the action.
@@ -73,10 +75,14 @@ class ActionSpec:
                  spec's type and `equal` says so. No lookback applies: an isolation is in force until released.
     settled_without_history  with state_types: a device that never had any of them is already in this state
                  (it was never isolated, so it is released)
+    request_key  (machine id, options) -> a digest of what makes two requests on a device the same, carried in
+                 the ExternalID the engine sends, so a later run finds its own action by it (a session)
+    read_full    whether a listed action without commands or ExternalID is read in full before `equal` judges it
     """
 
     def __init__(self, action_type, verb, permission, body, equal=None, key=None, dedupe=True, busy_types=None,
-                 want="Succeeded", platforms=None, counts=None, state_types=None, settled_without_history=False):
+                 want="Succeeded", platforms=None, counts=None, state_types=None, settled_without_history=False,
+                 request_key=None, read_full=False):
         self.action_type = action_type
         self.verb = verb
         self.permission = permission
@@ -90,6 +96,8 @@ class ActionSpec:
         self.counts = tuple(counts or COUNTS_AS_DONE)
         self.state_types = tuple(state_types or ())
         self.settled_without_history = settled_without_history
+        self.request_key = request_key
+        self.read_full = read_full
 
 
 class Row:
@@ -107,6 +115,7 @@ class Row:
         self.deadline = None
         self.finished = False       # final status seen and handed on
         self.extra = {}             # what the action's own code adds (commands, files...)
+        self.adopted = False        # its action was found (an earlier run's, or another task's), not submitted
         self.release = None         # called once when this device no longer holds a session slot
 
     def fail(self, exc):
@@ -144,14 +153,14 @@ class Row:
 
 class FleetEngine:
     def __init__(self, client, spec, options, locks=None, check_mode=False, concurrency=10,
-                 dedupe_lookback_days=30, max_active=None, on_final=None):
+                 dedupe_lookback_days=30, max_active=None, on_final=None, lookback_seconds=None):
         self.client = client
         self.spec = spec
         self.options = options
         self.locks = locks
         self.check_mode = check_mode
         self.concurrency = max(1, int(concurrency))
-        self.lookback = dedupe_lookback_days * 86400
+        self.lookback = dedupe_lookback_days * 86400 if lookback_seconds is None else lookback_seconds
         self.actions = ActionService(client)
         self.on_final = on_final
         self._slots = threading.BoundedSemaphore(max_active) if max_active else None
@@ -241,13 +250,28 @@ class FleetEngine:
             since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.lookback))
             query = all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
                            "creationDateTimeUtc ge %s" % since)
-            best = newest_equal(self.client.paged("/api/machineactions", {"$filter": query}), ids, self.spec,
-                                self.options)
+            actions = self._full(list(self.client.paged("/api/machineactions", {"$filter": query})), ids)
+            best = newest_equal(actions, ids, self.spec, self.options)
+        for action in best.values():  # an id that will be used in paths and URLs: checked by shape first
+            api_action(action, "listed machine action")
         self.before = set(a["id"] for a in best.values())
         return best
 
+    def _full(self, actions, ids):
+        """For a spec that compares commands: read in full the candidates the list left them out of and that carry
+        no ExternalID to tell them by (few: this type, these devices, the window, a counted status)."""
+        if not self.spec.read_full:
+            return actions
+        out = []
+        for action in actions:
+            if ((action.get("machineId") or "").lower() in ids and action.get("status") in self.spec.counts
+                    and action.get("commands") is None and not _external_id(action)):
+                action = self.actions.get(api_action(action, "listed machine action")["id"])
+            out.append(action)
+        return out
+
     def _adopt(self, row, action, msg):
-        row.action, row.changed, row.msg = action, False, msg
+        row.action, row.changed, row.msg, row.adopted = action, False, msg, True
         row.machine_name = row.machine_name or action.get("computerDnsName")
         row.deadline = ActionService.clock() + self.wait_timeout
 
@@ -295,6 +319,7 @@ class FleetEngine:
         if journal is not None and self.spec.dedupe and not self.force:
             recorded = journal.newer_than(self.query_started)
             if recorded is not None:  # another task submitted it after our look-up
+                api_action(recorded, "journaled machine action")
                 self._adopt(row, recorded, "An equal action was submitted meanwhile by another task; nothing "
                                            "was submitted.")
                 row._release()
@@ -343,13 +368,11 @@ class FleetEngine:
     def _post(self, row):
         """Send once; when the outcome is unknown, look for the action over a short window before sending again."""
         path = "/api/machines/%s/%s" % (quote_segment(row.machine_id), self.spec.verb)
-        # A correlation id of this request's own (the API echoes externalID): a look-up after an unknown outcome
-        # then knows its action for certain, even one that already ended, and never sends it a second time.
-        body = dict(self.spec.body(self.options), ExternalID="secops-defender:%s" % uuid.uuid4())
+        body = dict(self.spec.body(self.options), ExternalID=external_id(self.spec, row.machine_id, self.options))
         first_error = None
         for attempt in (1, 2):
             try:
-                return self.client.post(path, body)
+                return api_action(self.client.post(path, body), "machine action the API created")
             except DefenderOutcomeUnknownError as exc:
                 first_error = first_error or exc
                 found, looked = self._look_for_ours(row, body)
@@ -385,17 +408,18 @@ class FleetEngine:
             delay *= 2
 
     def _is_ours(self, action, body):
-        echoed = action.get("externalID") or action.get("externalId")
+        echoed = _external_id(action)
         if echoed:
             return echoed == body["ExternalID"]
         # Without an echoed id, only an action that could be this request's: not one seen before it, and for a
-        # spec without dedupe (a session), one still running with this request's comment.
-        if action.get("status") not in (COUNTS_AS_DONE if self.spec.dedupe else ACTIVE):
+        # session (no dedupe, or one told by its request key), one still running with this request's comment.
+        session = not self.spec.dedupe or self.spec.request_key is not None
+        if action.get("status") not in (ACTIVE if session else COUNTS_AS_DONE):
             return False
         if action.get("id") in getattr(self, "before", ()):
             return False
-        if not self.spec.dedupe and action.get("requestorComment") != body.get("Comment"):
-            return False
+        if session:
+            return action.get("requestorComment") == body.get("Comment")
         return self.spec.equal(action, self.options)
 
     # --- wait ------------------------------------------------------------------------------------------
@@ -477,6 +501,11 @@ class FleetEngine:
                 except DefenderNotFoundError as exc:
                     row.fail(exc)
                     continue
+            if (fresh.get("machineId") or "").lower() not in ("", row.machine_id):
+                row.fail(DefenderResponseError("The API listed action %s under device %r, not %s; its results were "
+                                               "not used." % (fresh["id"], fresh.get("machineId"), row.machine_id),
+                                               field="machineId"))
+                continue
             row.action = fresh
 
     # --- helpers ---------------------------------------------------------------------------------------
@@ -488,6 +517,26 @@ class FleetEngine:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for future in [pool.submit(call, row) for row in rows]:
                 future.result()
+
+
+def _external_id(action):
+    return action.get("externalID") or action.get("externalId")
+
+
+def external_id(spec, machine_id, options):
+    """The ExternalID sent with a request: unique to this request (the API echoes it, so a look-up after an unknown
+    outcome knows its action for certain), and for a spec with a request_key, also what makes it the same request
+    (so a later run, after a crash, finds the session it started)."""
+    value = "secops-defender:%s" % uuid.uuid4()
+    if spec.request_key is not None:
+        value += ":req=%s" % spec.request_key(machine_id, options)
+    return value
+
+
+def request_key_of(action):
+    """The request key an action's echoed ExternalID carries, or None."""
+    echoed = _external_id(action) or ""
+    return echoed.rsplit(":req=", 1)[1] if ":req=" in echoed else None
 
 
 def newest_equal(actions, machine_ids, spec, options):
@@ -521,13 +570,19 @@ def _newest_first(actions):
 
 def run_action(client, spec, options, targets, single=True, check_mode=False, wait=True, wait_timeout=900,
                poll_interval=10, force=False, on_active_action="fail", concurrency=10, dedupe_lookback_days=30,
-               fail_on_device_error=True, locks=None, on_final=None, max_active=None):
+               fail_on_device_error=True, locks=None, on_final=None, max_active=None, lookback_seconds=None,
+               after=None):
     """Run one machine action on the task's devices and return the module result, or raise DefenderActionError
-    (carrying the result) when a single device failed, or any device of a list with fail_on_device_error."""
+    (carrying the result) when a single device failed, or any device of a list with fail_on_device_error.
+
+    `after(rows)`, when given, sees every row once all of them are done, before the result is made."""
     engine = FleetEngine(client, spec, options, locks=locks, check_mode=check_mode, concurrency=concurrency,
-                         dedupe_lookback_days=dedupe_lookback_days, max_active=max_active, on_final=on_final)
+                         dedupe_lookback_days=dedupe_lookback_days, max_active=max_active, on_final=on_final,
+                         lookback_seconds=lookback_seconds)
     rows = engine.run(targets, wait=wait, wait_timeout=wait_timeout, poll_interval=poll_interval, force=force,
                       on_active_action=on_active_action)
+    if after is not None and not check_mode:
+        after(rows)
     client.warnings.extend(engine.warnings)
     result, failure = fleet_result(rows, single, fail_on_device_error)
     client.add_rate_budget(result)
@@ -583,6 +638,8 @@ def _counts(results):
     for row in results:
         if row["failed"]:
             counts["failed"] += 1
+        elif row.get("adopted"):  # found, not submitted, even when its results were brought home
+            counts["already_done"] += 1
         elif row["changed"] and row["action_id"]:
             counts["submitted"] += 1
         elif row["changed"]:

@@ -20,8 +20,9 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderIntegrityError,
     DefenderNotFoundError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._files import AttemptWriters, digest, safe_name
+from ansible_collections.secops.defender.plugins.module_utils._files import AttemptWriters, device_folder, digest, inside
 from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, run_action
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_guid
 
 # getPackageUri answers 404 until the package is ready, which can lag the action's Succeeded a little.
 URI_ATTEMPTS = 5
@@ -50,7 +51,8 @@ def package_link(value):
 
 
 class PackageFetcher:
-    """on_final callback: download a device's package to dest/<computer name>/investigation-package-<id>.zip.
+    """on_final callback: download a device's package to
+    dest/<safe computer name>-<first 12 of the device id>/investigation-package-<action id>.zip.
 
     A package already on disk under that name is not fetched again (its action id makes it unique)."""
 
@@ -60,8 +62,10 @@ class PackageFetcher:
 
     def __call__(self, row):
         action = row.action
-        folder = os.path.join(self.dest, safe_name(row.machine_name or row.machine_id or row.given))
-        path = os.path.join(folder, "investigation-package-%s.zip" % action["id"])
+        action_id = api_guid(action.get("id"), "machine action id")
+        folder = os.path.join(self.dest, device_folder(row.machine_name or action.get("computerDnsName"),
+                                                       row.machine_id or action.get("machineId")))
+        path = inside(self.dest, os.path.join(folder, "investigation-package-%s.zip" % action_id))
         if os.path.exists(path):
             sha256, size = digest(path)
             row.extra["package"] = {"path": path, "size": size, "sha256": sha256, "downloaded": False}
@@ -79,8 +83,8 @@ class PackageFetcher:
                                              % (action["id"], writer.size))
 
         try:
-            self.client.download_fresh(lambda: self._link(action["id"]), writers, check=check)
-            writers.last.commit()
+            self.client.download_fresh(lambda: self._link(action_id), writers, check=check)
+            path = writers.last.commit()  # never over another writer's file: it claims the next free name
         except (IOError, OSError) as exc:
             writers.abort()
             raise DefenderActionError("Writing %s failed: %s. Nothing partial was left behind." % (path, exc))

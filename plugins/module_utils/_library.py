@@ -15,7 +15,20 @@ from ansible_collections.secops.defender.plugins.module_utils._files import dige
 from ansible_collections.secops.defender.plugins.module_utils._validate import library_name
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# White space, NUL and the bytes of UTF-8 and UTF-16 byte-order marks: a script of only these is empty.
+_BLANK = b" \t\r\n\x0b\x0c\x00\xef\xbb\xbf\xff\xfe"
 COMPARED = ("sha256", "description", "hasParameters", "parametersDescription")
+
+
+def check_not_empty(src):
+    """An empty script (0 bytes, or only white space and a byte-order mark) would run on a device and do nothing:
+    refuse it before any request, most likely a template that rendered to nothing or a truncated copy."""
+    with open(src, "rb") as handle:
+        content = handle.read(MAX_UPLOAD_BYTES + 1)
+    if not content.translate(None, _BLANK):
+        raise DefenderInputError("src %s is empty (%d bytes, nothing but white space); the library would hold a "
+                                 "script that does nothing. Nothing was uploaded." % (src, len(content)),
+                                 hint="Check that the file was written (or templated) completely.")
 
 
 def list_library(client):
@@ -49,6 +62,7 @@ def run(client, params, check_mode):
         if os.path.getsize(src) > MAX_UPLOAD_BYTES:
             raise DefenderInputError("%s is %d bytes; the live response library takes at most 20 MB (%d bytes)."
                                      % (src, os.path.getsize(src), MAX_UPLOAD_BYTES))
+        check_not_empty(src)
     current = find(list_library(client), name)
     before = _norm(current)
     result = {"name": name, "changed": False, "diff": {"before": before or {}, "after": {}}}

@@ -9,9 +9,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gzip
+import hashlib
 import io
 import json
 import os
+import threading
 import time
 import zlib
 
@@ -28,17 +30,26 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderError,
     DefenderInputError,
     DefenderIntegrityError,
+    DefenderResponseError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._files import (
     AttemptWriters,
     commit_unpacked,
+    device_folder,
     digest,
+    inside,
     safe_name,
     write_json,
 )
-from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, Row, fleet_result, run_action
+from ansible_collections.secops.defender.plugins.module_utils._fleet import (
+    ActionSpec,
+    Row,
+    fleet_result,
+    request_key_of,
+    run_action,
+)
 from ansible_collections.secops.defender.plugins.module_utils._library import list_library
-from ansible_collections.secops.defender.plugins.module_utils._validate import library_name
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_action, api_guid, library_name
 
 # type -> (the option that names its target, the API's parameter key, its place in the documented order)
 COMMAND_TYPES = {
@@ -93,17 +104,47 @@ def library_names(commands):
     return [c["params"][0]["value"] for c in commands if c["type"] in ("PutFile", "RunScript")]
 
 
+def request_digest(machine_id, options):
+    """What makes two sessions "the same request": the device, the commands (with their arguments) and the
+    comment. Carried in the ExternalID, so a run after a crash finds the session the first one started."""
+    raw = json.dumps([(machine_id or "").lower(), options["commands"], options["comment"]], sort_keys=True)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def same_request(action, options):
+    """Whether a listed session is this request's, by the key in its ExternalID; a session without one (the API
+    did not echo it) by its comment and commands."""
+    key = request_key_of(action)
+    if key is not None:
+        return key == request_digest(action.get("machineId"), options)
+    commands = [{"type": (c.get("command") or {}).get("type"), "params": (c.get("command") or {}).get("params")}
+                for c in action.get("commands") or []]
+    return bool(commands) and action.get("requestorComment") == options["comment"] and \
+        commands == options["commands"]
+
+
+# The statuses in which a session of the same request is adopted, not run again: its commands may have run on
+# the device (TimeOut never reached it; Cancelled was someone's decision, so asking again runs it).
+ADOPTED_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed")
+
 SPEC = ActionSpec(
     action_type="LiveResponse",
     verb="runliveresponse",
     permission="Machine.LiveResponse",
     body=lambda options: {"Comment": options["comment"], "Commands": options["commands"]},
-    dedupe=False,   # every run is a new session: nothing to find, but the lock and the look-up still apply
+    equal=same_request,
+    key=lambda options: request_digest("", options),  # the submit lock: one per device and request
+    request_key=request_digest,
+    read_full=True,
+    counts=ADOPTED_STATUSES,
     want=None,      # the Collector judges the session (failed commands, exit codes)
     platforms="Windows 10 and 11, Windows Server 2012 R2 and later, macOS and Linux",
 )
 # The documented tenant-wide cap on concurrent sessions (25; one later page says 50).
 DEFAULT_MAX_SESSIONS = 25
+# How long (seconds) a session of the same request is adopted instead of run again: a rerun after a crash or a
+# failed download is within hours; a day later the same triage is most likely meant to run anew.
+DEFAULT_ADOPT_WINDOW = 86400
 
 
 def options(commands, comment):
@@ -138,8 +179,12 @@ def check_library(client, commands):
 
 def live_response(client, commands, comment, targets, dest=None, action_subdir=False, fail_on_script_error=True,
                   manifest=False, max_sessions=DEFAULT_MAX_SESSIONS, check_mode=False, single=True, wait=True,
-                  **run_kwargs):
-    """Run a live response session on each device; as each one ends, bring its results home."""
+                  adopt_window=DEFAULT_ADOPT_WINDOW, force=False, **run_kwargs):
+    """Run a live response session on each device; as each one ends, bring its results home.
+
+    A session of the same request (device, commands, comment) created within `adopt_window` seconds, pending,
+    running, succeeded or failed, is adopted and its results fetched instead: a rerun never runs a command twice.
+    `force` (or adopt_window=0) always starts a new session."""
     checked = options(commands, comment)
     check_dest(checked["commands"], dest, wait)
     if check_mode:
@@ -147,7 +192,8 @@ def live_response(client, commands, comment, targets, dest=None, action_subdir=F
     collector = Collector(client, dest, action_subdir=action_subdir, fail_on_script_error=fail_on_script_error,
                           manifest=manifest, per_device=not single)
     return run_action(client, SPEC, checked, targets, single=single, check_mode=check_mode, wait=wait,
-                      on_final=collector, max_active=max_sessions, **run_kwargs)
+                      on_final=collector, max_active=max_sessions, force=force or not adopt_window,
+                      lookback_seconds=adopt_window, after=verify_evidence, **run_kwargs)
 
 
 def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_script_error=True, manifest=False,
@@ -157,6 +203,9 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
     action_id = check_guid(action_id)
     service = ActionService(client)
     action = service.get(action_id)
+    if action["id"].lower() != action_id:
+        raise DefenderResponseError("Asked for action %s, the API answered action %s; nothing was written."
+                                    % (action_id, action["id"]), field="id")
     if action.get("type") != SPEC.action_type:
         raise DefenderInputError("Action %s is a %s, not a live response session." % (action_id, action.get("type")))
     commands = [(e.get("command") or {}).get("type") for e in action.get("commands") or []]
@@ -180,6 +229,7 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
             collector(row)
         except DefenderError as exc:
             row.fail(exc)
+        verify_evidence([row])
         # A file written to the controller is a change there; one that was already there, byte for byte, is not.
         row.changed = any(f.get("downloaded") for f in row.extra.get("files") or [])
     result, failure = fleet_result([row], single=True)
@@ -200,32 +250,62 @@ class Collector:
         self.fail_on_script_error = fail_on_script_error
         self.manifest = manifest
         self.per_device = per_device
+        self._claims = {}  # folder or action id -> the device that has it, within this task
+        self._claims_lock = threading.Lock()
 
     def __call__(self, row):
+        api_action(row.action)
         if row.action.get("commands") is None:  # list queries leave the commands out: read the whole entity
-            row.action = self.client.get("/api/machineactions/%s" % quote_segment(row.action["id"]))
+            row.action = api_action(self.client.get("/api/machineactions/%s" % quote_segment(row.action["id"])))
         action = row.action
+        again = self.again or row.adopted
         folder = self._folder(row)
         row.extra["commands"], row.extra["files"] = self._collect(action, folder)
         for item in row.extra["files"]:
-            if self.again:
+            if again:
                 keep_earlier_copy(item)
             else:
                 item["downloaded"] = True
         row.extra["evidence_dir"] = folder if row.extra["files"] or self.manifest else None
+        if row.adopted and not self.again:
+            self._adopted(row)
         if self.manifest and folder:
             row.extra["manifest"] = write_manifest(folder, action, row, row.extra)
         self._judge(action, row.extra)
 
+    @staticmethod
+    def _adopted(row):
+        """A session of the same request that an earlier run (or another task) started: its results were fetched,
+        nothing ran again. Bringing files home is a change on the controller."""
+        action = row.action
+        row.extra["adopted"] = True
+        row.changed = any(f.get("downloaded") for f in row.extra["files"])
+        row.msg = ("Adopted live response session %s (%s, created %s) of this same request (device, commands, "
+                   "comment) instead of running it again; its results were fetched. Set force=true to run a new "
+                   "session." % (action["id"], action.get("status"), action.get("creationDateTimeUtc")))
+
     def _folder(self, row):
+        """dest, or with several devices dest/<safe name>-<first 12 of the device id>, then /<action id> with
+        action_subdir. No two devices of one task ever get one folder, nor two devices one action id."""
         if not self.dest:
             return None
+        action_id = api_guid(row.action["id"], "machine action id")
         folder = self.dest
-        if self.per_device:
-            folder = os.path.join(folder, safe_name(row.machine_name or row.machine_id or row.given))
+        with self._claims_lock:
+            if self.per_device:
+                machine_id = row.machine_id or row.action.get("machineId")
+                name = row.machine_name or row.action.get("computerDnsName")
+                sub = device_folder(name, machine_id)
+                if self._claims.get(sub.lower(), machine_id) != machine_id:  # 48 bits alike: take the whole id
+                    sub = device_folder(name, machine_id, id_chars=40)
+                self._claims[sub.lower()] = machine_id
+                folder = os.path.join(folder, sub)
+            if self._claims.setdefault(action_id, row.machine_id) != row.machine_id:
+                raise DefenderResponseError("The API gave action id %s to two devices; its results were not "
+                                            "written." % action_id, field="id")
         if self.action_subdir:
-            folder = os.path.join(folder, row.action["id"])
-        return folder
+            folder = os.path.join(folder, action_id)
+        return inside(self.dest, folder)
 
     # --- results -----------------------------------------------------------------------------------
     def _link(self, action_id, index):
@@ -275,8 +355,8 @@ class Collector:
                 os.makedirs(dest, 0o750, exist_ok=True)
         except OSError as exc:
             raise DefenderInputError("Cannot create dest %s: %s" % (dest, exc.strerror))
+        inside(self.dest or dest, dest)
         name = safe_name(remote_path, taken, dest)
-        taken.append(name)
         writers = AttemptWriters(dest, name)
         unpacked = []
 
@@ -297,6 +377,7 @@ class Collector:
             writers.abort()
             raise
         final = writers.last
+        taken.append(os.path.basename(final.final_path))  # the name it claimed, which another writer may have moved
         return {"remote_path": remote_path, "path": final.final_path, "size": final.size, "sha256": final.sha256,
                 "unpacked": unpacked[-1]}
 
@@ -391,9 +472,53 @@ def write_manifest(folder, action, row, extra):
         "requestor_comment": action.get("requestorComment"),
         "start_time": action.get("creationDateTimeUtc"),
         "end_time": last_update(action),
+        "adopted": bool(extra.get("adopted")),
         "commands": extra.get("commands") or [],
         "files": [{"name": os.path.basename(f["path"]), "remote_path": f["remote_path"], "sha256": f["sha256"],
                    "size": f["size"], "unpacked": f["unpacked"]} for f in extra.get("files") or []],
     }
-    name = "manifest.json" if os.path.basename(folder) == action.get("id") else "manifest-%s.json" % action.get("id")
+    action_id = api_guid(action.get("id"), "machine action id")
+    name = "manifest.json" if os.path.basename(folder) == action_id else "manifest-%s.json" % action_id
     return write_json(folder, name, manifest)
+
+
+def verify_evidence(rows):
+    """The last check of a task: every file a row (and its manifest) records is on disk with that SHA-256. A file
+    replaced or changed after it was written fails its device: the row would otherwise vouch for other bytes."""
+    for row in rows:
+        if row.failed or not row.extra.get("files"):
+            continue
+        problems = [p for p in (_check_file(f) for f in row.extra["files"]) if p]
+        problems.extend(_check_manifest(row.extra.get("manifest"), row.extra["files"]))
+        if problems:
+            action_id = (row.action or {}).get("id")
+            row.fail(DefenderIntegrityError(
+                "Evidence check failed for %s: %s." % (row.machine_name or row.given, "; ".join(problems)),
+                code="EvidenceMismatch",
+                hint="Do not use these files as evidence. The session's results are still in Defender: bring them "
+                     "home again into an empty folder with secops.defender.defender_live_response and "
+                     "action_id=%s." % action_id))
+
+
+def _check_file(item):
+    try:
+        sha256, size = digest(item["path"])
+    except (IOError, OSError) as exc:
+        return "%s cannot be read (%s)" % (item["path"], getattr(exc, "strerror", None) or exc)
+    if sha256 != item["sha256"] or size != item["size"]:
+        return "%s on disk has SHA-256 %s (%d bytes), not the %s (%d bytes) written" % (
+            item["path"], sha256, size, item["sha256"], item["size"])
+    return None
+
+
+def _check_manifest(path, files):
+    if not path:
+        return []
+    try:
+        with open(path) as handle:
+            listed = dict((f.get("name"), f.get("sha256")) for f in json.load(handle).get("files") or [])
+    except (IOError, OSError, ValueError) as exc:
+        return ["the manifest %s cannot be read (%s)" % (path, type(exc).__name__)]
+    names = [(os.path.basename(f["path"]), f["sha256"]) for f in files]
+    return ["the manifest %s lists %s with SHA-256 %s, not %s" % (path, name, listed.get(name), sha256)
+            for name, sha256 in names if listed.get(name) != sha256]

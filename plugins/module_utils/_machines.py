@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 from urllib.parse import quote
 
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
@@ -16,9 +15,14 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import MACHINE_FILTERABLE, check_filter, eq, literal
-from ansible_collections.secops.defender.plugins.module_utils._validate import FINDBYIP_DAYS, ip_address, utc_timestamp
+from ansible_collections.secops.defender.plugins.module_utils._validate import (
+    FINDBYIP_DAYS,
+    MACHINE_ID,
+    api_machine_id,
+    ip_address,
+    utc_timestamp,
+)
 
-MACHINE_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 # Names per bulk query: each adds up to ~90 characters to the URL, which stays well under 8 KB.
 NAMES_PER_QUERY = 40
 
@@ -76,6 +80,7 @@ def resolve_names(client, names):
             if "." not in name:
                 clauses.append("startswith(computerDnsName,%s)" % literal(name + "."))
         for machine in client.paged("/api/machines", {"$filter": " or ".join(clauses)}):
+            api_machine_id(machine.get("id"), "id of machine %r" % machine.get("computerDnsName"))
             dns = (machine.get("computerDnsName") or "").lower()
             for name in chunk:
                 lowered = name.lower()
@@ -107,11 +112,13 @@ def _summary(machines):
 
 def get_by_id(client, machine_id):
     try:
-        return client.get("/api/machines/%s" % quote_segment(machine_id))
+        machine = client.get("/api/machines/%s" % quote_segment(machine_id))
     except DefenderNotFoundError as exc:
         exc.message = "No machine with id %s in this tenant." % machine_id
         exc.hint = "Check machine_id, or use machine_name."
         raise
+    api_machine_id((machine or {}).get("id"), "id of machine %s" % machine_id)
+    return machine
 
 
 def find_by_name(client, name):

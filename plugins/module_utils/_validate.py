@@ -13,13 +13,16 @@ import datetime
 import ipaddress
 import re
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderResponseError
 
 # The live response library takes letters, digits, "-", "_" and "." only.
 LIBRARY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 ISO_UTC = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?Z$")
 # findbyip looks back this far at most.
 FINDBYIP_DAYS = 30
+# The documented shapes of the ids the API hands out (machineaction.md: id is a Guid; machine.md: a 40-hex id).
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+MACHINE_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 ACTION_TYPES = ("RunAntiVirusScan", "Offboard", "LiveResponse", "CollectInvestigationPackage", "Isolate",
                 "Unisolate", "StopAndQuarantineFile", "RestrictCodeExecution", "UnrestrictCodeExecution")
 
@@ -67,3 +70,33 @@ def action_types(values, option="type"):
         raise DefenderInputError("%s has unknown action type(s) %s; the API knows %s." % (
             option, ", ".join(repr(v) for v in unknown), ", ".join(ACTION_TYPES)))
     return values
+
+
+def _api_id(value, pattern, field, shape):
+    if not isinstance(value, str) or not pattern.match(value):
+        raise DefenderResponseError(
+            "The API answered a %s of %r, which is not %s; it was not used in any path or URL." % (
+                field, value if not isinstance(value, str) else value[:80], shape), field=field,
+            hint="Nothing was written for it. If this repeats, the API (or something between it and Ansible) is "
+                 "not answering as documented: check ca_path and api_url.")
+    return value.lower()
+
+
+def api_guid(value, field="id"):
+    """An id from the API that must be a GUID (a machine action's), lower-cased; DefenderResponseError if not."""
+    return _api_id(value, GUID, field, "a GUID")
+
+
+def api_machine_id(value, field="machineId"):
+    """A device id from the API (40 hexadecimal characters), lower-cased; DefenderResponseError if not."""
+    return _api_id(value, MACHINE_ID, field, "a device id (40 hexadecimal characters)")
+
+
+def api_action(action, field="machine action"):
+    """A machine action from the API, its id and device id checked by shape before anything uses them."""
+    if not isinstance(action, dict):
+        raise DefenderResponseError("The API answered a %s that is not an object." % field, field=field)
+    api_guid(action.get("id"), "%s id" % field)
+    if action.get("machineId") is not None:
+        api_machine_id(action.get("machineId"), "%s machineId" % field)
+    return action

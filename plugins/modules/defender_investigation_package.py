@@ -19,9 +19,11 @@ description:
     collection ends.
   - A collection that is V(Pending) or V(InProgress) on a device is waited on, not duplicated; one that
     V(Succeeded) within O(dedupe_lookback_days) is reused. The API refuses a second collection while one runs.
-  - Each package is written to C(dest/<computer name>/investigation-package-<action id>.zip) atomically (a
-    temporary file, then a rename), hashed while it is written, and not downloaded again when it is already
-    there.
+  - Each package is written to C(dest/<computer name>-<first 12 characters of the device id>/investigation-package-<action id>.zip)
+    (the computer name made safe for a file name, so two devices never share a folder, even with one name)
+    atomically (a temporary file, then a name claimed without replacing any file), hashed while it is written,
+    and not downloaded again when it is already there. The action id and device id are checked by shape (a GUID,
+    40 hexadecimal characters) before they are used in a path or URL.
   - C(getPackageUri) answers 404 until the package is ready, so it is asked again a few times. Its documented
     answer is a URL wrapped in literal quotes on a download host; the quotes are removed, and the bearer token is
     never sent to that host. The link is logged as scheme, host and path only.
@@ -130,7 +132,8 @@ results:
       returned: with O(dest), when the collection succeeded
       contains:
         path:
-          description: Where the package is, C(dest/<computer name>/investigation-package-<action id>.zip).
+          description: Where the package is,
+            C(dest/<computer name>-<first 12 characters of the device id>/investigation-package-<action id>.zip).
           type: str
         size:
           description: Its size in bytes.

@@ -24,6 +24,8 @@ options:
     description:
       - The local file to upload. Required with O(state=present).
       - The API takes at most 20 MB; a larger file is refused before anything is sent.
+      - An empty file (0 bytes, or only white space and byte-order marks) is refused before anything is sent, as the
+        library would hold a script that does nothing.
     type: path
   name:
     description:

@@ -17,18 +17,33 @@ description:
     scripts (C(RunScript)) and fetches files (C(GetFile)), in that order.
   - With O(machines), as many sessions run at once as the limits allow (10 starts a minute through the shared rate
     budget, and at most O(max_sessions) at a time), and each device's results are downloaded as soon as its
-    session ends, into a folder of its own under O(dest).
+    session ends, into a folder of its own under O(dest), C(<computer name>-<first 12 characters of the device
+    id>) (the name made safe), so two devices never share a folder, even with one name.
   - By default it waits for the session to end, then returns each command's status and errors, each script's exit
     code, output and errors, and downloads each fetched file into O(dest).
   - Downloads are streamed to disk (a fetched file can be gigabytes), written to a temporary file and renamed, and
-    unpacked when the API serves them gzip-compressed. File names come from the remote path, made safe; an
-    existing file is never overwritten (a C(-1), C(-2) suffix is added). An expired result link is asked for
-    again. The bearer token is never sent to the download host.
+    unpacked when the API serves them gzip-compressed. File names come from the remote path, made safe (the base
+    name only; no C(..), separators, control characters or Windows device names). An existing file is never
+    overwritten; each file claims its name atomically, and takes a C(-1), C(-2) suffix when the name is taken,
+    also by a writer running at the same time. An expired result link is asked for again. The bearer token is never
+    sent to the download host.
+  - Ids the API answers (action ids, device ids) are checked by their documented shape (a GUID, 40 hexadecimal
+    characters) before they are used in a path or URL; another answer fails the device with code
+    C(UnexpectedResponse), naming the field.
+  - When every device's session has ended, each downloaded file is hashed again on disk and compared with its
+    result row and its manifest. A mismatch fails that device (code C(EvidenceMismatch)).
   - A failed command or a script's non-zero exit code fails the task, and the results are still returned. Set
     O(fail_on_script_error=false) to decide in the playbook instead.
   - A device runs one live response session at a time. When another one is running, the device fails and the
     message names that action, or with O(on_active_action=wait) it waits for it to end and then runs.
-  - A live response always runs again when asked to, so the module always reports C(changed=true).
+  - A rerun never runs a command twice on a device. A session of the same request (the same device, commands with
+    their arguments, and comment) created within O(adopt_window), that is pending, running, succeeded or failed, is
+    adopted; the module waits for it if needed and brings its results home (files already there are kept, not
+    fetched twice), with C(adopted=true) and C(changed=false) unless a file was written. It is found by the
+    C(ExternalID) the module sends (it carries a digest of the request), or, where the API does not echo it, by its
+    comment and commands. So after a crash (even C(kill -9)) or a failed task, running the task again collects what
+    the first run started. A session that timed out or was cancelled is not adopted. Set O(force=true) to run a new
+    session anyway.
   - Every download is checked before it counts as evidence. It must be as long as the storage said, match its
     C(Content-MD5) when one is given, and decode (gzip when it is gzip; a script result must be JSON with an exit
     code). A short, corrupt or unreadable download is fetched again (a fresh link when the old one expired), a few
@@ -87,7 +102,8 @@ options:
   dest:
     description:
       - The local directory where C(GetFile) results are written. It is created if needed.
-      - With O(machines), each device gets a subdirectory named after its computer name.
+      - With O(machines), each device gets a subdirectory C(<computer name>-<first 12 characters of the device id>),
+        the computer name made safe for a file name (for example C(ws-fin-001.corp.example.com-1e5bc9d7e413)).
       - Required when there are C(GetFile) commands and O(wait=true). It is checked (a directory, writable)
         before any session starts.
     type: path
@@ -129,6 +145,20 @@ options:
         evidence stays apart (the layout the P(secops.defender.collect_forensics#role) role uses).
     type: bool
     default: false
+  force:
+    description:
+      - Start a new session even when a session of the same request (device, commands, comment) was created
+        within O(adopt_window). Without it, that session is adopted and its results are brought home.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  adopt_window:
+    description:
+      - How many seconds back a session of the same request is adopted instead of running the commands again
+        (see the description). A day by default, at most 30 days; V(0) never adopts, like O(force=true).
+    type: int
+    default: 86400
+    version_added: 0.3.0
   fail_on_script_error:
     description:
       - Whether a failed command or a script's non-zero exit code fails the device.
@@ -170,7 +200,7 @@ EXAMPLES = r"""
         script_name: collect_triage.ps1
       - type: GetFile
         path: C:\Windows\Temp\secops-triage.zip
-    dest: /evidence/INC-4711          # /evidence/INC-4711/<device>/<action id>/...
+    dest: /evidence/INC-4711          # /evidence/INC-4711/<device>-<12 of its id>/<action id>/...
     action_subdir: true
     manifest: true
     on_active_action: wait
@@ -221,7 +251,10 @@ results:
   description:
     - One row per device, in the order given, with C(machine), C(machine_id), C(machine_name), C(action_id),
       C(status), C(changed), C(failed), C(msg) (and C(error) when it failed) and, once its session ended, the
-      session's RV(commands), RV(files), RV(all_succeeded), C(evidence_dir) and C(manifest).
+      session's RV(commands), RV(files), RV(all_succeeded), C(evidence_dir), C(manifest) and, when the session
+      was one of the same request found and not started by this task, C(adopted=true).
+    - C(evidence_dir) is O(dest)/C(<computer name>-<first 12 characters of the device id>), then
+      C(/<action id>) with O(action_subdir=true).
   returned: always
   type: list
   elements: dict
@@ -235,8 +268,8 @@ results:
       failed: false
       msg: ""
       all_succeeded: true
-      evidence_dir: /evidence/INC-4711/ws-fin-001.corp.example.com/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
-      manifest: /evidence/INC-4711/ws-fin-001.corp.example.com/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01/manifest.json
+      evidence_dir: /evidence/INC-4711/ws-fin-001.corp.example.com-1e5bc9d7e413/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+      manifest: /evidence/INC-4711/ws-fin-001.corp.example.com-1e5bc9d7e413/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01/manifest.json
       files: []
       commands: []
 failed_machines:
@@ -275,6 +308,15 @@ status:
   returned: with O(machine_id) or O(machine_name)
   type: str
   sample: Succeeded
+adopted:
+  description:
+    - Whether the session was one of the same request (device, commands, comment) created within O(adopt_window),
+      found and brought home instead of running the commands again (after a crash or a failed run). Also in each
+      row of RV(results), and in the manifest.
+  returned: with O(machine_id) or O(machine_name), when such a session was found and the module waited
+  type: bool
+  sample: false
+  version_added: 0.3.0
 all_succeeded:
   description: Whether the session succeeded, every command completed and every script exited 0. Useful with
     O(fail_on_script_error=false).
@@ -398,6 +440,7 @@ error:
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._live_response import (
+    DEFAULT_ADOPT_WINDOW,
     DEFAULT_MAX_SESSIONS,
     fetch_results,
     live_response,
@@ -425,6 +468,8 @@ def main():
         action_subdir=dict(type="bool", default=False),
         manifest=dict(type="bool", default=False),
         max_sessions=dict(type="int", default=DEFAULT_MAX_SESSIONS),
+        force=dict(type="bool", default=False),
+        adopt_window=dict(type="int", default=DEFAULT_ADOPT_WINDOW),
         fail_on_script_error=dict(type="bool", default=True),
     )
     for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
@@ -446,7 +491,8 @@ def run(module):
                              wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"])
     return live_response(module.client, params["commands"], params["comment"], dest=params["dest"],
                          action_subdir=params["action_subdir"], fail_on_script_error=params["fail_on_script_error"],
-                         manifest=params["manifest"], max_sessions=params["max_sessions"], **module.action_kwargs())
+                         manifest=params["manifest"], max_sessions=params["max_sessions"],
+                         adopt_window=params["adopt_window"], **module.action_kwargs())
 
 
 if __name__ == "__main__":

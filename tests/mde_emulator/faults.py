@@ -1,8 +1,10 @@
 """Injected faults: the next N matching requests answer an error, hang, drop the connection or return garbage.
 
 Two forms:
-- a rule: `{"kind": "status"|"hang"|"drop"|"drop_after"|"malformed"|"corrupt", "path": regex, "count": N, ...}`
-  hits the next N matching requests;
+- a rule: `{"kind": "status"|"hang"|"drop"|"drop_after"|"malformed"|"corrupt"|"rewrite", "path": regex, "count": N,
+  ...}` hits the next N matching requests; `rewrite` (a hostile API) processes the request, then sets `field` of
+  the JSON answer (of each item of a list's `value`) to `value`, e.g. an action id of "../../x"; with
+  `"alias": true` the emulator then also answers requests for that value as for the real id (a consistent liar);
 - a mix: `{"kind": "mix", "rate": 0.2, "seed": 7, "faults": {"429": 3, "500": 2, "drop": 1, ...}, "count": N}`
   hits each matching request with probability `rate` (a seeded generator, so a soak is repeatable), choosing the
   fault by weight. Mix names: 429, 500, 502, 503, drop, drop_after, malformed, corrupt, slow. `count` bounds how
@@ -13,7 +15,7 @@ import random
 import re
 import threading
 
-KINDS = ("status", "hang", "drop", "drop_after", "malformed", "corrupt", "mix")
+KINDS = ("status", "hang", "drop", "drop_after", "malformed", "corrupt", "rewrite", "mix")
 MIX_NAMES = ("429", "500", "502", "503", "drop", "drop_after", "malformed", "corrupt", "slow")
 
 
@@ -39,6 +41,9 @@ class Faults:
             "status": int(spec.get("status", 500)),
             "retry_after": spec.get("retry_after"),
             "delay": float(spec.get("delay", 0)),
+            "field": spec.get("field", "id"),
+            "value": spec.get("value"),
+            "alias": bool(spec.get("alias")),
         }
         if kind == "mix":
             weights = spec.get("faults") or {"500": 1}

@@ -77,6 +77,7 @@ class Emulator:
         self.tokens = TokenService(self.tenant)
         self.limiter = RateLimiter(self.settings["rate_limits"])
         self.faults = Faults()
+        self.aliases = {}   # ids answered by a rewrite fault with alias -> the real ids
         self.log = RequestLog()
         self.leaks = []
         self.control_key = seed.get("control_key") or secrets.token_urlsafe(24)
@@ -222,6 +223,8 @@ class Emulator:
             return None, "corrupt"
         if fault["kind"] == "drop_after":
             return None, "drop_after"
+        if fault["kind"] == "rewrite":
+            return None, fault
         headers = {}
         if fault["status"] == 429:
             headers["Retry-After"] = str(fault["retry_after"] if fault["retry_after"] is not None else 1)
@@ -235,6 +238,8 @@ class Emulator:
         response, after = self._apply_fault("api", request, path)
         if response is not None:
             return response
+        for alias, real in list(self.aliases.items()):  # a rewritten id, asked for: the real one is meant
+            path = path.replace(alias, real)
         if path == "/msi/token":
             response = self._sign_in(lambda: self.tokens.managed_identity(request.args, request.headers))
         elif "/oauth2/v2.0/token" in path or "/.well-known/openid-configuration" in path:
@@ -251,6 +256,9 @@ class Emulator:
             entry["status"] = response.status_code
             entry["dropped"] = True
             raise DropConnection("fault: drop after processing")
+        if isinstance(after, dict):
+            entry["rewritten"] = after["field"]
+            return rewrite(response, after["field"], after["value"], self.aliases if after["alias"] else None)
         return response
 
     def _login(self, request, path):
@@ -360,3 +368,19 @@ def _served(data, mimetype, entry, after):
         data = data[: len(data) // 2] or b"\x00"
         entry["corrupted"] = True
     return Response(data, 200, mimetype=mimetype, headers=headers)
+
+
+def rewrite(response, field, value, aliases=None):
+    """A hostile answer: the JSON body with `field` set to `value` (in each item of a list's `value`). With
+    `aliases`, each replaced value is remembered, so that a request for `value` reaches the real one."""
+    try:
+        body = json.loads(response.get_data())
+    except ValueError:
+        return response
+    items = body["value"] if isinstance(body, dict) and isinstance(body.get("value"), list) else [body]
+    for item in items:
+        if isinstance(item, dict):
+            if aliases is not None and isinstance(item.get(field), str) and isinstance(value, str) and value:
+                aliases[value] = item[field]
+            item[field] = value
+    return Response(json.dumps(body), status=response.status_code, mimetype="application/json")

@@ -104,6 +104,19 @@ def test_malformed_body_fault(client):
         response.json()
 
 
+def test_rewrite_fault_answers_a_hostile_id_but_keeps_the_real_action(client):
+    client.control("POST", "/faults", {"kind": "rewrite", "path": "runliveresponse$", "value": "../../x"})
+    answer = client.live_response().json()
+    assert answer["id"] == "../../x"
+    real = client.get("/api/machineactions").json()["value"]
+    assert len(real) == 1 and real[0]["id"] != "../../x"
+    client.control("POST", "/faults", {"kind": "rewrite", "path": "/api/machines$", "field": "computerDnsName",
+                                       "value": "..\\evil"})
+    assert set(m["computerDnsName"] for m in client.get("/api/machines").json()["value"]) == {"..\\evil"}
+    assert [e["rewritten"] for e in client.control("GET", "/log")["value"] if e.get("rewritten")] == \
+        ["id", "computerDnsName"]
+
+
 def test_blob_host_faults(client):
     body = client.live_response().json()
     client.control("POST", "/clock", {"advance": 10})

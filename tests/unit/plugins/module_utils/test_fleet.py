@@ -133,7 +133,8 @@ def test_live_response_fleet_downloads_each_device_as_it_ends(client, control, f
     for row in result["results"]:
         assert row["files"], row
         assert row["files"][0]["size"] == 64 and row["commands"][0]["exit_code"] == 0
-        assert row["evidence_dir"] == str(tmp_path / "ev" / row["machine_name"] / row["action_id"])
+        folder = "%s-%s" % (row["machine_name"], row["machine_id"][:12])  # the device id keeps folders apart
+        assert row["evidence_dir"] == str(tmp_path / "ev" / folder / row["action_id"])
         assert row["manifest"].endswith("/manifest.json")
     # never more than max_sessions at once: sessions overlap pairwise at most
     state = control("GET", "/state")
