@@ -23,7 +23,8 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
-from ansible_collections.secops.defender.plugins.module_utils._validate import GUID, api_action
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import GUID, shaped
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 ACTIVE = ("Pending", "InProgress")
@@ -39,9 +40,10 @@ def last_update(action):
 
 
 def check_guid(value, name="action_id"):
-    if not GUID.match(value or ""):
+    checked = shaped(GUID, value)
+    if checked is None:
         raise DefenderInputError("%s %r is not a GUID (like 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01)." % (name, value))
-    return value.lower()
+    return checked
 
 
 def summary(action):

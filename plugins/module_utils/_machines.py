@@ -15,9 +15,9 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import MACHINE_FILTERABLE, check_filter, eq, literal
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import MACHINE_ID, shaped
 from ansible_collections.secops.defender.plugins.module_utils._validate import (
     FINDBYIP_DAYS,
-    MACHINE_ID,
     api_machine_id,
     ip_address,
     utc_timestamp,
@@ -36,7 +36,8 @@ MACHINE_TARGET_KWARGS = dict(required_one_of=[("machine_id", "machine_name", "ma
 
 
 def is_machine_id(value):
-    return bool(MACHINE_ID.match(value or ""))
+    """40 hex, in either case, exactly (callers strip what a user typed)."""
+    return isinstance(value, str) and value == value.strip() and shaped(MACHINE_ID, value) is not None
 
 
 def check_machine_id(machine_id, option="machine_id"):

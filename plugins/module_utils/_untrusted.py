@@ -15,7 +15,10 @@ __metaclass__ = type
 import json
 import re
 
+# Ids as the API documents them (Microsoft Learn, "Machine resource type" and "MachineAction resource type"):
+# a device id is 40 hex, a machine action id a GUID. The hex shapes are matched lower-cased (shaped() does it).
 MACHINE_ID = re.compile(r"^[0-9a-f]{40}$")
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 # Alert ids look like da637292082891366787_-1768141037 or a GUID with a two-letter prefix (Microsoft Learn,

@@ -14,15 +14,13 @@ import ipaddress
 import re
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderResponseError
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import GUID, MACHINE_ID, shaped
 
 # The live response library takes letters, digits, "-", "_" and "." only.
 LIBRARY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 ISO_UTC = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?Z$")
 # findbyip looks back this far at most.
 FINDBYIP_DAYS = 30
-# The documented shapes of the ids the API hands out (machineaction.md: id is a Guid; machine.md: a 40-hex id).
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-MACHINE_ID = re.compile(r"^[0-9a-fA-F]{40}$")
 ACTION_TYPES = ("RunAntiVirusScan", "Offboard", "LiveResponse", "CollectInvestigationPackage", "Isolate",
                 "Unisolate", "StopAndQuarantineFile", "RestrictCodeExecution", "UnrestrictCodeExecution")
 
@@ -73,13 +71,14 @@ def action_types(values, option="type"):
 
 
 def _api_id(value, pattern, field, shape):
-    if not isinstance(value, str) or not pattern.match(value):
+    checked = shaped(pattern, value)
+    if checked is None:
         raise DefenderResponseError(
             "The API answered a %s of %r, which is not %s; it was not used in any path or URL." % (
                 field, value if not isinstance(value, str) else value[:80], shape), field=field,
             hint="Nothing was written for it. If this repeats, the API (or something between it and Ansible) is "
                  "not answering as documented: check ca_path and api_url.")
-    return value.lower()
+    return checked
 
 
 def api_guid(value, field="id"):
