@@ -37,8 +37,9 @@ def main(config_path, out, rc, log_path):
     assert online["containment"]["isolation"] == "isolated" and online["containment"]["ok"], online
     assert [b["type"] for b in summary["block"]] == ["FileSha1"] and summary["block"][0]["ok"], summary["block"]
     directory = online["forensics"]["directory"]
-    assert directory == os.path.join(os.path.realpath(out), config["defender_machine_name"],
-                                     online["forensics"]["action_id"]), directory
+    # <name>-<first 12 hex of the id>: two devices never share a folder
+    folder = "%s-%s" % (config["defender_machine_name"], config["defender_machine_id"][:12])
+    assert directory == os.path.join(os.path.realpath(out), folder, online["forensics"]["action_id"]), directory
     with open(os.path.join(directory, "manifest.json")) as handle:
         manifest = json.load(handle)
     assert manifest["action_id"] == online["forensics"]["action_id"]
