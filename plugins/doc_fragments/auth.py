@@ -27,7 +27,7 @@ options:
     description:
       - A client secret of the app registration.
       - If not set, E(DEFENDER_CLIENT_SECRET), E(AZURE_CLIENT_SECRET) and E(AZURE_SECRET) are tried in that order.
-      - Prefer the environment (an AWX credential injects it): Ansible writes task arguments into the module's
+      - Prefer the environment (an AWX credential injects it), because Ansible writes task arguments into the module's
         temporary payload on disk, which a killed run leaves behind.
     type: str
   certificate_path:
