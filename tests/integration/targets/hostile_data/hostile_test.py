@@ -95,8 +95,8 @@ def hostile_seed(payloads):
     seed["library"] = [
         {"fileName": "hx-%s" % payloads.expr("library.name"), "content": "Write-Output 1",
          "description": payloads.several("library.description", ("expr", "stmt"))},
-        {"fileName": SCRIPT, "content": "Write-Output triage", "description": payloads.several("script.description",
-                                                                                                ("breakout",))},
+        {"fileName": SCRIPT, "content": "Write-Output triage",
+         "description": payloads.several("script.description", ("breakout",))},
     ]
     seed["scripts"] = {SCRIPT: {"output": payloads.several("script.output", ("expr", "stmt")),
                                 "errors": payloads.several("script.errors", ("breakout",)), "creates": creates}}
@@ -148,7 +148,7 @@ class Emulator:
         self.log = open(os.path.join(self.dir, "emulator.log"), "w")
         self.process = subprocess.Popen(["mde-emulator", "--seed", seed_path, "--state-dir", self.dir,
                                          "--info-file", info_path], stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(600):
+        for _attempt in range(600):
             if os.path.exists(info_path) and os.path.getsize(info_path) or self.process.poll() is not None:
                 break
             time.sleep(0.1)
@@ -221,8 +221,8 @@ class Suite:
 
     def playbook(self, name, play, *args, inventory="localhost,"):
         local = ["-c", "local"] if inventory == "localhost," else []
-        return self.run(name, ["ansible-playbook", "-i", inventory, play] + local + [
-                               "-e", "ansible_python_interpreter=%s" % sys.executable] + list(args))
+        interpreter = ["-e", "ansible_python_interpreter=%s" % sys.executable]
+        return self.run(name, ["ansible-playbook", "-i", inventory, play] + local + interpreter + list(args))
 
     def write_json(self, name, data):
         path = os.path.join(self.work, name)
@@ -309,7 +309,7 @@ def escaped_files(suite, dests):
 
 def rendered(out):
     hits = []
-    for folder, _, files in os.walk(out):
+    for folder, _dirs, files in os.walk(out):
         for name in files:
             path = os.path.join(folder, name)
             with open(path, "rb") as handle:
@@ -333,8 +333,8 @@ def main(config_path, out):
     suite.env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", **emulator.env(os.path.join(suite.work, "cache")))
     findings = []
     try:
-        print("hostile data on ansible-core %s" % subprocess.run(["ansible", "--version"], capture_output=True,
-                                                                 text=True).stdout.splitlines()[0])
+        version = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout
+        print("hostile data on %s" % version.splitlines()[0])
         # 1. The inventory: --list, then a play on it using compose, keyed_groups and groups.
         inventory = os.path.join(suite.work, "hostile.defender.yml")
         with open(inventory, "w") as handle:

@@ -46,8 +46,8 @@ def test_each_alert_update_is_delivered_once_across_restarts(params, control, tm
     control("POST", "/clock", {"advance": 60})
     control("PATCH", "/alerts/%s" % high["id"], {"status": "InProgress"})
     again = run_once(load(), args)
-    assert [(e["alert_id"], e["status"], alert_of(e)["status"]) for e in again] == [(high["id"], "InProgress",
-                                                                                       "InProgress")]
+    assert [(e["alert_id"], e["status"], alert_of(e)["status"]) for e in again] == [
+        (high["id"], "InProgress", "InProgress")]
     assert run_once(load(), args) == []
 
 
