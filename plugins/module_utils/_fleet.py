@@ -45,6 +45,7 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     resolve_names,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 
 COUNTS_AS_DONE = ACTIVE + ("Succeeded",)
@@ -362,7 +363,7 @@ class FleetEngine:
     def _running(self, row):
         found = self.actions.list(machine_ids=[row.machine_id], types=list(self.spec.busy_types),
                                   statuses=list(ACTIVE))
-        found.sort(key=lambda a: a.get("creationDateTimeUtc") or "")
+        found.sort(key=lambda a: instant(a.get("creationDateTimeUtc")))
         return found[0] if found else None
 
     def _post(self, row):
@@ -487,7 +488,7 @@ class FleetEngine:
             row = waiting[0]
             row.action = self.actions.get(row.action["id"])
             return
-        oldest = min((r.action.get("creationDateTimeUtc") or "") for r in waiting)
+        oldest = min((r.action.get("creationDateTimeUtc") or "" for r in waiting), key=instant)
         ids = sorted(set(r.machine_id for r in waiting))
         query = all_of(eq("type", self.spec.action_type),
                        any_of("machineId", ids) if len(ids) <= MACHINE_FILTER_MAX else None,
@@ -565,7 +566,7 @@ def current_state(actions, machine_ids, spec, options):
 
 
 def _newest_first(actions):
-    return sorted(actions, key=lambda a: a.get("creationDateTimeUtc") or "", reverse=True)
+    return sorted(actions, key=lambda a: instant(a.get("creationDateTimeUtc")), reverse=True)
 
 
 def run_action(client, spec, options, targets, single=True, check_mode=False, wait=True, wait_timeout=900,

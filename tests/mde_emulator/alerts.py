@@ -34,7 +34,9 @@ class Alerts:
             "severity": severity, "status": spec.get("status", "New"), "category": spec.get("category", "Malware"),
             "detectionSource": spec.get("detectionSource", "WindowsDefenderAv"),
             "machineId": machine.id if machine else None, "computerDnsName": machine.name if machine else None,
-            "alertCreationTime": now, "firstEventTime": now, "lastEventTime": now, "lastUpdateTime": now,
+            # A seed may give lastUpdateTime in any of the fraction forms the API writes (.19Z, .2Z, .1234567Z).
+            "alertCreationTime": now, "firstEventTime": now, "lastEventTime": now,
+            "lastUpdateTime": spec.get("lastUpdateTime", now),
             "evidence": [dict(e) for e in spec.get("evidence") or []],
         }
         return self.items[alert_id]

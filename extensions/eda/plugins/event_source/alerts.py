@@ -55,6 +55,7 @@ if os.path.isdir(os.path.join(_ROOT, "ansible_collections")) and _ROOT not in sy
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._selection import seconds  # noqa: E402
+from ansible_collections.secops.defender.plugins.module_utils._times import instant  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils import _untrusted as shape  # noqa: E402
 
 LOG = logging.getLogger("secops.defender.alerts")
@@ -80,17 +81,20 @@ class Checkpoint:
             self.since, self.seen = data["since"], data.get("seen", {})
 
     def is_new(self, alert):
-        return self.seen.get(alert["id"]) != alert.get("lastUpdateTime")
+        seen = self.seen.get(alert["id"])
+        return seen is None or instant(seen) != instant(alert.get("lastUpdateTime"))
 
     def record(self, alerts):
         if not alerts:
             return
-        newest = max(a["lastUpdateTime"] for a in alerts)
-        if newest > self.since:
+        # Compared as instants: the API writes fractions of any length ("...01.12Z" is before "...01.123Z").
+        newest = max((a["lastUpdateTime"] for a in alerts), key=instant)
+        if instant(newest) > instant(self.since):
             self.since = newest
         # Keep only what sits at the boundary: the next query starts there (ge), everything older is behind it.
         self.seen.update((a["id"], a["lastUpdateTime"]) for a in alerts)
-        self.seen = dict((k, v) for k, v in self.seen.items() if v >= self.since)
+        boundary = instant(self.since)
+        self.seen = dict((k, v) for k, v in self.seen.items() if instant(v) >= boundary)
         self._save()
 
     def _save(self):
@@ -142,7 +146,7 @@ _API_NAMES = {"alert_id": "id", "machine_id": "machineId", "computer_dns_name": 
 def poll(client, args, checkpoint):
     """One poll: the alert updates not delivered yet, oldest first (the caller records them once queued)."""
     found = client.paged("/api/alerts", {"$filter": query(args, checkpoint.since), "$expand": "evidence"})
-    return sorted((a for a in found if checkpoint.is_new(a)), key=lambda a: a.get("lastUpdateTime") or "")
+    return sorted((a for a in found if checkpoint.is_new(a)), key=lambda a: instant(a.get("lastUpdateTime")))
 
 
 async def main(queue, args):

@@ -6,6 +6,8 @@ import importlib.util
 import json
 import os
 
+import pytest
+
 SOURCE = os.path.join(os.path.dirname(__file__), *([os.pardir] * 4),
                       "extensions", "eda", "plugins", "event_source", "alerts.py")
 WS1 = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07"
@@ -94,3 +96,35 @@ def test_a_hostile_api_s_ids_are_left_out_of_the_event():
                           "evidence": ["not a dict", {"sha1": "ab" * 20}]})
     assert event["sha1s"] == ["ab" * 20]
     assert set(event) == {"sha1s", "sha256s", "alert_json"}
+
+
+def test_every_fraction_form_is_delivered_once_across_restarts(params, control, tmp_path):
+    """Learn's examples write lastUpdateTime with fractions of any length; as text "...01.123Z" sorts before
+    "...01.12Z" although it is later, and a checkpoint that compared text delivered the .123 alert again."""
+    import time as _time
+    now = control("POST", "/clock", {})["clock"]
+    base = _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(now - 120))
+    forms = [base + ".12Z", base + ".123Z", base + ".1Z", base + ".1234567Z", base + "Z", base + ".2Z"]
+    made = [control("POST", "/alerts", {"title": "form %s" % form, "severity": "High", "machineId": WS1,
+                                        "lastUpdateTime": form})["id"] for form in forms]
+    source = load()
+    args = dict(params, checkpoint=str(tmp_path / "c.json"), lookback="1d")
+    first = run_once(source, args)
+    assert sorted(e["alert_id"] for e in first) == sorted(made)
+    # oldest first, as instants
+    assert [alert_of(e)["lastUpdateTime"] for e in first] == [base + "Z", base + ".1Z", base + ".12Z",
+                                                              base + ".123Z", base + ".1234567Z", base + ".2Z"]
+    for _restart in range(2):
+        assert run_once(load(), args) == []
+
+
+@pytest.mark.parametrize("earlier,later", [
+    ("2020-07-20T10:53:50.12Z", "2020-07-20T10:53:50.123Z"),
+    ("2020-07-20T10:53:50Z", "2020-07-20T10:53:50.0000001Z"),
+    ("2020-07-20T10:53:59.2Z", "2020-07-20T10:54:00Z"),
+    (None, "1970-01-01T00:00:00Z"),
+])
+def test_times_compare_as_instants(earlier, later):
+    from ansible_collections.secops.defender.plugins.module_utils._times import instant
+    assert instant(earlier) < instant(later)
+    assert instant("2020-07-20T10:53:50.19Z") == instant("2020-07-20T10:53:50.1900000Z")
