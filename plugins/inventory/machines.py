@@ -93,6 +93,10 @@ notes:
     O(keyed_groups) see) is marked unsafe on every supported ansible-core, so a device name or tag holding Jinja is
     shown as written and never run. Group names keep letters, digits and C(_) only.
   - Devices whose id is not 40 hexadecimal characters are left out.
+  - One host per device id. A re-imaged or re-onboarded device keeps its old record for up to 180 days, so several
+    records may share a computer name. The name goes to the record most likely alive (onboarded, then active, then
+    the most recently seen); the others are hosts named by their id. Each of them lists the others' ids in
+    C(defender_duplicates), and a warning names them all.
 """
 
 EXAMPLES = r"""
@@ -123,6 +127,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
+from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._untrusted import HOST_NAME, shaped
 from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
 from ansible_collections.secops.defender.plugins.module_utils._selection import (
@@ -209,14 +214,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                  "it is not used as the inventory host name." % (machine.get("id"), field))
         return None
 
-    def _populate(self, machines):
-        strict = self.get_option("strict")
+    def _named(self, machines):
+        """(host name, machine, other records of that name) for each device, one host per device id.
+
+        A re-imaged or re-onboarded device keeps its old record for up to 180 days (Microsoft Learn, "Offboard
+        devices"), so several records can share one computer name. The name goes to the one most likely alive:
+        onboarded first, then active, then the most recently seen. The others are hosts named by their id, and
+        every record of the name lists the others in defender_duplicates."""
+        by_name = {}
         for machine in machines:
             name = self._hostname(machine)
-            if not name:
-                continue
+            if name:
+                by_name.setdefault(name.lower(), []).append((name, machine))
+        out = []
+        for records in by_name.values():
+            records.sort(key=lambda r: (r[1].get("onboardingStatus") == "Onboarded",
+                                        r[1].get("healthStatus") == "Active", instant(r[1].get("lastSeen"))),
+                         reverse=True)
+            ids = [r[1]["id"].lower() for r in records]
+            if len(records) > 1:
+                self.display.warning(
+                    "secops.defender.machines: %d devices are named %s; the host %s is %s (onboarded, active, seen "
+                    "last), the others are hosts named by id: %s. Each lists the others in defender_duplicates."
+                    % (len(records), records[0][0], records[0][0], ids[0], ", ".join(ids[1:])))
+            for index, (name, machine) in enumerate(records):
+                others = [i for i in ids if i != ids[index]]
+                out.append((name if index == 0 else ids[index], machine, others))
+        return out
+
+    def _populate(self, machines):
+        strict = self.get_option("strict")
+        for name, machine, duplicates in self._named(machines):
             self.inventory.add_host(name)
-            variables = make_unsafe(host_vars(machine))
+            variables = make_unsafe(dict(host_vars(machine), defender_duplicates=duplicates))
             if self.get_option("local_connection"):
                 variables["ansible_connection"] = "local"
             for key, value in variables.items():

@@ -49,7 +49,7 @@ class Machine:
             "id": self.id,
             "computerDnsName": self.name,
             "firstSeen": iso(now - 90 * 86400),
-            "lastSeen": iso(now),
+            "lastSeen": spec.get("lastSeen") or iso(now),   # a stale record of a re-onboarded device
             "osPlatform": self.os_platform,
             "osVersion": spec.get("osVersion"),
             "osProcessor": "x64",

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import requests
 
@@ -12,10 +13,10 @@ class Emulator:
     def __init__(self, config):
         self.info = config.get("defender_emulator")
 
-    def call(self, method, path):
+    def call(self, method, path, body=None):
         if not self.info:
             return None
-        response = requests.request(method, self.info["control_url"] + path, timeout=10,
+        response = requests.request(method, self.info["control_url"] + path, json=body, timeout=10,
                                     headers={"X-Emulator-Key": self.info["control_key"]}, verify=self.info["ca_path"])
         response.raise_for_status()
         return response.json()
@@ -88,6 +89,28 @@ def main(config_path, workdir):
         only_linux = write_inventory(os.path.join(workdir, "linux.defender.yml"), auth, os_platforms=["Linux"],
                                      hostnames=["id"], last_seen_within="30d")
         assert set(json.loads(inventory(only_linux, "--list"))["_meta"]["hostvars"]) == {linux}
+
+    # Two records of one re-onboarded name: one host per id, the name to the active record seen today.
+    if emulator.info:
+        alive, stale = "%040x" % 0xd0b1e0001, "%040x" % 0xd0b1e0002
+        three_days_ago = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(time.time() - 3 * 86400))
+        emulator.call("POST", "/seed", {"machines": [
+            {"id": stale, "computerDnsName": "reimaged-01.corp.example.com", "online": False,
+             "healthStatus": "Inactive", "lastSeen": three_days_ago, "machineTags": ["reimaged"]},
+            {"id": alive, "computerDnsName": "reimaged-01.corp.example.com", "machineTags": ["reimaged"]}]})
+        reimaged = write_inventory(os.path.join(workdir, "reimaged.defender.yml"), auth, tags=["reimaged"])
+        out = subprocess.run(["ansible-inventory", "-i", reimaged, "--list"], capture_output=True, text=True,
+                             check=False)
+        assert out.returncode == 0, out.stdout + out.stderr
+        listed = json.loads(out.stdout)
+        hosts = dict((k, plain(v)) for k, v in listed["_meta"]["hostvars"].items())
+        assert sorted(hosts) == sorted(["reimaged-01.corp.example.com", stale]), hosts
+        assert hosts["reimaged-01.corp.example.com"]["defender_id"] == alive, hosts
+        assert hosts["reimaged-01.corp.example.com"]["defender_duplicates"] == [stale], hosts
+        assert hosts[stale]["defender_id"] == stale and hosts[stale]["defender_duplicates"] == [alive], hosts
+        health = dict((g, plain(listed[g]["hosts"])) for g in ("health_active", "health_inactive"))
+        assert health == {"health_active": ["reimaged-01.corp.example.com"], "health_inactive": [stale]}, health
+        assert "2 devices are named reimaged-01.corp.example.com" in " ".join(out.stderr.split()), out.stderr
 
     # The lookup, with the connection in environment variables as AWX would inject it.
     play = os.path.join(workdir, "lookup.yml")
