@@ -30,9 +30,10 @@ options:
     choices: [secops.defender.machines]
   filter:
     description:
-      - A raw OData C($filter) on the documented Machine properties (C(computerDnsName), C(lastSeen),
-        C(healthStatus), C(osPlatform), C(onboardingStatus), C(riskScore), C(rbacGroupId), C(exposureLevel)), joined
-        to the other options with C(and).
+      - A raw OData C($filter) on the Machine properties Microsoft Learn's "List machines API" lists
+        (C(computerDnsName), C(id), C(version), C(deviceValue), C(aadDeviceId), C(machineTags), C(lastSeen),
+        C(exposureLevel), C(onboardingStatus), C(lastIpAddress), C(healthStatus), C(osPlatform), C(riskScore),
+        C(rbacGroupId)), joined to the other options with C(and).
     type: str
   tags:
     description:

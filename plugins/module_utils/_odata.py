@@ -34,9 +34,11 @@ def all_of(*clauses):
     return " and ".join(c for c in clauses if c) or None
 
 
-# The properties the API filters on (mde-api.md); anything else is refused with 400 ODataError.
-MACHINE_FILTERABLE = ("computerDnsName", "lastSeen", "exposureLevel", "healthStatus", "osPlatform", "onboardingStatus",
-                      "riskScore", "rbacGroupId")
+# The properties the API filters on; anything else is refused with 400 ODataError. Machines: Microsoft Learn,
+# "List machines API" (https://learn.microsoft.com/defender-endpoint/api/get-machines).
+MACHINE_FILTERABLE = ("computerDnsName", "id", "version", "deviceValue", "aadDeviceId", "machineTags", "lastSeen",
+                      "exposureLevel", "onboardingStatus", "lastIpAddress", "healthStatus", "osPlatform", "riskScore",
+                      "rbacGroupId")
 ACTION_FILTERABLE = ("id", "status", "machineId", "type", "requestor", "creationDateTimeUtc")
 _KEYWORDS = ("and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le", "true", "false", "null", "startswith",
              "endswith", "contains", "in", "any", "all")

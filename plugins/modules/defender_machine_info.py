@@ -47,9 +47,10 @@ options:
   filter:
     description:
       - A raw OData C($filter), for example V(healthStatus eq 'Active' and osPlatform eq 'Windows11').
-      - The API filters only on computerDnsName, lastSeen, exposureLevel, healthStatus, osPlatform,
-        onboardingStatus, riskScore and rbacGroupId. A filter that names another property is refused before
-        anything is sent. For tags use O(tag), for addresses O(ip).
+      - The API filters only on the properties Microsoft Learn's "List machines API" lists - computerDnsName, id,
+        version, deviceValue, aadDeviceId, machineTags, lastSeen, exposureLevel, onboardingStatus, lastIpAddress,
+        healthStatus, osPlatform, riskScore and rbacGroupId. A filter that names another property is refused before
+        anything is sent. O(tag) (findbytag) and O(ip) (findbyip, with the address seen at a time) do more.
     type: str
   limit:
     description:

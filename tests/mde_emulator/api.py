@@ -16,8 +16,10 @@ from .state import SHA1
 
 READ = ("Machine.Read.All", "Machine.ReadWrite.All")
 # The documented filterable properties (mde-api.md): anything else is 400 ODataError.
-MACHINE_FILTERS = ("computerDnsName", "lastSeen", "exposureLevel", "healthStatus", "osPlatform", "onboardingStatus",
-                   "riskScore", "rbacGroupId")
+# Microsoft Learn, "List machines API": the properties $filter is supported on.
+MACHINE_FILTERS = ("computerDnsName", "id", "version", "deviceValue", "aadDeviceId", "machineTags", "lastSeen",
+                   "exposureLevel", "onboardingStatus", "lastIpAddress", "healthStatus", "osPlatform", "riskScore",
+                   "rbacGroupId")
 ACTION_FILTERS = ("id", "status", "machineId", "type", "requestor", "creationDateTimeUtc")
 LIBRARY_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 # findbyip looks back at most this long, and matches devices seen within this window of the timestamp.

@@ -67,9 +67,20 @@ def test_machine_filters(client, query, expected):
     assert len(response.json()["value"]) == expected
 
 
+@pytest.mark.parametrize("query,expected", [
+    ("machineTags/any(tag: tag eq 'finance')", 2),
+    ("lastIpAddress eq '10.10.1.21'", 1),
+    ("deviceValue eq 'Normal' and version eq '22H2' and id eq '1e5bc9d7e413ddd7902c2932e418702b84d0cc07'", 1),
+])
+def test_every_property_learn_lists_is_filterable(client, query, expected):
+    response = client.get("/api/machines", params={"$filter": query})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["value"]) == expected
+
+
 @pytest.mark.parametrize("path,query", [
-    ("/api/machines", "machineTags/any(tag: tag eq 'finance')"),
-    ("/api/machines", "lastIpAddress eq '10.1.2.3'"),
+    ("/api/machines", "lastExternalIpAddress eq '203.0.113.10'"),
+    ("/api/machines", "agentVersion eq '10.8760.22621.1000'"),
     ("/api/machines", "startswith(osVersion,'10')"),
     ("/api/machineactions", "computerDnsName eq 'ws-fin-001.corp.example.com'"),
     ("/api/machineactions", "lastUpdateDateTimeUtc ge 2026-01-01T00:00:00Z"),

@@ -48,7 +48,7 @@ def test_filter_properties_are_read_from_the_users_filter(text, names):
     assert filter_properties(text) == names
 
 
-@pytest.mark.parametrize("text", ["machineTags/any(tag: tag eq 'finance')", "lastIpAddress eq '10.1.2.3'",
+@pytest.mark.parametrize("text", ["lastExternalIpAddress eq '203.0.113.10'", "agentVersion eq '1'",
                                   "osVersion eq '22H2'"])
 def test_a_machine_filter_on_an_undocumented_property_is_refused_before_sending(client, control, text):
     control("DELETE", "/log")
@@ -62,6 +62,14 @@ def test_a_machine_filter_on_an_undocumented_property_is_refused_before_sending(
 
 def test_a_documented_filter_goes_through_and_the_emulator_agrees(client):
     assert len(search(client, odata_filter="osPlatform eq 'Linux'")) == 1
+
+
+@pytest.mark.parametrize("text", ["lastIpAddress eq '10.10.1.21'", "machineTags/any(tag: tag eq 'finance')",
+                                  "id eq '%s'" % WS1])
+def test_every_property_learn_lists_is_sent_and_answered(client, text):
+    """Microsoft Learn's "List machines API" lists lastIpAddress, machineTags, id, version, deviceValue and
+    aadDeviceId as filterable beside the rest; the client refused lastIpAddress before sending."""
+    assert WS1 in [m["id"] for m in search(client, odata_filter=text)]
 
 
 def test_an_empty_machine_list_is_none_not_an_error(client, control):
