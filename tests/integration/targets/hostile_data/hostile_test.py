@@ -291,7 +291,7 @@ def escaped_files(suite, dests):
     found = []
     for folder, dirs, files in os.walk(suite.work):
         rel = os.path.relpath(folder, suite.work)
-        if rel.split(os.sep)[0] in ours:
+        if rel.split(os.sep, maxsplit=1)[0] in ours:
             continue
         inside = any(os.path.abspath(folder).startswith(os.path.abspath(d) + os.sep) or
                      os.path.abspath(folder) == os.path.abspath(d) for d in dests)
