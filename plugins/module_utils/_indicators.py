@@ -36,6 +36,9 @@ FIELDS = (("action", "action"), ("title", "title"), ("description", "description
           ("rbac_group_names", "rbacGroupNames"), ("recommended_actions", "recommendedActions"),
           ("application", "application"))
 OPTION_KEYS = ("value", "type") + tuple(f[0] for f in FIELDS) + ("state",)
+# What the API takes only when it creates an indicator. Microsoft Learn, "Submit or Update Indicator API":
+# application "only works for new indicators. It doesn't update the value on an existing indicator."
+CREATE_ONLY = ("application",)
 
 
 def infer_type(value):
@@ -96,12 +99,13 @@ def body(item):
     return out
 
 
-def differences(item, current):
-    """The options whose wanted value differs from the indicator as it is."""
+def differences(item, current, create_only=False):
+    """The options whose wanted value differs from the indicator as it is: those an update can change, or with
+    `create_only` those only a new indicator takes (CREATE_ONLY)."""
     out = []
     for option, field in FIELDS:
         wanted = item.get(option)
-        if wanted is None:
+        if wanted is None or (option in CREATE_ONLY) != create_only:
             continue
         have = current.get(field)
         if option == "rbac_group_names":
@@ -138,6 +142,7 @@ class IndicatorRow:
         self.item = item
         self.current = current
         self.changes = []
+        self.kept = []   # create-only options that differ on an existing indicator: the API keeps its value
         self.outcome = "unchanged"
         self.entity = current
         self.error = None
@@ -149,14 +154,25 @@ class IndicatorRow:
             self.outcome = "created"
         else:
             self.changes = differences(self.item, self.current)
+            self.kept = differences(self.item, self.current, create_only=True)
             self.outcome = "updated" if self.changes else "unchanged"
+
+    def warning(self):
+        """What the task should say about create-only options it cannot change, or None."""
+        if not self.kept or self.error is not None:
+            return None
+        return ("Indicator %s (%s) keeps its %s: the API sets %s only when it creates an indicator. Delete the "
+                "indicator (state=absent) and create it again to change it." % (
+                    self.item["value"], self.item["type"],
+                    ", ".join("%s %r" % (o, (self.current or {}).get(dict(FIELDS)[o])) for o in self.kept),
+                    " and ".join(self.kept)))
 
     def as_dict(self, check_mode):
         entity = self.entity or {}
         row = {"value": self.item["value"], "type": self.item["type"], "state": self.item["state"],
                "id": entity.get("id"), "outcome": self.outcome if not self.error else "failed",
                "changed": self.outcome != "unchanged" and not self.error, "failed": self.error is not None,
-               "changes": self.changes, "msg": str(self.error) if self.error else ""}
+               "changes": self.changes, "kept": self.kept, "msg": str(self.error) if self.error else ""}
         if self.error is not None:
             row["error"] = self.error.to_dict()
         elif check_mode and row["changed"]:

@@ -76,6 +76,9 @@ options:
   application:
     description:
       - The application the indicator is for (shown in the portal).
+      - The API sets it only when it creates an indicator (Microsoft Learn, "Submit or Update Indicator API"). On an
+        existing indicator a different value is not a change; the task warns that the indicator keeps its own, and
+        returns the option in C(results[].kept).
     type: str
   state:
     description:
@@ -205,6 +208,12 @@ results:
       description: For an update, the options that differed.
       type: list
       elements: str
+    kept:
+      description: Options that differ on an existing indicator but that the API sets only on creation
+        (V(application)); the indicator keeps its value, and the task warns.
+      type: list
+      elements: str
+      version_added: 0.3.0
     changed:
       description: Whether the indicator was (or would be) changed.
       type: bool
@@ -328,6 +337,8 @@ def run(module):
         seen.add(key)
         items.append(checked)
     rows = apply(module.client, items, module.check_mode)
+    for warning in filter(None, (r.warning() for r in rows)):
+        module.warn(warning)
     res, failure = result(rows, module.check_mode, single)
     module.client.add_rate_budget(res)
     if failure:

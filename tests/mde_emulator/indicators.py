@@ -87,12 +87,13 @@ class Indicators:
                       "createdBy": app.client_id, "createdBySource": "PublicApi", "source": app.name,
                       "sourceType": "AadApp"}
             self.items[entity["id"]] = entity
+        if "application" not in entity:   # set on creation only (Learn: it doesn't update an existing indicator)
+            entity["application"] = body.get("application")
         entity.update({
             "action": body["action"], "title": body["title"], "description": body["description"],
             "severity": body.get("severity") or "Informational", "expirationTime": body.get("expirationTime"),
             "recommendedActions": body.get("recommendedActions"), "rbacGroupNames": body.get("rbacGroupNames") or [],
-            "generateAlert": bool(body.get("generateAlert")), "application": body.get("application"),
-            "lastUpdateTime": now, "lastUpdatedBy": app.client_id})
+            "generateAlert": bool(body.get("generateAlert")), "lastUpdateTime": now, "lastUpdatedBy": app.client_id})
         return entity
 
     def delete(self, indicator_id):

@@ -65,3 +65,21 @@ def test_many_are_read_once_and_imported_in_batches_of_500(client, control):
     again = apply(client, items)
     assert [r.outcome for r in again] == ["unchanged"] * 1200
     assert len(control.api_calls("POST")) == 3
+
+
+def test_application_is_set_on_creation_only_and_a_rerun_changes_nothing(client, control):
+    """Learn: application "only works for new indicators". A different value on an existing indicator is kept by
+    the API, so it is not a change (or the task would report "updated" on every run, for ever), but it is said."""
+    first = apply(client, [check(dict(BASE, value="write-once.example.com", application="Edge"))])
+    assert [r.outcome for r in first] == ["created"]
+    for _run in range(2):
+        control("DELETE", "/log")
+        rows = apply(client, [check(dict(BASE, value="write-once.example.com", application="Outlook"))])
+        assert [(r.outcome, r.changes, r.kept) for r in rows] == [("unchanged", [], ["application"])]
+        assert "keeps its application 'Edge'" in rows[0].warning()
+        assert not control.api_calls("POST"), "nothing is sent for a create-only difference"
+    stored = [i for i in control("GET", "/state")["indicators"] if i["indicatorValue"] == "write-once.example.com"]
+    assert [i["application"] for i in stored] == ["Edge"]
+    # another field still updates, and the create-only one is still only reported
+    rows = apply(client, [check(dict(BASE, value="write-once.example.com", application="Outlook", title="t2"))])
+    assert [(r.outcome, r.changes, r.kept) for r in rows] == [("updated", ["title"], ["application"])]
