@@ -150,7 +150,12 @@ class DefenderClient:
             status = response.status_code
             if status in expected:
                 try:
-                    return self._json(response, method, shown_path)
+                    parsed = self._json(response, method, shown_path)
+                    if _error_body(parsed) is None:
+                        return parsed
+                    raise self._error_in_success(response, parsed, method, shown_path, idempotent)
+                except DefenderOutcomeUnknownError:
+                    raise
                 except DefenderTransportError as exc:
                     if not idempotent:
                         # The API accepted the request: the change was most likely made. The caller looks it up.
@@ -263,6 +268,19 @@ class DefenderClient:
         finally:
             if response._content is False:  # not read in full: drop the connection rather than reuse it
                 response.close()
+
+    def _error_in_success(self, response, parsed, method, path, idempotent):
+        """A 2xx whose body is an error, not the entity: for a change, its outcome is unknown (the caller looks it
+        up before sending again); for a read, a transient fault to retry."""
+        error = _error_body(parsed)
+        kwargs = dict(status=response.status_code, method=method, path=path, code=error.get("code"),
+                      api_message=error.get("message"), correlation_id=error.get("target") or _correlation_id(response))
+        if not idempotent:
+            return DefenderOutcomeUnknownError(
+                "The API answered %s %s with %d but an error in place of the result; whether the change was made is "
+                "unknown." % (method, path, response.status_code), **kwargs)
+        return DefenderTransportError("The API answered %s %s with %d but an error in place of the result."
+                                      % (method, path, response.status_code), **kwargs)
 
     def _backed_off(self, attempt, started):
         """Wait before retrying a transient failure, if attempts and max_retry_wait allow one more; else False."""
@@ -511,6 +529,14 @@ class DefenderClient:
                                              code="DownloadBrokenOff")
             _check_received(response.headers, written, md5, head, shown, kept)
         return written
+
+
+def _error_body(parsed):
+    """The error of an answer that is {"error": {...}} and nothing of an entity, else None."""
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict) and "id" not in parsed \
+            and "value" not in parsed:
+        return parsed["error"]
+    return None
 
 
 def _declared_type(headers):

@@ -139,3 +139,30 @@ def test_live_response_fleet_downloads_each_device_as_it_ends(client, control, f
     # never more than max_sessions at once: sessions overlap pairwise at most
     state = control("GET", "/state")
     assert len([a for a in state["actions"] if a["type"] == "LiveResponse"]) == 4
+
+
+@pytest.mark.parametrize("machines", [[WS1], [WS1, WS2]])
+def test_a_200_with_an_error_body_is_an_unknown_outcome_looked_up_then_sent_once_more(client, control, fast,
+                                                                                       machines):
+    """A POST answered 200 {"error": {...}} instead of a MachineAction: not a crash ("KeyError: 'id'"), not a
+    blind resend; the action is looked for, and only when the look-up proves it was not made is it sent again."""
+    control("POST", "/faults", {"kind": "status", "status": 200, "path": "stopandquarantinefile", "count": 1})
+    control("DELETE", "/log")
+    result = fleet(client, machines)
+    assert [r["failed"] for r in result["results"]] == [False] * len(machines), result
+    posts = control.api_calls("POST", "StopAndQuarantineFile")
+    assert [p["status"] for p in posts] == [200] + [201] * len(machines)   # the error body, then one per device
+    made = [a for a in control("GET", "/state")["actions"] if a["type"] == "StopAndQuarantineFile"
+            and (a.get("relatedFileInfo") or {}).get("fileIdentifier") == SHA1]
+    assert sorted(a["machineId"] for a in made) == sorted(machines)
+    first_post = control.log().index(posts[0])
+    looked = [e for e in control.log()[first_post:] if e["method"] == "GET" and "/api/machineactions" in e["path"]]
+    assert looked, "the action was looked for before it was sent again"
+
+
+def test_a_200_with_an_error_body_on_a_read_is_retried(client, control, fast):
+    client._sleep = lambda delay: None
+    control("POST", "/faults", {"kind": "status", "status": 200, "path": "/api/machines$", "count": 1})
+    control("DELETE", "/log")
+    assert client.get("/api/machines")["value"]
+    assert [c["status"] for c in control.api_calls("GET", "/api/machines")][:2] == [200, 200]
