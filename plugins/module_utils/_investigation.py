@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import os
 import zipfile
+import zlib
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
 from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
@@ -76,11 +77,12 @@ class PackageFetcher:
             raise DefenderInputError("Cannot create %s: %s" % (folder, exc.strerror))
         writers = AttemptWriters(folder, os.path.basename(path))
 
-        def check(writer):  # a package is a zip: a short or garbled one fails its end-of-archive record
+        def check(writer):  # a package is a zip, checked member by member before it is kept
             writer.handle.flush()
-            if not zipfile.is_zipfile(writer.tmp_path):
-                raise DefenderIntegrityError("The investigation package of %s is not a readable zip (%d bytes)."
-                                             % (action["id"], writer.size))
+            problem = zip_problem(writer.tmp_path)
+            if problem:
+                raise DefenderIntegrityError("The investigation package of %s is corrupt: %s (%d bytes)."
+                                             % (action["id"], problem, writer.size), code="CorruptDownload")
 
         try:
             self.client.download_fresh(lambda: self._link(action_id), writers, check=check)
@@ -107,6 +109,17 @@ class PackageFetcher:
                     raise
                 ActionService.sleep(2 ** attempt)
         return None
+
+
+def zip_problem(path):
+    """What is wrong with the zip at `path`, or None. Every member is read and its CRC checked (testzip): a package
+    damaged at rest passes the storage's length and MD5, and only its content shows it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        return "it is not a readable zip (%s)" % (str(exc) or type(exc).__name__)
+    return "its member %s fails its CRC check" % bad if bad else None
 
 
 def investigation_package(client, targets, comment, dest, **run_kwargs):

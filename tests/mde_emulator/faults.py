@@ -5,6 +5,8 @@ Two forms:
   ...}` hits the next N matching requests; `rewrite` (a hostile API) processes the request, then sets `field` of
   the JSON answer (of each item of a list's `value`) to `value`, e.g. an action id of "../../x"; with
   `"alias": true` the emulator then also answers requests for that value as for the real id (a consistent liar);
+- `zeroed` (downloads): the stored bytes were damaged at rest, 64 bytes zeroed in the middle, and the storage's
+  Content-MD5 and length are of the damaged bytes, so only a check of the content itself (a zip's CRCs) sees it;
 - a mix: `{"kind": "mix", "rate": 0.2, "seed": 7, "faults": {"429": 3, "500": 2, "drop": 1, ...}, "count": N}`
   hits each matching request with probability `rate` (a seeded generator, so a soak is repeatable), choosing the
   fault by weight. Mix names: 429, 500, 502, 503, drop, drop_after, malformed, corrupt, slow. `count` bounds how
@@ -15,7 +17,7 @@ import random
 import re
 import threading
 
-KINDS = ("status", "hang", "drop", "drop_after", "malformed", "corrupt", "rewrite", "mix")
+KINDS = ("status", "hang", "drop", "drop_after", "malformed", "corrupt", "zeroed", "rewrite", "mix")
 MIX_NAMES = ("429", "500", "502", "503", "drop", "drop_after", "malformed", "corrupt", "slow")
 
 

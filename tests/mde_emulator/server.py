@@ -219,8 +219,8 @@ class Emulator:
             return None, "malformed"  # handled, then the answer is garbled on the way back
         if fault["kind"] == "malformed":
             return Response('{"value": [ {"id": ', status=200, mimetype="application/json"), None
-        if fault["kind"] == "corrupt":
-            return None, "corrupt"
+        if fault["kind"] in ("corrupt", "zeroed"):
+            return None, fault["kind"]
         if fault["kind"] == "drop_after":
             return None, "drop_after"
         if fault["kind"] == "rewrite":
@@ -363,6 +363,10 @@ class Emulator:
 def _served(data, mimetype, entry, after):
     """A download as storage serves it, with the MD5 it stored at upload. A corrupt fault keeps the real headers
     (type, MD5) and garbles the body, as a broken proxy or a bad disk would."""
+    if after == "zeroed":   # damaged at rest: the storage's MD5 is of the damaged bytes
+        middle = len(data) // 2
+        data = data[:middle] + b"\x00" * 64 + data[middle + 64:]
+        entry["corrupted"] = True
     headers = {"Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")}
     if after == "corrupt":
         data = data[: len(data) // 2] or b"\x00"

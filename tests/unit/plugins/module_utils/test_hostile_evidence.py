@@ -246,3 +246,29 @@ def test_an_empty_library_script_is_refused_before_any_request(client, control, 
         _library.run(client, params, check_mode=False)
     assert "empty" in str(info.value) and str(src) in str(info.value)
     assert control.api_calls() == []
+
+
+@pytest.mark.parametrize("damaged,fails", [(1, False), (100, True)])
+def test_a_package_damaged_at_rest_is_fetched_again_and_if_it_stays_so_fails_and_leaves_nothing(
+        client, control, fast, tmp_path, damaged, fails):
+    """64 bytes zeroed inside the stored zip: length and Content-MD5 match (the storage's own), only the members'
+    CRCs show it. Fetched again; a package that stays corrupt fails the device, with its action id, and no file."""
+    seed(control, [(WS1, "ws-fin-001.corp.example.com")])
+    client._sleep = lambda delay: None
+    control("POST", "/faults", {"kind": "zeroed", "host": "blob", "path": "", "count": damaged})
+    dest = tmp_path / "dest"
+    if not fails:
+        result = _investigation.investigation_package(client, target_list(machine_id=WS1), "INC-27", str(dest),
+                                                      poll_interval=5)
+        package = result["results"][0]["package"]
+        assert package["downloaded"] and _investigation.zip_problem(package["path"]) is None
+        assert len([e for e in control.log("blob") if e.get("corrupted")]) == 1
+        return
+    with pytest.raises(DefenderActionError) as info:
+        _investigation.investigation_package(client, target_list(machine_id=WS1), "INC-27", str(dest),
+                                             poll_interval=5)
+    row = info.value.result["results"][0]
+    assert row["error"]["code"] == "CorruptDownload" and "fails its CRC check" in row["msg"], row
+    assert row["action_id"] and row["action_id"] in (row["error"].get("hint") or "") + row["msg"] + str(
+        info.value.result), row
+    assert files_under(tmp_path / "dest") == []
