@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import importlib.util
 import os
+import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule, missing_required_lib
@@ -154,6 +155,38 @@ def state_dir(params):
     return params.get("token_cache_dir") or default_cache_dir()
 
 
+def state_dir_problem(path):
+    """Why `path` cannot hold the local state (token cache, rate budget, submit locks), or None: created if need
+    be, then a file is made and removed in it, so an unwritable, read-only or full folder shows before anything is
+    sent."""
+    try:
+        os.makedirs(path, 0o700, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".probe-")
+        try:
+            os.write(fd, b"0")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
+def state_dir_error(path, problem):
+    return DefenderInputError(
+        "The local state folder %s (the token cache, the rate budget and the submit locks) cannot be used: %s."
+        % (path, problem), code="LocalState",
+        hint="Set token_cache_dir (or DEFENDER_TOKEN_CACHE_DIR) to a folder this user can write. To run without "
+             "local state, set token_cache=false and rate_budget=false (submit locks are then off too).")
+
+
+def check_state_dir(path):
+    problem = state_dir_problem(path)
+    if problem:
+        raise state_dir_error(path, problem)
+    return path
+
+
 def auth_options(params):
     # "" is unset here too: plugins read their options through ansible's config, which keeps an empty variable.
     options = dict((k, None if params.get(k) == "" else params.get(k)) for k in AUTH_ARGSPEC)
@@ -186,6 +219,8 @@ def build_client(params):
     authority = None if credential.method == "managed_identity" else urls["authority_url"]
     http_client = MsalHttpClient(session, verify, options["timeout"], max_wait=min(120, options["max_retry_wait"]),
                                  authority_url=authority, max_response_mb=options["max_response_mb"])
+    if options["token_cache"] or options["rate_budget"]:
+        check_state_dir(state_dir(options))
     tokens = TokenProvider(credential, http_client, make_cache(options["token_cache"], options["token_cache_dir"]))
     budget = None
     if options["rate_budget"]:
@@ -239,10 +274,24 @@ class DefenderModule(AnsibleModule):
                       wait=params["wait"], wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
                       force=params.get("force") or False, on_active_action=params["on_active_action"],
                       concurrency=params["concurrency"], dedupe_lookback_days=params.get("dedupe_lookback_days") or 30,
-                      fail_on_device_error=params["fail_on_device_error"],
-                      locks=SubmitLocks(state_dir(params), scope_key(params, urls)))
+                      fail_on_device_error=params["fail_on_device_error"], locks=self._locks(urls))
         kwargs.update(extra)
         return kwargs
+
+    def _locks(self, urls):
+        """The per-device submit locks in the state folder; without a usable folder, none, when the task asked to
+        run without local state (token_cache and rate_budget off), with a warning."""
+        options = auth_options(self.params)
+        folder = state_dir(self.params)
+        problem = state_dir_problem(folder)
+        if problem is None:
+            return SubmitLocks(folder, scope_key(self.params, urls))
+        if options["token_cache"] or options["rate_budget"]:
+            raise state_dir_error(folder, problem)
+        self.warn("The local state folder %s cannot be used (%s), so this task runs without submit locks: tasks "
+                  "running at once on the same devices are not kept from submitting the same action twice."
+                  % (folder, problem))
+        return None
 
     def run(self, service):
         """Call `service(module)`, which returns the result dict; turn every DefenderError into fail_json.
@@ -264,11 +313,22 @@ class DefenderModule(AnsibleModule):
             self.fail_json(msg=str(exc), **extra)
         except Exception as exc:  # a bug: fail cleanly, with the trace for -vvv, and say it is one
             self._warn_from_client()
+            broken = self._state_dir_failure(exc)
+            if broken is not None:  # the state folder broke mid-task (full, made read-only): not a bug
+                self.fail_json(msg=str(broken), error=broken.to_dict())
             self.fail_json(msg="secops.defender hit an unexpected %s: %s. This is a bug; please report it with the "
                                "output of -vvv." % (type(exc).__name__, str(exc)[:300]),
                            exception=traceback.format_exc())
         self._warn_from_client()
         self.exit_json(**result)
+
+    def _state_dir_failure(self, exc):
+        """For an OSError on a file in the local state folder, the error that names the folder; else None."""
+        filename = getattr(exc, "filename", None) if isinstance(exc, (IOError, OSError)) else None
+        folder = state_dir(self.params)
+        if not filename or not os.path.realpath(str(filename)).startswith(os.path.realpath(folder)):
+            return None
+        return state_dir_error(folder, exc.strerror or str(exc))
 
     def _warn_from_client(self):
         if self._client is not None:

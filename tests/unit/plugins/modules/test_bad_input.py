@@ -75,6 +75,16 @@ CASES = [
     ("q-api-http", "quarantine_file", {"machine_id": WS1, "sha1": SHA1, "api_url": "http://{host}"}, PLAIN_HTTP),
     ("q-authority-http", "quarantine_file", {"machine_id": WS1, "sha1": SHA1, "authority_url": "http://{host}"},
      PLAIN_HTTP),
+    # the local state folder: a file where the folder should be, a folder below a file, one nobody may write in
+    # (/sys/kernel refuses new files even to root, where a chmod would not)
+    ("q-state-is-file", "quarantine_file", {"machine_id": WS1, "sha1": SHA1, "token_cache_dir": "{tmp}/file"},
+     "local state folder {tmp}/file"),
+    ("q-state-under-file", "quarantine_file", {"machine_id": WS1, "sha1": SHA1,
+                                               "token_cache_dir": "{tmp}/file/cache"}, "token_cache_dir"),
+    ("q-state-unwritable", "quarantine_file", {"machine_id": WS1, "sha1": SHA1, "token_cache_dir": "/sys/kernel"},
+     "local state folder /sys/kernel"),
+    ("info-state-unwritable", "machine_info", {"machine_id": WS1, "token_cache_dir": "/sys/kernel"},
+     "cannot be used"),
     ("q-cert-missing", "quarantine_file", {"machine_id": WS1, "sha1": SHA1, "auth_method": "certificate"},
      "needs certificate_path"),
     ("q-cert-unreadable", "quarantine_file", {"machine_id": WS1, "sha1": SHA1, "auth_method": "certificate",
@@ -266,7 +276,24 @@ def test_bad_input_is_refused_clearly_before_anything_is_sent(
     control("DELETE", "/log")
     result = run_module(name, args, capsys)
     assert result.get("failed") is True, result
-    assert expected in result["msg"], result["msg"]
+    assert fill(expected, str(tmp_path), "") in result["msg"], result["msg"]
     assert "Traceback" not in json.dumps(result) and "unexpected" not in result["msg"]
     assert control("GET", "/log")["value"] == [], "%s sent requests for bad input" % case_id
     assert RESPONDER[1] not in json.dumps(result)
+
+
+def test_without_local_state_a_task_runs_with_a_warning(emulator, control, tmp_path, capsys, monkeypatch):
+    """token_cache and rate_budget off: an unusable state folder is no reason to stop; the locks are off, and the
+    task says so."""
+    for variable in [v for v in os.environ if v.startswith(("DEFENDER_", "AZURE_"))]:
+        monkeypatch.delenv(variable)
+    info = emulator.info()
+    args = {"tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
+            "api_url": info["api_url"], "authority_url": info["authority_url"], "ca_path": info["ca_path"],
+            "token_cache_dir": "/sys/kernel", "token_cache": False, "rate_budget": False,
+            "machine_id": WS1, "sha1": SHA1, "wait": False}
+    control("DELETE", "/log")
+    result = run_module("quarantine_file", args, capsys)
+    assert not result.get("failed"), result
+    assert "without submit locks" in json.dumps(result.get("warnings")), result.get("warnings")
+    assert [e["path"] for e in control("GET", "/log")["value"] if e["method"] == "POST" and "/api/" in e["path"]]
