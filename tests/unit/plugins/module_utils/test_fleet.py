@@ -142,8 +142,8 @@ def test_live_response_fleet_downloads_each_device_as_it_ends(client, control, f
 
 
 @pytest.mark.parametrize("machines", [[WS1], [WS1, WS2]])
-def test_a_200_with_an_error_body_is_an_unknown_outcome_looked_up_then_sent_once_more(client, control, fast,
-                                                                                       machines):
+def test_a_200_with_an_error_body_is_an_unknown_outcome_looked_up_then_sent_once_more(
+        client, control, fast, machines):
     """A POST answered 200 {"error": {...}} instead of a MachineAction: not a crash ("KeyError: 'id'"), not a
     blind resend; the action is looked for, and only when the look-up proves it was not made is it sent again."""
     control("POST", "/faults", {"kind": "status", "status": 200, "path": "stopandquarantinefile", "count": 1})
