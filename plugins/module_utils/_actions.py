@@ -11,9 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderApiError,
@@ -52,12 +51,10 @@ def summary(action):
 
 
 class ActionService:
-    # How waiting passes time. Class attributes, so tests can swap in a virtual clock for every service at once.
-    sleep = staticmethod(time.sleep)
-    clock = staticmethod(time.monotonic)
-
     def __init__(self, client):
         self.client = client
+        # How waiting passes time: the client's clock (_clock.py), virtual in tests.
+        self.clock = getattr(client, "clock", None) or SYSTEM
 
     def get(self, action_id):
         try:
@@ -77,9 +74,9 @@ class ActionService:
 
     def wait(self, action, timeout, poll_interval, result=None, want="Succeeded"):
         """Poll until the action is final. A final status other than `want` raises, with `result` attached."""
-        deadline = self.clock() + timeout
+        deadline = self.clock.monotonic() + timeout
         while not is_final(action):
-            if self.clock() + poll_interval > deadline:
+            if self.clock.monotonic() + poll_interval > deadline:
                 raise DefenderActionError(
                     "Action %s on %s is still %s after wait_timeout=%ss." % (
                         action["id"], action.get("computerDnsName") or action.get("machineId"), action["status"],
@@ -87,7 +84,7 @@ class ActionService:
                     result=dict(result or {}, **summary(action)),
                     hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info, or "
                          "cancel it with secops.defender.defender_cancel_action.")
-            self.sleep(poll_interval)
+            self.clock.sleep(poll_interval)
             try:
                 action = self.get(action["id"])
             except (DefenderNotFoundError, DefenderForbiddenError, DefenderInputError):

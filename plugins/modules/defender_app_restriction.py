@@ -201,8 +201,13 @@ error:
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._containment import app_restriction
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
+    FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGET_KWARGS,
+    WAIT_ARGSPEC,
+)
 
 
 def main():
@@ -211,9 +216,9 @@ def main():
         comment=dict(type="str", default="App restriction changed by Ansible (secops.defender)"),
         force=dict(type="bool", default=False),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(run)
 
 

@@ -283,7 +283,7 @@ error:
   type: dict
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError, DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
     ACTIONS,
     OPTION_KEYS,
@@ -339,12 +339,7 @@ def run(module):
     rows = apply(module.client, items, module.check_mode)
     for warning in filter(None, (r.warning() for r in rows)):
         module.warn(warning)
-    res, failure = result(rows, module.check_mode, single)
-    module.client.add_rate_budget(res)
-    if failure:
-        first = [r for r in rows if r.error is not None][0]
-        raise DefenderActionError(failure, result=dict(res, error=first.error.to_dict()))
-    return res
+    return result(rows, single, client=module.client)
 
 
 if __name__ == "__main__":

@@ -242,8 +242,13 @@ error:
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._investigation import investigation_package
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
+    FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGET_KWARGS,
+    WAIT_ARGSPEC,
+)
 
 
 def main():
@@ -253,15 +258,15 @@ def main():
         force=dict(type="bool", default=False),
         dedupe_lookback_days=dict(type="int", default=1),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(run)
 
 
 def run(module):
-    return investigation_package(module.client, comment=module.params["comment"], dest=module.params["dest"],
-                                 **module.action_kwargs())
+    return investigation_package(module.client, module.fleet_request(), comment=module.params["comment"],
+                                 dest=module.params["dest"])
 
 
 if __name__ == "__main__":

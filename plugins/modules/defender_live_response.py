@@ -445,11 +445,17 @@ from ansible_collections.secops.defender.plugins.module_utils._live_response imp
     fetch_results,
     live_response,
 )
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
+    FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGETS,
+    WAIT_ARGSPEC,
+)
 
-TARGETS = ("machine_id", "machine_name", "machines")
-# A command may run for 30 minutes (live-response.md, 03/2025), and a session runs several: wait for an hour.
+# A command may run for 30 minutes (Microsoft Learn, "Run live response commands on a device",
+# https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response), and a session runs several: wait for
+# an hour.
 WAIT_TIMEOUT = 3600
 
 
@@ -472,7 +478,7 @@ def main():
         adopt_window=dict(type="int", default=DEFAULT_ADOPT_WINDOW),
         fail_on_script_error=dict(type="bool", default=True),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
     argument_spec["on_active_action"] = dict(FLEET_ARGSPEC["on_active_action"], aliases=["on_active_session"])
     argument_spec["wait_timeout"] = dict(type="int", default=WAIT_TIMEOUT)
@@ -492,7 +498,7 @@ def run(module):
     return live_response(module.client, params["commands"], params["comment"], dest=params["dest"],
                          action_subdir=params["action_subdir"], fail_on_script_error=params["fail_on_script_error"],
                          manifest=params["manifest"], max_sessions=params["max_sessions"],
-                         adopt_window=params["adopt_window"], **module.action_kwargs())
+                         adopt_window=params["adopt_window"], request=module.fleet_request())
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import Ac
 from ansible_collections.secops.defender.plugins.module_utils._machines import check_machine_id, resolve
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 from ansible_collections.secops.defender.plugins.module_utils._odata import ACTION_FILTERABLE, check_filter
-from ansible_collections.secops.defender.plugins.module_utils._validate import ACTION_TYPES
+from ansible_collections.secops.defender.plugins.module_utils._specs import ACTION_TYPES
 
 
 def run(client, params):

@@ -183,14 +183,9 @@ error:
   type: dict
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
-from ansible_collections.secops.defender.plugins.module_utils._fleet import shared_error
-from ansible_collections.secops.defender.plugins.module_utils._machines import (
-    MACHINE_TARGET_KWARGS,
-    MACHINE_TARGET_SPEC,
-    target_list,
-)
+from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import TARGET_ARGSPEC, TARGET_KWARGS
 from ansible_collections.secops.defender.plugins.module_utils._tags import check_tags, machine_tags, tags_result
 
 
@@ -200,8 +195,8 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         fail_on_device_error=dict(type="bool", default=True),
     )
-    argument_spec.update(MACHINE_TARGET_SPEC)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    argument_spec.update(TARGET_ARGSPEC)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(run)
 
 
@@ -211,13 +206,7 @@ def run(module):
     targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
     single = not params.get("machines")
     rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single)
-    result, failure = tags_result(rows, params["state"], module.check_mode, single, params["fail_on_device_error"])
-    module.client.add_rate_budget(result)
-    if failure:
-        failed = [r for r in rows if r.failed]
-        error = failed[0].error.to_dict() if single else shared_error([r.error.to_dict() for r in failed])
-        raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
-    return result
+    return tags_result(rows, single, params["fail_on_device_error"], client=module.client)
 
 
 if __name__ == "__main__":

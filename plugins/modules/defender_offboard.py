@@ -184,8 +184,13 @@ error:
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
+    FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGET_KWARGS,
+    WAIT_ARGSPEC,
+)
 from ansible_collections.secops.defender.plugins.module_utils._offboard import SPEC, options
 
 
@@ -194,9 +199,9 @@ def main():
         confirm=dict(type="bool", default=False),
         comment=dict(type="str", default="Offboarded by Ansible (secops.defender)"),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(run)
 
 

@@ -237,12 +237,13 @@ error:
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import (
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
     DEDUPE_ARGSPEC,
     FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGET_KWARGS,
     WAIT_ARGSPEC,
-    DefenderModule,
 )
 from ansible_collections.secops.defender.plugins.module_utils._quarantine import SPEC, options
 
@@ -252,9 +253,9 @@ def main():
         sha1=dict(type="str", required=True),
         comment=dict(type="str", default="Stop and quarantine file, requested by Ansible (secops.defender)"),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, DEDUPE_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, DEDUPE_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(quarantine)
 
 

@@ -12,7 +12,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 from ansible_collections.secops.defender.plugins.module_utils._fleet import run_action
 from ansible_collections.secops.defender.plugins.module_utils._containment import isolation
 from ansible_collections.secops.defender.plugins.module_utils._machines import resolve_names, search, target_list
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 from ansible_collections.secops.defender.plugins.module_utils._odata import filter_properties
 from ansible_collections.secops.defender.plugins.module_utils._selection import odata_filter
 

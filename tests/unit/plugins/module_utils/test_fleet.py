@@ -5,10 +5,10 @@ import pytest
 
 from ansible_collections.secops.defender.plugins.module_utils import _quarantine
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
-from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, run_action
+from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, FleetRequest, run_action
 from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
 from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 
 from .conftest import SHA1, WS1
 
@@ -80,13 +80,14 @@ def test_one_device_failing_does_not_stop_the_others(client, control, fast):
 def test_a_task_that_looked_before_another_submitted_finds_its_action_in_the_journal(client, control, tmp_path,
                                                                                      monkeypatch):
     locks = SubmitLocks(str(tmp_path / "state"), "scope")
-    first = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "a"), locks=locks)
-    second = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "b"), locks=locks)
+    first = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "a"),
+                        FleetRequest(target_list(machine_id=WS1), wait=False, locks=locks))
+    second = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "b"),
+                         FleetRequest(target_list(machine_id=WS1), wait_timeout=60, poll_interval=5, locks=locks))
     # The second task looks first and finds nothing, then the first one submits, then the second one goes on.
-    second_rows = second._resolve(target_list(machine_id=WS1))
+    second_rows = second._resolve(second.request.targets)
     assert second._find_equal(second_rows) == {}
-    first.run(target_list(machine_id=WS1), wait=False)
-    second.force, second.wait_timeout, second.poll_interval, second.on_active_action = False, 60, 5, "fail"
+    first.run()
     second._submit_one(second_rows[0])
     assert second_rows[0].changed is False and "another task" in second_rows[0].msg
     assert len(control.api_calls("POST")) == 1
