@@ -167,3 +167,57 @@ def test_a_200_with_an_error_body_on_a_read_is_retried(client, control, fast):
     control("DELETE", "/log")
     assert client.get("/api/machines")["value"]
     assert [c["status"] for c in control.api_calls("GET", "/api/machines")][:2] == [200, 200]
+
+
+def test_after_a_1000_device_quarantine_no_lock_outlives_its_journal(params, control, tmp_path):
+    import os
+    import time
+    from ansible_collections.secops.defender.plugins.module_utils._locks import JOURNAL_LIFETIME
+    # Limits as high as the test needs: what is under test is the lock folder, not the pacing.
+    control("POST", "/settings", {"rate_limits": {"default": [[100000, 60]]}})
+    client = build_client(dict(params, rate_limits={"default": [[100000, 60]]}))
+    folder = str(tmp_path / "state")
+    locks = SubmitLocks(folder, "scope")
+    # An earlier quarantine of another file, a day and more ago, left 1000 lock files behind.
+    earlier = [m["id"] for m in seed_fleet(control, 1000)]
+    old = time.time() - JOURNAL_LIFETIME - 60
+    for machine_id in earlier:
+        with locks.hold(machine_id, "StopAndQuarantineFile", "0" * 40):
+            pass
+    for name in os.listdir(locks.directory):
+        os.utime(os.path.join(locks.directory, name), (old, old))
+    result = fleet(client, earlier, locks=locks)
+    assert result["summary"]["submitted"] == 1000 and len(control.api_calls("POST")) == 1000
+    now = time.time()
+    ages = [now - os.stat(os.path.join(locks.directory, n)).st_mtime for n in os.listdir(locks.directory)]
+    assert len(ages) == 1000                                # this run's own locks, one per device
+    assert max(ages) < JOURNAL_LIFETIME                     # and none of the earlier run's
+
+
+def test_a_lock_file_pruned_while_someone_waits_for_it_is_locked_anew(tmp_path):
+    import os
+    import threading
+    locks = SubmitLocks(str(tmp_path / "state"), "scope")
+    path = locks._path(WS1, "Isolate", "Full")
+    entered, release, second = threading.Event(), threading.Event(), []
+
+    def hold_first():
+        with locks.hold(WS1, "Isolate", "Full"):
+            entered.set()
+            release.wait(10)
+
+    def hold_second():
+        with locks.hold(WS1, "Isolate", "Full") as journal:
+            second.append(os.fstat(journal._fd).st_ino == os.stat(path).st_ino)
+
+    first = threading.Thread(target=hold_first)
+    first.start()
+    entered.wait(10)
+    assert locks.prune(lifetime=-1) == 0                    # held: never removed under its holder
+    waiter = threading.Thread(target=hold_second)
+    waiter.start()
+    release.set()
+    first.join(10)
+    waiter.join(10)
+    assert second == [True]                                 # the second holder holds the file the path names
+    assert locks.prune(lifetime=-1) == 1 and not os.path.exists(path)
