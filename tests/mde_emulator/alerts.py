@@ -138,9 +138,9 @@ class Alerts:
         """Check a PATCH or batch body's fields and values; returns the changes (without alertIds)."""
         unknown = sorted(k for k in body if k not in allowed)
         if unknown:
-            hint = [k for k in unknown if k.lower() in {a.lower() for a in allowed}]
-            raise _body_error("unknown property %s%s" % (", ".join(repr(k) for k in unknown),
-                                                          " (body parameters are case-sensitive)" if hint else ""))
+            cased = [k for k in unknown if k.lower() in {a.lower() for a in allowed}]
+            hint = " (body parameters are case-sensitive)" if cased else ""
+            raise _body_error("unknown property %s%s" % (", ".join(repr(k) for k in unknown), hint))
         changes = {k: body[k] for k in UPDATE_FIELDS if k in body}
         for key, value in changes.items():
             if not isinstance(value, str):
