@@ -54,11 +54,10 @@ from ansible_collections.secops.defender.plugins.module_utils._specs import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
+from ansible_collections.secops.defender.plugins.module_utils._waiter import MACHINE_FILTER_MAX, Waiter
 
 # The API's answers for a device whose platform or sensor version does not support the action.
 PLATFORM_CODES = ("OsPlatformNotSupported", "ClientVersionNotSupported")
-# Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
-MACHINE_FILTER_MAX = 20
 # How long a POST with an unknown outcome is looked for before it is sent once more (at least; see _look_window).
 LOOKUP_WINDOW_MIN = 10
 
@@ -181,6 +180,7 @@ class FleetEngine:
         self.request = request or FleetRequest([])
         self.clock = getattr(client, "clock", None) or SYSTEM
         self.actions = ActionService(client)
+        self.waiter = Waiter(client)
         self._slots = threading.BoundedSemaphore(self.request.max_active) if self.request.max_active else None
         self.warnings = []
         self.query_started = time.time()
@@ -506,30 +506,19 @@ class FleetEngine:
             row._release()
 
     def _poll(self, waiting):
-        if self.one_device:
-            row = waiting[0]
-            row.action = self.actions.get(row.action["id"])
-            return
-        oldest = min((r.action.get("creationDateTimeUtc") or "" for r in waiting), key=instant)
-        ids = sorted(set(r.machine_id for r in waiting))
-        query = all_of(eq("type", self.spec.action_type),
-                       any_of("machineId", ids) if len(ids) <= MACHINE_FILTER_MAX else None,
-                       "creationDateTimeUtc ge %s" % (oldest[:19] + "Z") if oldest else None)
-        by_id = dict((a.get("id"), a) for a in self.client.paged("/api/machineactions", {"$filter": query}))
+        fresh = self.waiter.poll([r.action for r in waiting])
         for row in waiting:
-            fresh = by_id.get(row.action["id"])
-            if fresh is None:  # not in the list (it should be): read it on its own
-                try:
-                    fresh = self.actions.get(row.action["id"])
-                except DefenderNotFoundError as exc:
-                    row.fail(exc)
-                    continue
-            if (fresh.get("machineId") or "").lower() not in ("", row.machine_id):
+            action = fresh.get(row.action["id"])
+            if action is None:
+                row.fail(DefenderNotFoundError("Action %s on %s is no longer known to the API." % (
+                    row.action["id"], row.machine_name or row.given), method="GET", path="/api/machineactions"))
+                continue
+            if (action.get("machineId") or "").lower() not in ("", row.machine_id):
                 row.fail(DefenderResponseError("The API listed action %s under device %r, not %s; its results were "
-                                               "not used." % (fresh["id"], fresh.get("machineId"), row.machine_id),
+                                               "not used." % (action["id"], action.get("machineId"), row.machine_id),
                                                field="machineId"))
                 continue
-            row.action = fresh
+            row.action = action
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _each(self, rows, call):
