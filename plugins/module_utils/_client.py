@@ -19,11 +19,6 @@ import json
 import time
 from urllib.parse import urlsplit
 
-try:  # requests' own transport; present whenever requests is, which the module checks for
-    import urllib3.exceptions as urllib3_errors
-except ImportError:  # pragma: no cover
-    urllib3_errors = None
-
 from ansible_collections.secops.defender.plugins.module_utils._cloud import CLOUDS
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderApiError,
@@ -438,4 +433,3 @@ def _error_body(parsed):
 def _correlation_id(response):
     headers = response.headers
     return headers.get("request-id") or headers.get("x-ms-correlation-id") or headers.get("x-ms-request-id")
-

@@ -87,6 +87,7 @@ AUTH_ARGSPEC = dict(
 AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", allow_insecure_http=False, validate_certs=True,
                      timeout=30, max_retry_wait=3600, token_cache=True, rate_budget=True, max_response_mb=64)
 
+
 def resolve_connection(args):
     """The connection options for what is not an AnsibleModule (the EDA source): `args` first, then each option's
     environment variables, typed and checked by the same argspec a module uses, so that DEFENDER_TIMEOUT=30 is an int
@@ -189,8 +190,6 @@ def scope_key(options, urls):
     """Tenant, app and API host: what the API's rate limits and the submit locks are counted by."""
     return budget_key(options.get("tenant_id"), options.get("client_id") or options.get("managed_identity_client_id"),
                       urls["api_url"])
-
-
 
 
 def client_for(get_option):

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 from urllib.parse import urlsplit
 
+
 def redact_url(url):
     """Scheme, host and path only: the query of a result link is a SAS credential."""
     parts = urlsplit(url)

@@ -576,8 +576,8 @@ def run_action(client, spec, options, request, **settings):
 def device_results(rows, single, fail_on_device_error=True, client=None):
     """The module result of device Rows (_results.finish): for one device, its keys and its action at the top."""
     results = [r.as_dict() for r in rows]
-    top = [k for k in (results[0] if single and results else {}) if k not in ("machine", "changed", "failed", "msg",
-                                                                               "error")]
+    skipped = ("machine", "changed", "failed", "msg", "error")
+    top = [k for k in (results[0] if single and results else {}) if k not in skipped]
     try:
         result = finish(results, DEVICES, _counts(results), single=single, top_keys=top,
                         fail_on_error=fail_on_device_error, client=client)

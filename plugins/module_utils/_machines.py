@@ -26,6 +26,7 @@ from ansible_collections.secops.defender.plugins.module_utils._validate import (
 # Names per bulk query: each adds up to ~90 characters to the URL, which stays well under 8 KB.
 NAMES_PER_QUERY = 40
 
+
 def is_machine_id(value):
     """40 hex, in either case, exactly (callers strip what a user typed)."""
     return isinstance(value, str) and value == value.strip() and shaped(MACHINE_ID, value) is not None

@@ -72,5 +72,3 @@ RANGES = (("wait_timeout", 1, 7 * 86400), ("poll_interval", 1, 3600), ("concurre
           ("dedupe_lookback_days", 1, 365), ("timeout", 1, 600), ("max_retry_wait", 0, 86400),
           ("limit", 1, 100000), ("max_sessions", 1, 50), ("max_response_mb", 1, 4096),
           ("adopt_window", 0, 30 * 86400))
-
-

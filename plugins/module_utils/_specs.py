@@ -92,8 +92,6 @@ def request_key_of(action):
     return echoed.rsplit(":req=", 1)[1] if ":req=" in echoed else None
 
 
-
-
 # --- stop and quarantine a file ---------------------------------------------------------------------------------
 def same_file(action, options):
     """An equal quarantine is one of the same file (Failed, TimeOut and Cancelled ones don't count: the engine

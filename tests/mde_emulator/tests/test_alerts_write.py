@@ -134,7 +134,7 @@ def test_settings_for_what_the_pages_disagree_on(client):
 
 # --- batch --------------------------------------------------------------------------------------------
 def test_batch_update_answers_200_with_an_empty_body_and_updates_each(client):
-    ids = [new_alert(client)["id"] for _ in range(3)]
+    ids = [new_alert(client)["id"] for dummy in range(3)]
     response = batch(client, {"alertIds": ids, "status": "Resolved", "classification": "InformationalExpectedActivity",
                               "determination": "SecurityTesting", "comment": "red team exercise"})
     assert response.status_code == 200 and response.content == b""
@@ -184,7 +184,7 @@ def test_batch_refusals(client, body, code):
 
 def test_batch_update_has_its_own_class_of_10_calls_a_minute(client):
     alert = new_alert(client)
-    for _ in range(10):
+    for dummy in range(10):
         assert batch(client, {"alertIds": [alert["id"]], "status": "InProgress"}).status_code == 200
     refused = batch(client, {"alertIds": [alert["id"]], "status": "InProgress"})
     assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60

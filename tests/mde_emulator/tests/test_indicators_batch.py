@@ -83,7 +83,7 @@ def test_batch_delete_permissions(client):
 
 
 def test_batch_delete_and_import_have_their_own_classes_of_30_a_minute(client):
-    for _ in range(30):
+    for dummy in range(30):
         assert batch_delete(client, {"IndicatorIds": ["424242"]}).status_code == 404
     refused = batch_delete(client, {"IndicatorIds": ["424242"]})
     assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60

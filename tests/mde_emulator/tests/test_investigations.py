@@ -120,7 +120,7 @@ def test_permissions(client):
 
 
 def test_list_filters_and_pages(client):
-    ids = [start(client).json()["id"] for _ in range(3)]
+    ids = [start(client).json()["id"] for dummy in range(3)]
     failed = start(client, WS2).json()
     advance(client, 120)
     value = client.get("/api/investigations", params={"$filter": "state eq 'Failed'"}).json()["value"]
@@ -156,7 +156,7 @@ def test_control_forces_a_state(client):
 
 def test_start_investigation_is_50_calls_an_hour(client):
     client.control("POST", "/settings", {"investigation_creates_alert": False})
-    for _ in range(50):
+    for dummy in range(50):
         assert start(client).status_code == 201
     refused = start(client)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 60
