@@ -137,6 +137,10 @@ results:
     msg:
       description: Why not, or what check mode would do.
       type: str
+    error:
+      description: Why this action could not be cancelled, with the same keys as RV(error).
+      returned: when this action failed
+      type: dict
 failed_actions:
   description: With O(action_ids), the ids of the actions that could not be cancelled.
   returned: when O(action_ids) is given
@@ -162,6 +166,25 @@ summary:
     failed:
       description: Actions that could not be cancelled.
       type: int
+rate_budget:
+  description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
+    O(rate_budget)). Shown at C(-v).
+  returned: with O(action_ids), unless O(rate_budget=false)
+  type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
+  sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 action_id:
   description: The id of the action.
   returned: with O(action_id)

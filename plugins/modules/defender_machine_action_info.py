@@ -124,25 +124,26 @@ results:
   elements: dict
   contains:
     machine:
-      description: The device as given.
+      description: The device as it was given, a name or an id (ids in lower case).
       type: str
     machine_id:
-      description: The device's id.
+      description: The device's machine id, in lower case; V(null) when it is not known, for example for a name that
+        matched no device, or several.
       type: str
     machine_name:
-      description: The device's computer DNS name.
+      description: The device's computer DNS name, when known.
       type: str
     actions:
       description: How many of RV(actions) are on this device.
       type: int
     failed:
-      description: Whether the device could not be found.
+      description: Whether this device failed.
       type: bool
     msg:
-      description: Why not.
+      description: What happened, for a failure what to do next.
       type: str
 failed_machines:
-  description: With O(machines), the devices (as given) that could not be found.
+  description: The devices that failed, as they were given, in the order given.
   returned: when O(machines) is given
   type: list
   elements: str
