@@ -193,7 +193,8 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
         verify_evidence([row])
         # A file written to the controller is a change there; one that was already there, byte for byte, is not.
         row.changed = any(f.get("downloaded") for f in row.extra.get("files") or [])
-    return device_results([row], single=True)
+    row.adopted = True   # found, not submitted: its results were brought home again
+    return device_results([row], single=True, client=client)
 
 
 class Collector:

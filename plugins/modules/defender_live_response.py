@@ -594,9 +594,9 @@ from ansible_collections.secops.defender.plugins.module_utils._options import (
     WAIT_ARGSPEC,
 )
 
-# A command may run for 30 minutes (Microsoft Learn, "Run live response commands on a device",
-# https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response), and a session runs several: wait for
-# an hour.
+# A command may run for 30 minutes (Microsoft Learn, live response limitations,
+# https://learn.microsoft.com/en-us/defender-endpoint/live-response#limitations), and a session runs several:
+# wait for an hour.
 WAIT_TIMEOUT = 3600
 
 

@@ -7,7 +7,7 @@ DEFAULTS = {
     "action_seconds": 3,
     "command_seconds": 1,
     "script_seconds": 2,
-    "runscript_timeout_seconds": 600,       # run-live-response.md: 10 minutes; live-response.md (03/2025): 30
+    "runscript_timeout_seconds": 600,       # Learn api/run-live-response: 10 minutes; live-response#limitations: 30
                                             # minutes for run and getfile (1800)
     # Documentation drift.
     "queue_limit_seconds": 3 * 24 * 3600,   # 2023 docs: 3 days; 2025 docs: 2 hours (7200)
