@@ -60,6 +60,10 @@ from ansible_collections.secops.defender.plugins.module_utils._waiter import MAC
 PLATFORM_CODES = ("OsPlatformNotSupported", "ClientVersionNotSupported")
 # How long a POST with an unknown outcome is looked for before it is sent once more (at least; see _look_window).
 LOOKUP_WINDOW_MIN = 10
+# How often a POST whose outcome stayed unknown is sent, each time after a look-up found nothing: under a fault mix
+# (hung requests, expiring tokens) two sends gave up on 6% of devices; each send is safe, since the look-up before it
+# proved the last one made nothing.
+UNKNOWN_OUTCOME_SENDS = 4
 
 
 class FleetRequest:
@@ -388,22 +392,24 @@ class FleetEngine:
         return found[0] if found else None
 
     def _post(self, row):
-        """Send once; when the outcome is unknown, look for the action over a short window before sending again."""
+        """Send; when the outcome is unknown, look for the action over a short window, and send again only once
+        the look-up found nothing (so nothing was made). At most UNKNOWN_OUTCOME_SENDS sends."""
         path = "/api/machines/%s/%s" % (quote_segment(row.machine_id), self.spec.verb)
         body = dict(self.spec.body(self.options), ExternalID=external_id(self.spec, row.machine_id, self.options))
-        first_error = None
-        for attempt in (1, 2):
+        first_error, looked = None, 0.0
+        for dummy in range(UNKNOWN_OUTCOME_SENDS):
             try:
                 return api_action(self.client.post(path, body), "machine action the API created")
             except DefenderOutcomeUnknownError as exc:
                 first_error = first_error or exc
-                found, looked = self._look_for_ours(row, body)
+                found, seconds = self._look_for_ours(row, body)
+                looked = max(looked, seconds)
                 if found is not None:
                     return found
         first_error.message = (
-            "The outcome of %s on %s is unknown: %s It was sent twice, looked for for %d seconds after each "
+            "The outcome of %s on %s is unknown: %s It was sent %d times, looked for for %d seconds after each "
             "attempt and not found, so it was most likely not made." % (
-                self.spec.action_type, row.machine_name or row.given, first_error.message,
+                self.spec.action_type, row.machine_name or row.given, first_error.message, UNKNOWN_OUTCOME_SENDS,
                 looked))
         first_error.hint = ("Check the device's actions with secops.defender.defender_machine_action_info before "
                             "running the task again.")

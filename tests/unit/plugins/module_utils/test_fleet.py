@@ -221,3 +221,15 @@ def test_a_lock_file_pruned_while_someone_waits_for_it_is_locked_anew(tmp_path):
     waiter.join(10)
     assert second == [True]                                 # the second holder holds the file the path names
     assert locks.prune(lifetime=-1) == 1 and not os.path.exists(path)
+
+
+def test_a_post_whose_outcome_stays_unknown_is_sent_again_until_made_never_twice(client, control, fast):
+    # Three answers lost in a row (the API failed before acting: 500 on the POST), each proved by a look-up to have
+    # made nothing; the fourth send makes the action. Two sends gave up on such a device before.
+    control("POST", "/faults", {"kind": "status", "status": 500, "method": "POST", "path": "StopAndQuarantineFile",
+                                "count": 3})
+    result = fleet(client, [WS1])
+    actions = control("GET", "/state")["actions"]
+    assert len(actions) == 1 and result["results"][0]["action_id"] == actions[0]["id"]
+    assert [c["status"] for c in control.api_calls("POST")] == [500, 500, 500, 201]
+    assert result["summary"]["submitted"] == 1
