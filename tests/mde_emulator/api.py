@@ -16,7 +16,8 @@ from .odata import FilterError, compile_filter
 from .state import SHA1
 
 READ = ("Machine.Read.All", "Machine.ReadWrite.All")
-# The documented filterable properties (Learn: api/get-machineactions-collection, api/get-machines): anything else is 400 ODataError.
+# The documented filterable properties (Learn: api/get-machineactions-collection, api/get-machines): anything
+# else is 400 ODataError.
 # Microsoft Learn, "List machines API": the properties $filter is supported on.
 MACHINE_FILTERS = ("computerDnsName", "id", "version", "deviceValue", "aadDeviceId", "machineTags", "lastSeen",
                    "exposureLevel", "onboardingStatus", "lastIpAddress", "healthStatus", "osPlatform", "riskScore",
@@ -51,8 +52,8 @@ TITLES = {
     "CollectInvestigationPackage": "Collect investigation package",
     "Offboard": "Offboard machine",
 }
-# Platform gates (Learn: api/isolate-machine, api/restrict-code-execution, api/run-av-scan): full isolation on Windows 10/11 and Linux; selective isolation, restricting code
-# execution and scans on Windows 10/11 only.
+# Platform gates (Learn: api/isolate-machine, api/restrict-code-execution, api/run-av-scan): full isolation on
+# Windows 10/11 and Linux; selective isolation, restricting code execution and scans on Windows 10/11 only.
 FULL_ISOLATION_PLATFORMS = ("Windows10", "Windows11", "Linux")
 WINDOWS_CLIENT_PLATFORMS = ("Windows10", "Windows11")
 
