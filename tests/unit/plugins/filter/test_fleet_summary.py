@@ -9,12 +9,13 @@ from ansible.errors import AnsibleFilterError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar
 
-from ansible_collections.secops.defender.plugins.filter.fleet_summary import (
-    FilterModule,
-    fleet_summary,
-    fleet_summary_counts,
-    fleet_summary_lines,
-)
+from ansible_collections.secops.defender.plugins.filter import fleet_summary as summary_plugin
+from ansible_collections.secops.defender.plugins.filter import fleet_summary_counts as counts_plugin
+from ansible_collections.secops.defender.plugins.filter import fleet_summary_lines as lines_plugin
+
+fleet_summary = summary_plugin.FilterModule().filters()["fleet_summary"]
+fleet_summary_lines = lines_plugin.FilterModule().filters()["fleet_summary_lines"]
+fleet_summary_counts = counts_plugin.FilterModule().filters()["fleet_summary_counts"]
 
 try:  # ansible-core 2.19 and later: a template written in Python is trusted only when tagged so
     from ansible._internal._datatag._tags import TrustedAsTemplate
@@ -398,5 +399,7 @@ def test_bad_input_is_refused_with_a_message(data, kwargs, message):
         fleet_summary(data, **kwargs)
 
 
-def test_the_three_filters_are_registered():
-    assert sorted(FilterModule().filters()) == ["fleet_summary", "fleet_summary_counts", "fleet_summary_lines"]
+def test_each_filter_is_registered_by_its_own_file():
+    for plugin, name in ((summary_plugin, "fleet_summary"), (lines_plugin, "fleet_summary_lines"),
+                         (counts_plugin, "fleet_summary_counts")):
+        assert list(plugin.FilterModule().filters()) == [name]
