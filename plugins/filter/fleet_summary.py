@@ -36,7 +36,8 @@ options:
       - A registered fleet module result; or a list of C({step, result}) dictionaries, each C(result) being a
         module result or a list of rows made by this filter, with optional C(words) (see O(words)) and C(missing)
         (what a C(by=device) row shows for a device this step has no row for); or a dictionary of step name to
-        result, in order; or a list of rows made by this filter.
+        result, in order (a step may not be called C(results), C(actions), C(summary), C(changed), C(failed),
+        C(skipped) or C(msg), which mark a module result); or a list of rows made by this filter.
     type: raw
     required: true
   by:

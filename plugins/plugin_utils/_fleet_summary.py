@@ -36,6 +36,16 @@ def _text(value):
     return u"" if value is None else u"%s" % (value,)
 
 
+def _plain(value):
+    """A copy in plain dicts and lists: ansible-core 2.19 hands a filter lazy containers, which cannot be rebuilt
+    (make_unsafe rebuilds every container), and the input is never changed."""
+    if isinstance(value, Mapping):
+        return dict((k, _plain(v)) for k, v in value.items())
+    if _is_list(value):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _is_list(value):
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 
@@ -207,7 +217,8 @@ def _key(row):
 
 
 def _collect(data, words=None, machine="name"):
-    """[(step, [rows], missing)], each row complete but `machine`, and the rows of a device across the steps."""
+    """[(step, [rows], missing)], the rows complete, `given` filled in across the steps."""
+    data, words = _plain(data), _plain(words)
     if machine not in ("name", "given"):
         raise AnsibleFilterError("fleet_summary: machine must be 'name' or 'given', not %r" % (machine,))
     if words is not None and not isinstance(words, Mapping):
@@ -361,20 +372,19 @@ def _counts(rows_by_step, device_rows):
         totals["failed_rows"] += counts["failed"]
         for key in ("submitted", "already_done", "would_submit"):
             totals[key] += counts[key]
-    devices, failed = [], []
-    for key in dict.fromkeys(_key(r) for r in device_rows):
-        mine = [r for r in device_rows if _key(r) == key]
-        devices.append(mine)
-        if not all(r.get("ok") for r in mine):
-            failed.append(mine)
+    devices = {}
+    for row in device_rows:
+        devices.setdefault(_key(row), []).append(row)
+    failed = [mine for mine in devices.values() if not all(r.get("ok") for r in mine)]
     failures = []
     for row in device_rows:
         if not row.get("ok"):
             where = " ".join(_text(x) for x in (row.get("step"), row.get("status")) if x)
             if row.get("action_id"):
                 where += ", action %s" % _text(row["action_id"])
-            failures.append("%s: %s (%s)" % (_label(row), _text(row.get("reason") or row.get("message")
-                                                                or "no reason given"), where.strip(", ")))
+            reason = _text(row.get("reason") or row.get("message") or "no reason given").strip()
+            where = where.strip(", ")
+            failures.append("%s: %s%s" % (_label(row), reason, (" (%s)" % where) if where else ""))
     result = {"devices": len(devices), "ok": len(devices) - len(failed), "failed": len(failed),
               "failed_machines": [_label(mine[0]) for mine in failed], "failures": failures, "steps": steps}
     result.update(totals)
