@@ -276,9 +276,13 @@ def test_by_device_nested_from_rows_made_before_with_a_placeholder_for_what_is_m
     assert [line.split()[1] for line in lines[1:-1]] == ["isolation"] * 3
 
 
-def test_live_response_rows_bring_their_evidence():
-    evidence = "/evidence/INC-1/ws-fin-001.corp.example.com-1e5bc9d7e413/" + A1
-    result = fleet([
+EVIDENCE = "/evidence/INC-1/ws-fin-001.corp.example.com-1e5bc9d7e413/" + A1
+
+
+def live_response_result():
+    """defender_live_response with machines: one session brought home, one device that never started one."""
+    evidence = EVIDENCE
+    return fleet([
         row("ws-fin-001.corp.example.com", WS1, "ws-fin-001.corp.example.com", A1, "Succeeded", changed=True,
             evidence_dir=evidence, manifest=evidence + "/manifest.json", all_succeeded=True, commands=[],
             files=[{"remote_path": "C:\\Windows\\Temp\\triage.txt", "path": evidence + "/triage.txt", "size": 200000,
@@ -286,6 +290,10 @@ def test_live_response_rows_bring_their_evidence():
                     "unpacked": True}]),
         row(OFF, OFF, None, None, None, failed=True, msg="The device is offline."),
     ], submitted=1, failed=1)
+
+
+def test_live_response_rows_bring_their_evidence():
+    evidence, result = EVIDENCE, live_response_result()
     rows = fleet_summary(result, words={"would_submit": "WouldRun", "not_submitted": "NotStarted"})
     assert rows[0]["directory"] == evidence and rows[0]["files"][0]["name"] == "triage.txt"
     assert rows[0]["files"][0]["remote_path"] == "C:\\Windows\\Temp\\triage.txt"
@@ -403,3 +411,19 @@ def test_each_filter_is_registered_by_its_own_file():
     for plugin, name in ((summary_plugin, "fleet_summary"), (lines_plugin, "fleet_summary_lines"),
                          (counts_plugin, "fleet_summary_counts")):
         assert list(plugin.FilterModule().filters()) == [name]
+
+
+def test_through_templates_as_a_play_uses_them_rows_of_rows_included():
+    """On ansible-core 2.19 and later a filter gets lazy containers, which cannot be rebuilt as they are."""
+    templar = Templar(loader=DataLoader(), variables={"result": live_response_result()})
+    rows = templar.template(trusted("{{ result | secops.defender.fleet_summary(machine='given') }}"))
+    templar = Templar(loader=DataLoader(), variables={"rows": rows, "result": live_response_result()})
+    nested = templar.template(trusted(
+        "{{ [{'step': 'forensics', 'result': rows}, {'step': 'again', 'result': result}]"
+        " | secops.defender.fleet_summary(by='device', machine='given', nest=true) }}"))
+    assert nested[0]["forensics"]["files"][0]["name"] == "triage.txt"
+    assert nested[0]["again"]["directory"] == nested[0]["forensics"]["directory"]
+    lines = templar.template(trusted("{{ [{'step': 'forensics', 'result': rows}] | secops.defender.fleet_summary_lines }}"))
+    assert lines[-1] == "2 device(s): 1 ok, 1 failed; forensics: 1 submitted, 1 failed"
+    counts = templar.template(trusted("{{ rows | secops.defender.fleet_summary_counts }}"))
+    assert counts["failed_machines"] == [OFF]
