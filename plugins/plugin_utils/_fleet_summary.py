@@ -439,8 +439,8 @@ def fleet_summary_lines(data, failed_only=False, totals=True, header=True):
                 lines.append("    evidence: %s" % _printable(row["directory"]))
             for f in row.get("files") or []:
                 if isinstance(f, Mapping):
-                    lines.append("    %s  %s  (%s bytes)" % (_printable(f.get("sha256")), _printable(f.get("name")),
-                                                            _printable(f.get("size"))))
+                    cells = (_printable(f.get("sha256")), _printable(f.get("name")), _printable(f.get("size")))
+                    lines.append("    %s  %s  (%s bytes)" % cells)
     if totals:
         lines.append(_totals_line(_count_rows(rows)))
     return make_unsafe(lines)

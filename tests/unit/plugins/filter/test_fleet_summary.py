@@ -360,8 +360,8 @@ def test_cancel_rows_in_check_mode_and_for_real_take_the_device_from_the_look_up
     assert [r["outcome"] for r in cancelled] == ["would_submit", "existing"]
     assert [r["machine"] for r in cancelled] == [OFF, OFF]  # as given to the look-up
     # the steps of one device together
-    assert [(r["step"], r["action_id"]) for r in predicted[:4]] == [("look up", A1), ("look up", A2), ("cancel", A1),
-                                                                   ("cancel", A2)]
+    together = [("look up", A1), ("look up", A2), ("cancel", A1), ("cancel", A2)]
+    assert [(r["step"], r["action_id"]) for r in predicted[:4]] == together
     lookup = [r for r in fleet_summary(action_info(), machine="given") if not r["action_id"]]
     real = fleet_summary({"cancel": cancel()})
     assert [r["status"] for r in real] == ["Cancelled", "Succeeded"]
