@@ -68,7 +68,7 @@ options:
     description:
       - "Words to show as C(status) for an outcome, for every step that does not bring its own, for example
         C({would_submit: would isolate, existing: isolated (already), done: isolated})."
-      - The keys are the outcomes (see RV(_value.outcome)).
+      - The keys are the outcomes (see RV(_value[].outcome)).
     type: dict
     default: {}
 seealso:
