@@ -14,8 +14,8 @@ description:
   - Prints what P(secops.defender.fleet_summary#filter) makes, for C(ansible.builtin.debug) or a text file.
   - A header, then one line per device and step (the steps of one device together) with the device (its name, or
     its id when the name is not known), the step when there are several, the status, the action and the whole
-    reason, never cut short; under a live response row the evidence folder and one line per file brought home
-    (SHA-256, name, size); and last, the counts (see P(secops.defender.fleet_summary_counts#filter)).
+    reason, never cut short; under a live response row the evidence folder (unless the device failed and nothing
+    came home) and one line per file brought home (SHA-256, name, size); and last, the counts (see P(secops.defender.fleet_summary_counts#filter)).
   - The columns are aligned; a name longer than 48 characters pushes its line out rather than being cut.
   - Control characters (a newline in a device name) are shown escaped (V(\x0a)), so that no text from the API can
     forge or hide a line. The rows themselves keep the data as it is.

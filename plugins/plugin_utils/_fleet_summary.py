@@ -435,7 +435,7 @@ def fleet_summary_lines(data, failed_only=False, totals=True, header=True):
                               _printable(row.get("action_id") or "-"), _printable(row.get("reason"))))
             if failed_only:
                 continue
-            if row.get("directory"):
+            if row.get("directory") and (row.get("files") or row.get("ok")):  # not where nothing came home
                 lines.append("    evidence: %s" % _printable(row["directory"]))
             for f in row.get("files") or []:
                 if isinstance(f, Mapping):

@@ -300,6 +300,10 @@ def test_live_response_rows_bring_their_evidence():
     assert rows[1]["status"] == "NotStarted" and rows[1]["directory"] == "" and rows[1]["files"] == []
     lines = fleet_summary_lines(result)
     assert lines[2] == "    evidence: " + evidence
+    # a session that timed out has its folder, but nothing came home: no evidence line for it
+    result["results"][1].update(evidence_dir="/evidence/INC-1/offline-4e5bc9d7e413/" + A2, action_id=A2,
+                                status="TimeOut")
+    assert not any("offline-4e5bc9d7e413" in line for line in fleet_summary_lines(result))
     assert lines[3] == "    bef5b6fe9d0c7b46fe027fb593be4a883b233e1e590ebde0dd71efdc0aa67363  triage.txt  (200000 bytes)"
 
 
