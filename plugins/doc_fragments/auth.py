@@ -278,7 +278,7 @@ options:
 
     # The same connection options for controller plugins (inventory, lookup), with their environment variables
     # declared the way the plugin configuration system reads them. tests/unit checks that every name and variable
-    # here matches the modules' own (_module.AUTH_ARGSPEC), so the two cannot drift apart.
+    # here matches the modules' own (_connection.AUTH_ARGSPEC), so the two cannot drift apart.
     PLUGIN = r"""
 options:
   tenant_id:

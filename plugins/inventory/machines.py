@@ -131,11 +131,8 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import Def
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._untrusted import HOST_NAME, shaped
 from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
-from ansible_collections.secops.defender.plugins.module_utils._selection import (
-    SELECTION_OPTIONS,
-    client_for,
-    select_machines,
-)
+from ansible_collections.secops.defender.plugins.module_utils._connection import client_for
+from ansible_collections.secops.defender.plugins.module_utils._selection import SELECTION_OPTIONS, select_machines
 
 
 def host_vars(machine):

@@ -85,11 +85,8 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
-from ansible_collections.secops.defender.plugins.module_utils._selection import (
-    SELECTION_OPTIONS,
-    client_for,
-    select_machines,
-)
+from ansible_collections.secops.defender.plugins.module_utils._connection import client_for
+from ansible_collections.secops.defender.plugins.module_utils._selection import SELECTION_OPTIONS, select_machines
 
 
 class LookupModule(LookupBase):

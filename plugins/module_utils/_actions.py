@@ -11,27 +11,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderApiError,
-    DefenderError,
-    DefenderForbiddenError,
     DefenderInputError,
-    DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
 from ansible_collections.secops.defender.plugins.module_utils._untrusted import GUID, shaped
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
+from ansible_collections.secops.defender.plugins.module_utils._waiter import Waiter, is_final
 
-FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 ACTIVE = ("Pending", "InProgress")
-
-
-def is_final(action):
-    return (action or {}).get("status") in FINAL
 
 
 def last_update(action):
@@ -52,22 +44,13 @@ def summary(action):
 
 
 class ActionService:
-    # How waiting passes time. Class attributes, so tests can swap in a virtual clock for every service at once.
-    sleep = staticmethod(time.sleep)
-    clock = staticmethod(time.monotonic)
-
     def __init__(self, client):
         self.client = client
+        # How waiting passes time: the client's clock (_clock.py), virtual in tests.
+        self.clock = getattr(client, "clock", None) or SYSTEM
 
     def get(self, action_id):
-        try:
-            action = self.client.get("/api/machineactions/%s" % quote_segment(action_id))
-        except DefenderNotFoundError as exc:
-            exc.message = "No machine action with id %s in this tenant." % action_id
-            exc.hint = ("Check the id. Live response sessions started from the portal are not visible through "
-                        "the API.")
-            raise
-        return api_action(action)
+        return Waiter(self.client).get(action_id)
 
     def list(self, machine_ids=None, types=None, statuses=None, requestor=None, odata_filter=None, limit=None):
         query = all_of(any_of("machineId", machine_ids), any_of("type", types), any_of("status", statuses),
@@ -76,26 +59,17 @@ class ActionService:
                                                          limit=limit)]
 
     def wait(self, action, timeout, poll_interval, result=None, want="Succeeded"):
-        """Poll until the action is final. A final status other than `want` raises, with `result` attached."""
-        deadline = self.clock() + timeout
-        while not is_final(action):
-            if self.clock() + poll_interval > deadline:
-                raise DefenderActionError(
-                    "Action %s on %s is still %s after wait_timeout=%ss." % (
-                        action["id"], action.get("computerDnsName") or action.get("machineId"), action["status"],
-                        timeout),
-                    result=dict(result or {}, **summary(action)),
-                    hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info, or "
-                         "cancel it with secops.defender.defender_cancel_action.")
-            self.sleep(poll_interval)
-            try:
-                action = self.get(action["id"])
-            except (DefenderNotFoundError, DefenderForbiddenError, DefenderInputError):
-                raise
-            except DefenderError:
-                # A failed poll (a sign-in or API fault that outlived its retries) is not the action's end: it
-                # goes on in Defender. Poll again until the wait runs out.
-                continue
+        """Wait (_waiter.Waiter) until the action is final. A final status other than `want` raises, and so does a
+        wait that runs out, with `result` attached."""
+        action = Waiter(self.client).wait([action], timeout, poll_interval)[0]
+        if not is_final(action):
+            raise DefenderActionError(
+                "Action %s on %s is still %s after wait_timeout=%ss." % (
+                    action["id"], action.get("computerDnsName") or action.get("machineId"), action["status"],
+                    timeout),
+                result=dict(result or {}, **summary(action)),
+                hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info, or "
+                     "cancel it with secops.defender.defender_cancel_action.")
         if want and action["status"] != want:
             raise DefenderActionError(describe_failure(action), result=dict(result or {}, **summary(action)))
         return action

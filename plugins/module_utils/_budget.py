@@ -24,19 +24,22 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import threading
 import time
 import uuid
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None
-
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderRateLimitError
+from ansible_collections.secops.defender.plugins.module_utils._state_file import (
+    exclusive,
+    private_dir,
+    read_json,
+    write_json,
+)
 
-# mde-api.md, "Limits the client must live within": class -> [[calls, window seconds], ...]
+# class -> [[calls, window seconds], ...], as each API's page on Microsoft Learn states them, e.g.
+# https://learn.microsoft.com/en-us/defender-endpoint/api/isolate-machine ("Limitations": 100 calls per minute and
+# 1500 calls per hour), https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response (10 per minute) and
+# https://learn.microsoft.com/en-us/defender-endpoint/api/get-package-sas-uri (2 per minute, 120 per hour).
 DEFAULT_LIMITS = {
     "default": [[100, 60], [1500, 3600]],
     "runliveresponse": [[10, 60]],
@@ -110,42 +113,12 @@ class RateBudget:
     @contextlib.contextmanager
     def _locked(self):
         with self._thread_lock:
-            if not os.path.isdir(self.directory):
-                os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                state = self._read()
-                yield state
-                self._write(state)
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
-    def _read(self):
-        try:
-            with open(self.path) as handle:
-                state = json.load(handle)
-            if isinstance(state, dict):
+            with exclusive(os.path.join(private_dir(self.directory), os.path.basename(self.path) + ".lock")):
+                state = read_json(self.path)
                 state.setdefault("calls", {})
                 state.setdefault("pause", {})
-                return state
-        except (IOError, OSError, ValueError):
-            pass
-        return {"calls": {}, "pause": {}}
-
-    def _write(self, state):
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".budget-")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(state, handle, separators=(",", ":"))
-            os.rename(tmp, self.path)
-        except Exception:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+                yield state
+                write_json(self.path, state, separators=(",", ":"))
 
     # --- the arithmetic -----------------------------------------------------------------------------
     def _windows(self, klass):
@@ -200,12 +173,6 @@ class RateBudget:
                 oldest = recent[position] if position < len(recent) else now
                 wait = max(wait, oldest + seconds - now)
         return wait
-
-    def refill_time(self, klass):
-        """When the next call of `klass` could be sent, as epoch seconds (for messages)."""
-        with self._locked() as state:
-            now = self._clock()
-            return now + self._wait_needed(state, klass, now)
 
     # --- the interface --------------------------------------------------------------------------------
     def reserve(self, klass, max_wait, timeout=60):

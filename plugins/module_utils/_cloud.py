@@ -23,7 +23,8 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import Def
 _COMMERCIAL_STORAGE = ["*.blob.core.windows.net", "*.securitycenter.windows.com"]
 _GOV_STORAGE = ["*.blob.core.usgovcloudapi.net", "*.securitycenter.windows.us"]
 
-# The token scope stays on the legacy audience even for api.security.microsoft.com (mde-api.md).
+# The token scope stays on the legacy audience even for api.security.microsoft.com (Learn:
+# https://learn.microsoft.com/en-us/defender-endpoint/api/exposed-apis-create-app-webapp).
 CLOUDS = {
     "commercial": {
         "api_url": "https://api.security.microsoft.com",

@@ -7,27 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 from urllib.parse import urlsplit
-
-# Which app permission each endpoint needs, so a 403 can say what to grant.
-_PERMISSIONS = (
-    # The result link and the package URI need read permission, not the action's own (mde-api.md).
-    (r"/getliveresponseresultdownloadlink|/getpackageuri$", "Machine.Read.All (or Machine.ReadWrite.All)"),
-    (r"/runliveresponse$", "Machine.LiveResponse"),
-    (r"/stopandquarantinefile$", "Machine.StopAndQuarantine"),
-    (r"/(un)?isolate$", "Machine.Isolate"),
-    (r"/(un)?restrictcodeexecution$", "Machine.RestrictExecution"),
-    (r"/runantivirusscan$", "Machine.Scan"),
-    (r"/collectinvestigationpackage$", "Machine.CollectForensics"),
-    (r"/offboard$", "Machine.Offboard"),
-    (r"/tags$|/addorremovetagformultiplemachines$", "Machine.ReadWrite.All"),
-    (r"/machineactions/[^/]+/cancel$", "the permission of the action being cancelled (for example "
-                                       "Machine.LiveResponse or Machine.StopAndQuarantine)"),
-    (r"^/api/libraryfiles", "Library.Manage"),
-    (r"^/api/indicators", "Ti.ReadWrite.All (or Ti.ReadWrite)"),
-    (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
-)
 
 
 def redact_url(url):
@@ -50,15 +30,6 @@ def describe_transport_error(exc, url):
             "SSLError": "TLS verification failed (set ca_path to the CA that signed the server's certificate)",
             }.get(kind, "the connection failed (%s)" % kind)
     return "%s talking to %s" % (text, redact_url(url))
-
-
-def permission_for(path):
-    """The app permission an API path needs, or None when unknown."""
-    lowered = (path or "").lower().split("?", 1)[0]
-    for pattern, permission in _PERMISSIONS:
-        if re.search(pattern, lowered):
-            return permission
-    return None
 
 
 class DefenderError(Exception):
@@ -110,6 +81,9 @@ class DefenderAuthError(DefenderError):
 
 class DefenderApiError(DefenderError):
     """The API answered with an error status."""
+
+    # True when the message says only that the API refused (no better words were known where it was made).
+    generic = False
 
 
 class DefenderNotFoundError(DefenderApiError):

@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import (
@@ -27,7 +26,8 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     describe_failure,
     is_final,
 )
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderActiveActionError,
@@ -40,92 +40,121 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
     ambiguous_message,
+    target_list,
     get_by_id,
     not_found_message,
     resolve_names,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+from ansible_collections.secops.defender.plugins.module_utils._results import DEVICES, ItemRow, finish
+from ansible_collections.secops.defender.plugins.module_utils._specs import (
+    COUNTS_AS_DONE,
+    _external_id,
+    external_id,
+)
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
+from ansible_collections.secops.defender.plugins.module_utils._waiter import MACHINE_FILTER_MAX, Waiter
 
-COUNTS_AS_DONE = ACTIVE + ("Succeeded",)
 # The API's answers for a device whose platform or sensor version does not support the action.
 PLATFORM_CODES = ("OsPlatformNotSupported", "ClientVersionNotSupported")
-# Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
-MACHINE_FILTER_MAX = 20
 # How long a POST with an unknown outcome is looked for before it is sent once more (at least; see _look_window).
 LOOKUP_WINDOW_MIN = 10
+# How often a POST whose outcome stayed unknown is sent, each time after a look-up found nothing: under a fault mix
+# (hung requests, expiring tokens) two sends gave up on 6% of devices; each send is safe, since the look-up before it
+# proved the last one made nothing.
+UNKNOWN_OUTCOME_SENDS = 4
 
 
-class ActionSpec:
-    """What one machine action is. Everything else (devices, dedupe, locks, pacing, waiting) is the engine's.
+class FleetRequest:
+    """What a task asks of the engine, built once (from the task's options: from_params) and read by every step.
 
-    action_type  the MachineAction `type` (StopAndQuarantineFile)
-    verb         the path segment after /api/machines/{id}/ (StopAndQuarantineFile)
-    permission   the application permission it needs, for docs and messages
-    body         options -> the JSON body
-    equal        (action, options) -> whether an existing action of this type on the device is "the same"
-    key          options -> the text that makes two requests the same (the SHA-1), for the submit lock
-    dedupe       whether an equal action that is pending, running or succeeded is reported instead of submitting
-    busy_types   the action types whose pending action makes the API refuse this one
-    want         the final status that counts as success (None: the caller judges)
-    platforms    where the API supports it, for docs and messages
-    counts       the statuses in which an equal action makes a new one unneeded (a scan: only while it runs)
-    state_types  for a state the API does not show (isolation): the action types that set it. The newest of them
-                 that is pending, running or succeeded is the device's state; it is "equal" when it is of this
-                 spec's type and `equal` says so. No lookback applies: an isolation is in force until released.
-    settled_without_history  with state_types: a device that never had any of them is already in this state
-                 (it was never isolated, so it is released)
-    request_key  (machine id, options) -> a digest of what makes two requests on a device the same, carried in
-                 the ExternalID the engine sends, so a later run finds its own action by it (a session)
-    read_full    whether a listed action without commands or ExternalID is read in full before `equal` judges it
+    targets           (given, "id"|"name") pairs (_machines.target_list)
+    single            the task named one device (machine_id/machine_name): its row is also the task's result
+    check_mode        predict, send nothing that changes state
+    wait, wait_timeout, poll_interval   wait for each action to end, how long, how often
+    force             submit even when an equal action is pending, running or succeeded
+    on_active_action  fail|wait when the device is busy with an action of this kind
+    concurrency       submissions (and downloads) at once
+    lookback_seconds  how far back an equal action counts (dedupe_lookback_days, or a session's adopt_window)
+    fail_on_device_error  fail the task when any device failed
+    locks             the submit locks (_locks.SubmitLocks), or None
+    on_final(row)     work to do as each device's action ends (downloads)
+    max_active        at most this many of the task's actions running at once (live response sessions)
+    after(rows)       sees every row once all are done, before the result is made (evidence checks)
     """
 
-    def __init__(self, action_type, verb, permission, body, equal=None, key=None, dedupe=True, busy_types=None,
-                 want="Succeeded", platforms=None, counts=None, state_types=None, settled_without_history=False,
-                 request_key=None, read_full=False):
-        self.action_type = action_type
-        self.verb = verb
-        self.permission = permission
-        self.body = body
-        self.equal = equal or (lambda action, options: True)
-        self.key = key or (lambda options: "")
-        self.dedupe = dedupe
-        self.busy_types = busy_types or (action_type,)
-        self.want = want
-        self.platforms = platforms
-        self.counts = tuple(counts or COUNTS_AS_DONE)
-        self.state_types = tuple(state_types or ())
-        self.settled_without_history = settled_without_history
-        self.request_key = request_key
-        self.read_full = read_full
+    def __init__(self, targets, single=True, check_mode=False, wait=True, wait_timeout=900, poll_interval=10,
+                 force=False, on_active_action="fail", concurrency=10, dedupe_lookback_days=30, lookback_seconds=None,
+                 fail_on_device_error=True, locks=None, on_final=None, max_active=None, after=None):
+        self._settings = dict(
+            single=single, check_mode=check_mode, wait=wait, wait_timeout=wait_timeout, poll_interval=poll_interval,
+            force=force, on_active_action=on_active_action, concurrency=concurrency,
+            dedupe_lookback_days=dedupe_lookback_days, lookback_seconds=lookback_seconds,
+            fail_on_device_error=fail_on_device_error, locks=locks, on_final=on_final, max_active=max_active,
+            after=after)
+        self.targets = list(targets)
+        self.single = single
+        self.check_mode = check_mode
+        self.wait = wait
+        self.wait_timeout = wait_timeout
+        self.poll_interval = poll_interval
+        self.force = force
+        self.on_active_action = on_active_action
+        self.concurrency = max(1, int(concurrency))
+        self.lookback_seconds = dedupe_lookback_days * 86400 if lookback_seconds is None else lookback_seconds
+        self.fail_on_device_error = fail_on_device_error
+        self.locks = locks
+        self.on_final = on_final
+        # Without a wait nothing would see the sessions end and free their slots.
+        self.max_active = max_active if wait else None
+        self.after = after
+
+    @classmethod
+    def from_params(cls, params, check_mode, locks=None, **extra):
+        """The request of a module task (its options range-checked by DefenderModule.run)."""
+        settings = dict(single=not params.get("machines"), check_mode=check_mode, wait=params["wait"],
+                        wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
+                        force=params.get("force") or False, on_active_action=params["on_active_action"],
+                        concurrency=params["concurrency"],
+                        dedupe_lookback_days=params.get("dedupe_lookback_days") or 30,
+                        fail_on_device_error=params["fail_on_device_error"], locks=locks)
+        settings.update(extra)
+        targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
+        return cls(targets, **settings)
+
+    def but(self, **changes):
+        """A copy with some settings changed (what an action's own code adds: its downloads, its session limit)."""
+        return FleetRequest(self.targets, **dict(self._settings, **changes))
 
 
-class Row:
+def as_request(targets_or_request, **settings):
+    """A FleetRequest as given, or one made of targets and settings (the form tests and scripts call with)."""
+    if isinstance(targets_or_request, FleetRequest):
+        return targets_or_request.but(**settings) if settings else targets_or_request
+    return FleetRequest(targets_or_request, **settings)
+
+
+class Row(ItemRow):
     """One device's line in the result."""
 
     def __init__(self, given, machine_id=None, machine_name=None):
+        super(Row, self).__init__()
         self.given = given
         self.machine_id = machine_id
         self.machine_name = machine_name
         self.action = None
-        self.changed = False
-        self.failed = False
-        self.msg = ""
-        self.error = None
         self.deadline = None
         self.finished = False       # final status seen and handed on
-        self.extra = {}             # what the action's own code adds (commands, files...)
         self.adopted = False        # its action was found (an earlier run's, or another task's), not submitted
         self.release = None         # called once when this device no longer holds a session slot
 
+    @staticmethod
+    def result_keys():
+        return ("action_id", "status", "machine_action")
+
     def fail(self, exc):
-        self.failed = True
-        self.msg = str(exc)
-        self.error = exc.to_dict()
-        if isinstance(exc, DefenderActionError):
-            self.extra.update(dict((k, v) for k, v in exc.result.items()
-                                   if k not in ("action_id", "status", "machine_action")))
+        super(Row, self).fail(exc)
         self.finished = True
         self._release()
 
@@ -134,68 +163,63 @@ class Row:
             release, self.release = self.release, None
             release()
 
-    def as_dict(self):
+    def fields(self):
         action = self.action or {}
-        row = {
+        return {
             "machine": self.given,
             "machine_id": self.machine_id or action.get("machineId"),
             "machine_name": self.machine_name or action.get("computerDnsName"),
             "action_id": action.get("id"),
             "status": action.get("status"),
-            "changed": self.changed,
-            "failed": self.failed,
-            "msg": self.msg,
         }
-        if self.error:
-            row["error"] = self.error
-        row.update(self.extra)
-        return row
 
 
 class FleetEngine:
-    def __init__(self, client, spec, options, locks=None, check_mode=False, concurrency=10,
-                 dedupe_lookback_days=30, max_active=None, on_final=None, lookback_seconds=None):
+    """Runs one ActionSpec for one FleetRequest. Its waits pass time on the client's clock (_clock.py)."""
+
+    def __init__(self, client, spec, options, request=None):
         self.client = client
         self.spec = spec
         self.options = options
-        self.locks = locks
-        self.check_mode = check_mode
-        self.concurrency = max(1, int(concurrency))
-        self.lookback = dedupe_lookback_days * 86400 if lookback_seconds is None else lookback_seconds
+        self.request = request or FleetRequest([])
+        self.clock = getattr(client, "clock", None) or SYSTEM
         self.actions = ActionService(client)
-        self.on_final = on_final
-        self._slots = threading.BoundedSemaphore(max_active) if max_active else None
-        self._lock = threading.Lock()
+        self.waiter = Waiter(client)
+        self._slots = threading.BoundedSemaphore(self.request.max_active) if self.request.max_active else None
         self.warnings = []
         self.query_started = time.time()
+        self.settled = set()   # devices already in the state asked for, never having had an action of its pair
+        self.before = set()    # the ids of the equal actions found before submitting
+        self.one_device = False
 
     # --- the template ------------------------------------------------------------------------------------
-    def run(self, targets, wait=True, wait_timeout=900, poll_interval=10, force=False, on_active_action="fail"):
-        """targets: (given, "id"|"name") pairs. Returns one Row per device, in the order given."""
-        self.wait, self.wait_timeout, self.poll_interval = wait, wait_timeout, poll_interval
-        if not wait:
-            self._slots = None  # nothing would see the sessions end and free their slots
-        self.force, self.on_active_action = force, on_active_action
-        rows = self._resolve(targets)
+    def run(self):
+        """One Row per target, in the order given."""
+        request = self.request
+        rows = self._resolve(request.targets)
         self.one_device = len(rows) == 1
         live = [r for r in rows if not r.failed]
         existing = self._find_equal(live)
         to_submit = []
         for row in live:
             found = existing.get(row.machine_id.lower())
-            if found is not None and not force:
+            if found is not None and not request.force:
                 self._adopt(row, found, "An equal action is already %s; nothing was submitted." % found["status"])
-            elif row.machine_id.lower() in self.settled and not force:
+            elif row.machine_id.lower() in self.settled and not request.force:
                 row.msg = "The device has no %s action, so it is already in that state; nothing was submitted." % (
                     " or ".join(self.spec.state_types))
             else:
                 to_submit.append(row)
-        if self.check_mode:
+        if request.check_mode:
             for row in to_submit:
                 row.changed = True
                 row.msg = "Would submit %s." % self.spec.action_type
             return rows
         self._submit_and_watch(rows, to_submit)
+        if request.locks is not None:
+            # Journal entries outlive their use after JOURNAL_LIFETIME: without this, every device and file ever
+            # acted on would leave a lock file behind for good.
+            request.locks.prune()
         return rows
 
     # --- resolve ---------------------------------------------------------------------------------------
@@ -212,7 +236,7 @@ class FleetEngine:
                     else:
                         row.fail(DefenderInputError(ambiguous_message(row.given, matches) if matches
                                                     else not_found_message(row.given)))
-        if self.check_mode:
+        if self.request.check_mode:
             # Nothing is submitted, so nothing else would tell that an id is unknown: read each one.
             self._each([r for r in rows if not r.failed and r.machine_name is None], self._read_machine)
         seen = {}
@@ -248,7 +272,7 @@ class FleetEngine:
                 seen = set((a.get("machineId") or "").lower() for a in actions)
                 self.settled = ids - seen
         else:
-            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.lookback))
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
             query = all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
                            "creationDateTimeUtc ge %s" % since)
             actions = self._full(list(self.client.paged("/api/machineactions", {"$filter": query})), ids)
@@ -274,19 +298,20 @@ class FleetEngine:
     def _adopt(self, row, action, msg):
         row.action, row.changed, row.msg, row.adopted = action, False, msg, True
         row.machine_name = row.machine_name or action.get("computerDnsName")
-        row.deadline = ActionService.clock() + self.wait_timeout
+        row.deadline = self.clock.monotonic() + self.request.wait_timeout
 
     # --- submit ----------------------------------------------------------------------------------------
     def _submit_and_watch(self, rows, to_submit):
-        with ThreadPoolExecutor(max_workers=self.concurrency) as submitters, \
-                ThreadPoolExecutor(max_workers=self.concurrency) as finishers:
+        concurrency = self.request.concurrency
+        with ThreadPoolExecutor(max_workers=concurrency) as submitters, \
+                ThreadPoolExecutor(max_workers=concurrency) as finishers:
             submitting = [submitters.submit(self._submit_one, row) for row in to_submit]
             finishing = []
-            if self.wait:
+            if self.request.wait:
                 self._watch(rows, submitting, finishing, finishers)
             for future in submitting + finishing:
                 future.result()
-        if not self.wait:
+        if not self.request.wait:
             for row in rows:
                 row._release()
 
@@ -300,7 +325,7 @@ class FleetEngine:
             if isinstance(exc, DefenderNotFoundError) and exc.method == "POST":
                 exc.message = "No machine with id %s in this tenant." % row.machine_id
                 exc.hint = "Check the id, or give the device's computer name instead."
-            if exc.message == "The API refused the request.":  # the client's words; say which action and device
+            if getattr(exc, "generic", False):  # the client's words only: say which action and device
                 exc.message = "The API refused %s on %s." % (self.spec.action_type, row.machine_name or row.given)
             if exc.code in PLATFORM_CODES and self.spec.platforms and not exc.hint:
                 exc.hint = "%s runs on %s only." % (self.spec.action_type, self.spec.platforms)
@@ -310,14 +335,14 @@ class FleetEngine:
 
     def _submit_locked(self, row):
         key = self.spec.key(self.options)
-        if self.locks is None:
+        if self.request.locks is None:
             self._submit_row(row, None)
             return
-        with self.locks.hold(row.machine_id, self.spec.action_type, key) as journal:
+        with self.request.locks.hold(row.machine_id, self.spec.action_type, key) as journal:
             self._submit_row(row, journal)
 
     def _submit_row(self, row, journal):
-        if journal is not None and self.spec.dedupe and not self.force:
+        if journal is not None and self.spec.dedupe and not self.request.force:
             recorded = journal.newer_than(self.query_started)
             if recorded is not None:  # another task submitted it after our look-up
                 api_action(recorded, "journaled machine action")
@@ -325,13 +350,13 @@ class FleetEngine:
                                            "was submitted.")
                 row._release()
                 return
-        deadline = ActionService.clock() + self.wait_timeout
+        deadline = self.clock.monotonic() + self.request.wait_timeout
         action = self._post_when_free(row, deadline)
         if journal is not None:
             journal.record(action)
         row.action, row.changed = action, True
         row.machine_name = row.machine_name or action.get("computerDnsName")
-        row.deadline = ActionService.clock() + self.wait_timeout
+        row.deadline = self.clock.monotonic() + self.request.wait_timeout
 
     def _post_when_free(self, row, deadline):
         """POST; when the device is busy with an action of this kind, fail naming it, or wait for it."""
@@ -342,9 +367,9 @@ class FleetEngine:
                 if not is_active_action_refusal(exc):
                     raise
                 running = self._running(row)
-                if self.on_active_action != "wait" or running is None:
+                if self.request.on_active_action != "wait" or running is None:
                     raise self._busy_error(row, exc, running)
-                self.actions.wait(running, max(0, deadline - ActionService.clock()), self.poll_interval,
+                self.actions.wait(running, max(0, deadline - self.clock.monotonic()), self.request.poll_interval,
                                   want=None)
 
     def _busy_error(self, row, exc, running):
@@ -367,22 +392,24 @@ class FleetEngine:
         return found[0] if found else None
 
     def _post(self, row):
-        """Send once; when the outcome is unknown, look for the action over a short window before sending again."""
+        """Send; when the outcome is unknown, look for the action over a short window, and send again only once
+        the look-up found nothing (so nothing was made). At most UNKNOWN_OUTCOME_SENDS sends."""
         path = "/api/machines/%s/%s" % (quote_segment(row.machine_id), self.spec.verb)
         body = dict(self.spec.body(self.options), ExternalID=external_id(self.spec, row.machine_id, self.options))
-        first_error = None
-        for attempt in (1, 2):
+        first_error, looked = None, 0.0
+        for dummy in range(UNKNOWN_OUTCOME_SENDS):
             try:
                 return api_action(self.client.post(path, body), "machine action the API created")
             except DefenderOutcomeUnknownError as exc:
                 first_error = first_error or exc
-                found, looked = self._look_for_ours(row, body)
+                found, seconds = self._look_for_ours(row, body)
+                looked = max(looked, seconds)
                 if found is not None:
                     return found
         first_error.message = (
-            "The outcome of %s on %s is unknown: %s It was sent twice, looked for for %d seconds after each "
+            "The outcome of %s on %s is unknown: %s It was sent %d times, looked for for %d seconds after each "
             "attempt and not found, so it was most likely not made." % (
-                self.spec.action_type, row.machine_name or row.given, first_error.message,
+                self.spec.action_type, row.machine_name or row.given, first_error.message, UNKNOWN_OUTCOME_SENDS,
                 looked))
         first_error.hint = ("Check the device's actions with secops.defender.defender_machine_action_info before "
                             "running the task again.")
@@ -394,18 +421,18 @@ class FleetEngine:
 
     def _look_for_ours(self, row, body):
         """Look for the action a POST with an unknown outcome may have made; (action or None, seconds looked)."""
-        started = ActionService.clock()
+        started = self.clock.monotonic()
         delay = 1.0
         while True:
             # Any status: an action made by the lost request may have ended already (a short session); _is_ours
             # tells it by its externalID, or without one, by what the spec compares.
             for action in self.actions.list(machine_ids=[row.machine_id], types=[self.spec.action_type]):
                 if self._is_ours(action, body):
-                    return action, ActionService.clock() - started
-            looked = ActionService.clock() - started
+                    return action, self.clock.monotonic() - started
+            looked = self.clock.monotonic() - started
             if looked >= self._look_window():
                 return None, looked
-            ActionService.sleep(min(delay, self._look_window() - looked))
+            self.clock.sleep(min(delay, self._look_window() - looked))
             delay *= 2
 
     def _is_ours(self, action, body):
@@ -417,7 +444,7 @@ class FleetEngine:
         session = not self.spec.dedupe or self.spec.request_key is not None
         if action.get("status") not in (ACTIVE if session else COUNTS_AS_DONE):
             return False
-        if action.get("id") in getattr(self, "before", ()):
+        if action.get("id") in self.before:
             return False
         if session:
             return action.get("requestorComment") == body.get("Comment")
@@ -430,7 +457,7 @@ class FleetEngine:
         was_submitting = True
         # While submitting, a poll takes a rate slot from a POST. It is worth it only when a device's end sets work
         # going (downloads) or frees a session slot that a waiting submission needs.
-        poll_early = self.on_final is not None or self._slots is not None
+        poll_early = self.request.on_final is not None or self._slots is not None
         while True:
             # Submissions first: a row's action is set before its future is done, so none can slip through.
             submitted_all = all(f.done() for f in submitting)
@@ -443,10 +470,10 @@ class FleetEngine:
             if not waiting and submitted_all:
                 return
             if not submitted_all and not poll_early:
-                ActionService.sleep(0.2)
+                self.clock.sleep(0.2)
                 continue
-            ActionService.sleep(min(step, self.poll_interval))
-            step = min(step * 2, self.poll_interval)
+            self.clock.sleep(min(step, self.request.poll_interval))
+            step = min(step * 2, self.request.poll_interval)
             waiting = [r for r in rows if r.action is not None and not r.finished]
             if waiting:
                 try:
@@ -454,12 +481,13 @@ class FleetEngine:
                 except DefenderError as exc:
                     # One failed poll is not the end: the actions go on. Give up only when their wait runs out.
                     self.warnings.append("A poll failed and will be repeated: %s" % exc)
-            now = ActionService.clock()
+            now = self.clock.monotonic()
             for row in waiting:
                 if not is_final(row.action) and row.deadline is not None and now > row.deadline:
                     row.fail(DefenderActionError(
                         "Action %s on %s is still %s after wait_timeout=%ss." % (
-                            row.action["id"], row.machine_name or row.given, row.action["status"], self.wait_timeout),
+                            row.action["id"], row.machine_name or row.given, row.action["status"],
+                            self.request.wait_timeout),
                         hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info,"
                              " or cancel it with secops.defender.defender_cancel_action."))
 
@@ -474,8 +502,8 @@ class FleetEngine:
             if self.spec.want and row.action.get("status") != self.spec.want:
                 raise DefenderActionError(describe_failure(row.action))
             row._release()
-            if self.on_final is not None:
-                self.on_final(row)
+            if self.request.on_final is not None:
+                self.request.on_final(row)
         except DefenderError as exc:
             row.fail(exc)
         except Exception as exc:
@@ -484,30 +512,19 @@ class FleetEngine:
             row._release()
 
     def _poll(self, waiting):
-        if self.one_device:
-            row = waiting[0]
-            row.action = self.actions.get(row.action["id"])
-            return
-        oldest = min((r.action.get("creationDateTimeUtc") or "" for r in waiting), key=instant)
-        ids = sorted(set(r.machine_id for r in waiting))
-        query = all_of(eq("type", self.spec.action_type),
-                       any_of("machineId", ids) if len(ids) <= MACHINE_FILTER_MAX else None,
-                       "creationDateTimeUtc ge %s" % (oldest[:19] + "Z") if oldest else None)
-        by_id = dict((a.get("id"), a) for a in self.client.paged("/api/machineactions", {"$filter": query}))
+        fresh = self.waiter.poll([r.action for r in waiting])
         for row in waiting:
-            fresh = by_id.get(row.action["id"])
-            if fresh is None:  # not in the list (it should be): read it on its own
-                try:
-                    fresh = self.actions.get(row.action["id"])
-                except DefenderNotFoundError as exc:
-                    row.fail(exc)
-                    continue
-            if (fresh.get("machineId") or "").lower() not in ("", row.machine_id):
+            action = fresh.get(row.action["id"])
+            if action is None:
+                row.fail(DefenderNotFoundError("Action %s on %s is no longer known to the API." % (
+                    row.action["id"], row.machine_name or row.given), method="GET", path="/api/machineactions"))
+                continue
+            if (action.get("machineId") or "").lower() not in ("", row.machine_id):
                 row.fail(DefenderResponseError("The API listed action %s under device %r, not %s; its results were "
-                                               "not used." % (fresh["id"], fresh.get("machineId"), row.machine_id),
+                                               "not used." % (action["id"], action.get("machineId"), row.machine_id),
                                                field="machineId"))
                 continue
-            row.action = fresh
+            row.action = action
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _each(self, rows, call):
@@ -515,29 +532,9 @@ class FleetEngine:
             for row in rows:
                 call(row)
             return
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+        with ThreadPoolExecutor(max_workers=self.request.concurrency) as pool:
             for future in [pool.submit(call, row) for row in rows]:
                 future.result()
-
-
-def _external_id(action):
-    return action.get("externalID") or action.get("externalId")
-
-
-def external_id(spec, machine_id, options):
-    """The ExternalID sent with a request: unique to this request (the API echoes it, so a look-up after an unknown
-    outcome knows its action for certain), and for a spec with a request_key, also what makes it the same request
-    (so a later run, after a crash, finds the session it started)."""
-    value = "secops-defender:%s" % uuid.uuid4()
-    if spec.request_key is not None:
-        value += ":req=%s" % spec.request_key(machine_id, options)
-    return value
-
-
-def request_key_of(action):
-    """The request key an action's echoed ExternalID carries, or None."""
-    echoed = _external_id(action) or ""
-    return echoed.rsplit(":req=", 1)[1] if ":req=" in echoed else None
 
 
 def newest_equal(actions, machine_ids, spec, options):
@@ -569,69 +566,34 @@ def _newest_first(actions):
     return sorted(actions, key=lambda a: instant(a.get("creationDateTimeUtc")), reverse=True)
 
 
-def run_action(client, spec, options, targets, single=True, check_mode=False, wait=True, wait_timeout=900,
-               poll_interval=10, force=False, on_active_action="fail", concurrency=10, dedupe_lookback_days=30,
-               fail_on_device_error=True, locks=None, on_final=None, max_active=None, lookback_seconds=None,
-               after=None):
-    """Run one machine action on the task's devices and return the module result, or raise DefenderActionError
-    (carrying the result) when a single device failed, or any device of a list with fail_on_device_error.
-
-    `after(rows)`, when given, sees every row once all of them are done, before the result is made."""
-    engine = FleetEngine(client, spec, options, locks=locks, check_mode=check_mode, concurrency=concurrency,
-                         dedupe_lookback_days=dedupe_lookback_days, max_active=max_active, on_final=on_final,
-                         lookback_seconds=lookback_seconds)
-    rows = engine.run(targets, wait=wait, wait_timeout=wait_timeout, poll_interval=poll_interval, force=force,
-                      on_active_action=on_active_action)
-    if after is not None and not check_mode:
-        after(rows)
+def run_action(client, spec, options, request, **settings):
+    """Run one machine action for a FleetRequest (or targets and FleetRequest settings) and return the module
+    result, or raise DefenderActionError (carrying the result) when a single device failed, or any device of a list
+    with fail_on_device_error."""
+    request = as_request(request, **settings)
+    engine = FleetEngine(client, spec, options, request)
+    rows = engine.run()
+    if request.after is not None and not request.check_mode:
+        request.after(rows)
     client.warnings.extend(engine.warnings)
-    result, failure = fleet_result(rows, single, fail_on_device_error)
-    client.add_rate_budget(result)
-    if failure:
-        error = rows[0].error if single else shared_error([r.error for r in rows if r.failed and r.error])
-        raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
-    return result
+    return device_results(rows, request.single, request.fail_on_device_error, client=client)
 
 
-def fleet_result(rows, single, fail_on_device_error=True):
-    """The module result: one row per device, the failed ones named, `changed` true if any device changed.
-
-    Returns (result, failure message or None)."""
+def device_results(rows, single, fail_on_device_error=True, client=None):
+    """The module result of device Rows (_results.finish): for one device, its keys and its action at the top."""
     results = [r.as_dict() for r in rows]
-    failed = [r for r in results if r["failed"]]
-    result = {
-        "changed": any(r["changed"] for r in results),
-        "results": results,
-        "failed_machines": [r["machine"] for r in failed],
-        "summary": _counts(results),
-    }
+    skipped = ("machine", "changed", "failed", "msg", "error")
+    top = [k for k in (results[0] if single and results else {}) if k not in skipped]
+    try:
+        result = finish(results, DEVICES, _counts(results), single=single, top_keys=top,
+                        fail_on_error=fail_on_device_error, client=client)
+    except DefenderActionError as exc:
+        if single:
+            exc.result["machine_action"] = rows[0].action
+        raise
     if single:
-        only = results[0]
-        result.update((k, v) for k, v in only.items() if k not in ("machine", "changed", "failed", "msg", "error"))
-        action = rows[0].action
-        result["machine_action"] = action
-        if only["failed"]:
-            return result, only["msg"]
-        return result, None
-    if failed and fail_on_device_error:
-        return result, failure_message(failed, len(results))
-    return result, None
-
-
-def failure_message(failed, total, label="machine", noun="device"):
-    """The task's message for failed rows: how many, and the first twenty with their reasons."""
-    shown = "; ".join("%s: %s" % (r[label], r["msg"]) for r in failed[:20])
-    more = " (and %d more)" % (len(failed) - 20) if len(failed) > 20 else ""
-    return "%d of %d %s(s) failed: %s%s" % (len(failed), total, noun, shown, more)
-
-
-def shared_error(errors):
-    """When every failed device failed for the same coded reason (a spent budget, a missing permission), the task's
-    `error` is that one (of these error dicts), so a playbook can branch on it; otherwise the rows tell."""
-    codes = set(e.get("code") for e in errors)
-    if errors and len(codes) == 1 and None not in codes:
-        return errors[0]
-    return None
+        result["machine_action"] = rows[0].action
+    return result
 
 
 def _counts(results):

@@ -15,13 +15,13 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderError,
     DefenderInputError,
     DefenderNotFoundError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._fleet import failure_message
+from ansible_collections.secops.defender.plugins.module_utils._results import INDICATORS, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._odata import any_of
 
 TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url")
@@ -137,15 +137,18 @@ def read_current(client, items):
     return dict(((str(e.get("indicatorValue", "")).lower(), e.get("indicatorType")), e) for e in found)
 
 
-class IndicatorRow:
-    def __init__(self, item, current):
+class IndicatorRow(ItemRow):
+    """One indicator's line: its outcome (created, updated, deleted, unchanged, failed) and what changed."""
+
+    def __init__(self, item, current, check_mode=False):
+        super(IndicatorRow, self).__init__()
         self.item = item
         self.current = current
+        self.check_mode = check_mode
         self.changes = []
         self.kept = []   # create-only options that differ on an existing indicator: the API keeps its value
         self.outcome = "unchanged"
         self.entity = current
-        self.error = None
 
     def plan(self):
         if self.item["state"] == "absent":
@@ -159,7 +162,7 @@ class IndicatorRow:
 
     def warning(self):
         """What the task should say about create-only options it cannot change, or None."""
-        if not self.kept or self.error is not None:
+        if not self.kept or self.failed:
             return None
         return ("Indicator %s (%s) keeps its %s: the API sets %s only when it creates an indicator. Delete the "
                 "indicator (state=absent) and create it again to change it." % (
@@ -167,17 +170,15 @@ class IndicatorRow:
                     ", ".join("%s %r" % (o, (self.current or {}).get(dict(FIELDS)[o])) for o in self.kept),
                     " and ".join(self.kept)))
 
-    def as_dict(self, check_mode):
+    def fields(self):
         entity = self.entity or {}
+        self.changed = self.outcome != "unchanged" and not self.failed
+        if self.check_mode and self.changed:
+            self.msg = "Would be %s." % self.outcome
         row = {"value": self.item["value"], "type": self.item["type"], "state": self.item["state"],
-               "id": entity.get("id"), "outcome": self.outcome if not self.error else "failed",
-               "changed": self.outcome != "unchanged" and not self.error, "failed": self.error is not None,
-               "changes": self.changes, "kept": self.kept, "msg": str(self.error) if self.error else ""}
-        if self.error is not None:
-            row["error"] = self.error.to_dict()
-        elif check_mode and row["changed"]:
-            row["msg"] = "Would be %s." % self.outcome
-        if entity and self.item["state"] == "present" and not self.error:
+               "id": entity.get("id"), "outcome": self.outcome if not self.failed else "failed",
+               "changes": self.changes, "kept": self.kept}
+        if entity and self.item["state"] == "present" and not self.failed:
             row["indicator"] = entity
         return row
 
@@ -185,7 +186,7 @@ class IndicatorRow:
 def apply(client, items, check_mode=False):
     """Make every item so; returns IndicatorRows in the order given."""
     current = read_current(client, items)
-    rows = [IndicatorRow(i, current.get((i["value"].lower(), i["type"]))) for i in items]
+    rows = [IndicatorRow(i, current.get((i["value"].lower(), i["type"])), check_mode) for i in items]
     for row in rows:
         row.plan()
     if check_mode:
@@ -202,8 +203,8 @@ def apply(client, items, check_mode=False):
             except DefenderNotFoundError:
                 pass  # gone already (another task, or a retry): absent is what was asked
             except DefenderError as exc:
-                row.error = exc
-            row.entity = None if row.error is None else row.current
+                row.fail(exc)
+            row.entity = row.current if row.failed else None
     return rows
 
 
@@ -211,7 +212,7 @@ def _submit_one(client, row):
     try:
         row.entity = client.post("/api/indicators", body(row.item), idempotent=True)
     except DefenderError as exc:
-        row.error = exc
+        row.fail(exc)
 
 
 def _import(client, rows):
@@ -222,30 +223,23 @@ def _import(client, rows):
                                  idempotent=True) or {}
         except DefenderError as exc:
             for row in batch:
-                row.error = exc
+                row.fail(exc)
             continue
         results = answer.get("value") or []
         for row, outcome in zip(batch, results):
             if outcome.get("isFailed"):
-                row.error = DefenderError("The import refused %s: %s" % (row.item["value"],
-                                                                         outcome.get("failureReason")),
-                                          code="ImportFailed")
+                row.fail(DefenderError("The import refused %s: %s" % (row.item["value"],
+                                                                      outcome.get("failureReason")),
+                                       code="ImportFailed"))
             else:
                 row.entity = dict(row.current or {}, id=outcome.get("id"), **body(row.item))
 
 
-def result(rows, check_mode, single):
-    """(module result, failure message or None)."""
-    out = [r.as_dict(check_mode) for r in rows]
-    failed = [r for r in out if r["failed"]]
+def result(rows, single, client=None):
+    """The module result (_results.finish), or DefenderActionError carrying it: any failed indicator fails the
+    task, and its `error` is the first failed one's."""
+    out = [r.as_dict() for r in rows]
     summary = dict((k, len([r for r in out if r["outcome"] == k]))
                    for k in ("created", "updated", "deleted", "unchanged", "failed"))
-    res = {"changed": any(r["changed"] for r in out), "results": out, "summary": summary,
-           "failed_indicators": [r["value"] for r in failed]}
-    if single:
-        res.update((k, out[0][k]) for k in ("id", "outcome") if k in out[0])
-        if out[0].get("indicator"):
-            res["indicator"] = out[0]["indicator"]
-    if failed:
-        return res, failure_message(failed, len(out), label="value", noun="indicator")
-    return res, None
+    return finish(out, INDICATORS, summary, single=single, top_keys=("id", "outcome", "indicator"), alone=False,
+                  first_error=True, client=client)

@@ -12,8 +12,7 @@ import os
 import zipfile
 import zlib
 
-from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderError,
@@ -22,16 +21,14 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._files import AttemptWriters, device_folder, digest, inside
-from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec, run_action
+from ansible_collections.secops.defender.plugins.module_utils._fleet import as_request, run_action
+from ansible_collections.secops.defender.plugins.module_utils._specs import INVESTIGATION_PACKAGE
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_guid
 
 # getPackageUri answers 404 until the package is ready, which can lag the action's Succeeded a little.
 URI_ATTEMPTS = 5
 
-SPEC = ActionSpec(
-    action_type="CollectInvestigationPackage", verb="collectInvestigationPackage",
-    permission="Machine.CollectForensics", body=lambda options: {"Comment": options["comment"]},
-    platforms="Windows 10 and 11, Windows Server 2012 R2 and later")
+SPEC = INVESTIGATION_PACKAGE
 
 
 def options(comment, dest):
@@ -107,7 +104,7 @@ class PackageFetcher:
             except DefenderNotFoundError:
                 if attempt == URI_ATTEMPTS:
                     raise
-                ActionService.sleep(2 ** attempt)
+                self.client.clock.sleep(2 ** attempt)
         return None
 
 
@@ -122,11 +119,12 @@ def zip_problem(path):
     return "its member %s fails its CRC check" % bad if bad else None
 
 
-def investigation_package(client, targets, comment, dest, **run_kwargs):
+def investigation_package(client, request, comment, dest, **settings):
     """Collect (or reuse a running or recent collection) on every target and, with `dest`, download each
     device's package as its collection ends."""
-    on_final = PackageFetcher(client, dest) if dest and not run_kwargs.get("check_mode") else None
-    result = run_action(client, SPEC, options(comment, dest), targets, on_final=on_final, **run_kwargs)
+    request = as_request(request, **settings)
+    on_final = PackageFetcher(client, dest) if dest and not request.check_mode else None
+    result = run_action(client, SPEC, options(comment, dest), request.but(on_final=on_final))
     # Bringing a package home is a change on the controller, even when the collection was found, not made.
     if any((r.get("package") or {}).get("downloaded") for r in result["results"]):
         result["changed"] = True

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._files import digest
 from ansible_collections.secops.defender.plugins.module_utils._validate import library_name

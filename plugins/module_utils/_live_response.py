@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -24,7 +23,7 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     is_final,
     last_update,
 )
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderError,
@@ -41,14 +40,9 @@ from ansible_collections.secops.defender.plugins.module_utils._files import (
     safe_name,
     write_json,
 )
-from ansible_collections.secops.defender.plugins.module_utils._fleet import (
-    ActionSpec,
-    Row,
-    fleet_result,
-    request_key_of,
-    run_action,
-)
+from ansible_collections.secops.defender.plugins.module_utils._fleet import Row, as_request, device_results, run_action
 from ansible_collections.secops.defender.plugins.module_utils._library import list_library
+from ansible_collections.secops.defender.plugins.module_utils._specs import LIVE_RESPONSE
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action, api_guid, library_name
 
 # type -> (the option that names its target, the API's parameter key, its place in the documented order)
@@ -104,42 +98,9 @@ def library_names(commands):
     return [c["params"][0]["value"] for c in commands if c["type"] in ("PutFile", "RunScript")]
 
 
-def request_digest(machine_id, options):
-    """What makes two sessions "the same request": the device, the commands (with their arguments) and the
-    comment. Carried in the ExternalID, so a run after a crash finds the session the first one started."""
-    raw = json.dumps([(machine_id or "").lower(), options["commands"], options["comment"]], sort_keys=True)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+SPEC = LIVE_RESPONSE
 
 
-def same_request(action, options):
-    """Whether a listed session is this request's, by the key in its ExternalID; a session without one (the API
-    did not echo it) by its comment and commands."""
-    key = request_key_of(action)
-    if key is not None:
-        return key == request_digest(action.get("machineId"), options)
-    commands = [{"type": (c.get("command") or {}).get("type"), "params": (c.get("command") or {}).get("params")}
-                for c in action.get("commands") or []]
-    return bool(commands) and action.get("requestorComment") == options["comment"] and \
-        commands == options["commands"]
-
-
-# The statuses in which a session of the same request is adopted, not run again: its commands may have run on
-# the device (TimeOut never reached it; Cancelled was someone's decision, so asking again runs it).
-ADOPTED_STATUSES = ("Pending", "InProgress", "Succeeded", "Failed")
-
-SPEC = ActionSpec(
-    action_type="LiveResponse",
-    verb="runliveresponse",
-    permission="Machine.LiveResponse",
-    body=lambda options: {"Comment": options["comment"], "Commands": options["commands"]},
-    equal=same_request,
-    key=lambda options: request_digest("", options),  # the submit lock: one per device and request
-    request_key=request_digest,
-    read_full=True,
-    counts=ADOPTED_STATUSES,
-    want=None,      # the Collector judges the session (failed commands, exit codes)
-    platforms="Windows 10 and 11, Windows Server 2012 R2 and later, macOS and Linux",
-)
 # The documented tenant-wide cap on concurrent sessions (25; one later page says 50).
 DEFAULT_MAX_SESSIONS = 25
 # How long (seconds) a session of the same request is adopted instead of run again: a rerun after a crash or a
@@ -177,23 +138,23 @@ def check_library(client, commands):
                                  "secops.defender.defender_library_file first." % ", ".join(missing))
 
 
-def live_response(client, commands, comment, targets, dest=None, action_subdir=False, fail_on_script_error=True,
-                  manifest=False, max_sessions=DEFAULT_MAX_SESSIONS, check_mode=False, single=True, wait=True,
-                  adopt_window=DEFAULT_ADOPT_WINDOW, force=False, **run_kwargs):
+def live_response(client, commands, comment, request, dest=None, action_subdir=False, fail_on_script_error=True,
+                  manifest=False, max_sessions=DEFAULT_MAX_SESSIONS, adopt_window=DEFAULT_ADOPT_WINDOW, **settings):
     """Run a live response session on each device; as each one ends, bring its results home.
 
     A session of the same request (device, commands, comment) created within `adopt_window` seconds, pending,
     running, succeeded or failed, is adopted and its results fetched instead: a rerun never runs a command twice.
     `force` (or adopt_window=0) always starts a new session."""
+    request = as_request(request, **settings)
     checked = options(commands, comment)
-    check_dest(checked["commands"], dest, wait)
-    if check_mode:
+    check_dest(checked["commands"], dest, request.wait)
+    if request.check_mode:
         check_library(client, checked["commands"])
     collector = Collector(client, dest, action_subdir=action_subdir, fail_on_script_error=fail_on_script_error,
-                          manifest=manifest, per_device=not single)
-    return run_action(client, SPEC, checked, targets, single=single, check_mode=check_mode, wait=wait,
-                      on_final=collector, max_active=max_sessions, force=force or not adopt_window,
-                      lookback_seconds=adopt_window, after=verify_evidence, **run_kwargs)
+                          manifest=manifest, per_device=not request.single)
+    return run_action(client, SPEC, checked, request.but(
+        on_final=collector, max_active=max_sessions, force=request.force or not adopt_window,
+        lookback_seconds=adopt_window, after=verify_evidence))
 
 
 def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_script_error=True, manifest=False,
@@ -232,10 +193,8 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
         verify_evidence([row])
         # A file written to the controller is a change there; one that was already there, byte for byte, is not.
         row.changed = any(f.get("downloaded") for f in row.extra.get("files") or [])
-    result, failure = fleet_result([row], single=True)
-    if failure:
-        raise DefenderActionError(failure, result=dict(result, error=row.error))
-    return result
+    row.adopted = True   # found, not submitted: its results were brought home again
+    return device_results([row], single=True, client=client)
 
 
 class Collector:

@@ -20,13 +20,16 @@ import json
 import os
 import time
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None
+from ansible_collections.secops.defender.plugins.module_utils._state_file import (
+    exclusive,
+    private_dir,
+    remove_if_idle,
+)
 
-# Journal entries older than this are of no use to anyone (every look-up since saw the action) and are pruned.
-STALE_SECONDS = 24 * 3600
+# How long a journal entry can matter: only to a task whose look-up started before the entry was written and that
+# still had to submit. A task waits at most wait_timeout (a week, at most) before it submits, so after a day an
+# entry is of use to nobody: every look-up since saw the action itself. Lock files idle this long are pruned.
+JOURNAL_LIFETIME = 24 * 3600
 
 
 class Journal:
@@ -71,32 +74,19 @@ class SubmitLocks:
     @contextlib.contextmanager
     def hold(self, machine_id, action_type, key=""):
         """Hold the lock for one device and action; yields its Journal."""
-        if not os.path.isdir(self.directory):
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        fd = os.open(self._path(machine_id, action_type, key), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        private_dir(self.directory)
+        with exclusive(self._path(machine_id, action_type, key)) as fd:
             yield Journal(fd)
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
-    def prune(self, now=None):
-        """Remove lock files nobody has used for a day. Safe: a file in use is re-created on the next hold."""
+    def prune(self, now=None, lifetime=JOURNAL_LIFETIME):
+        """Remove the lock files nobody has written for `lifetime` seconds and nobody holds. Returns how many.
+
+        Safe beside running tasks: a file is removed only under its own lock, and a holder that finds its file gone
+        takes the lock again on the new one (see _state_file.exclusive)."""
         now = time.time() if now is None else now
         try:
             names = os.listdir(self.directory)
         except OSError:
             return 0
-        removed = 0
-        for name in names:
-            path = os.path.join(self.directory, name)
-            try:
-                if name.endswith(".lock") and now - os.stat(path).st_mtime > STALE_SECONDS:
-                    os.unlink(path)
-                    removed += 1
-            except OSError:
-                pass
-        return removed
+        return sum(1 for name in names
+                   if name.endswith(".lock") and remove_if_idle(os.path.join(self.directory, name), now - lifetime))

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from urllib.parse import quote
 
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
     DefenderNotFoundError,
@@ -25,14 +25,6 @@ from ansible_collections.secops.defender.plugins.module_utils._validate import (
 
 # Names per bulk query: each adds up to ~90 characters to the URL, which stays well under 8 KB.
 NAMES_PER_QUERY = 40
-
-MACHINE_TARGET_SPEC = dict(
-    machine_id=dict(type="str"),
-    machine_name=dict(type="str"),
-    machines=dict(type="list", elements="str"),
-)
-MACHINE_TARGET_KWARGS = dict(required_one_of=[("machine_id", "machine_name", "machines")],
-                             mutually_exclusive=[("machine_id", "machine_name", "machines")])
 
 
 def is_machine_id(value):

@@ -1,21 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, secops.defender contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to secops.defender: offboarding, as a spec on the machine-action template."""
+"""Private to secops.defender: offboarding, (the spec is _specs.OFFBOARD)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
-from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec
+from ansible_collections.secops.defender.plugins.module_utils._specs import OFFBOARD
 
-# An offboarding is for good: any pending, running or succeeded one, however old, means there is nothing to do.
-SPEC = ActionSpec(
-    action_type="Offboard", verb="offboard", permission="Machine.Offboard",
-    body=lambda options: {"Comment": options["comment"]},
-    state_types=("Offboard",),
-    platforms="Windows (not macOS or Linux)")
+SPEC = OFFBOARD
 
 
 def options(confirm, comment):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, secops.defender contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Private to secops.defender: stop and quarantine a file by SHA-1, as a spec on the machine-action template."""
+"""Private to secops.defender: stop and quarantine a file by SHA-1 (the spec is _specs.QUARANTINE)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,38 +10,23 @@ __metaclass__ = type
 import re
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
-from ansible_collections.secops.defender.plugins.module_utils._fleet import ActionSpec
+from ansible_collections.secops.defender.plugins.module_utils._specs import QUARANTINE
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import SHA1, shaped
 
-SHA1 = re.compile(r"^[0-9a-fA-F]{40}$")
+# The spec is in _specs with every other machine action.
+SPEC = QUARANTINE
 
 
 def normalise_sha1(value):
     text = (value or "").strip()
-    if not SHA1.match(text):
+    if shaped(SHA1, text) is None:
         hint = ""
-        if re.match(r"^[0-9a-fA-F]{64}$", text):
+        if re.fullmatch(r"[0-9a-fA-F]{64}", text):
             hint = " That looks like a SHA-256; the API stops and quarantines by SHA-1 only."
-        elif re.match(r"^[0-9a-fA-F]{32}$", text):
+        elif re.fullmatch(r"[0-9a-fA-F]{32}", text):
             hint = " That looks like an MD5; the API stops and quarantines by SHA-1 only."
         raise DefenderInputError("sha1 %r is not a SHA-1 (40 hexadecimal characters).%s" % (value, hint))
-    return text.lower()
-
-
-def same_file(action, options):
-    """An equal quarantine is one of the same file (Failed, TimeOut and Cancelled ones don't count: the engine
-    asks only for pending, running and succeeded actions)."""
-    return ((action.get("relatedFileInfo") or {}).get("fileIdentifier") or "").lower() == options["sha1"]
-
-
-SPEC = ActionSpec(
-    action_type="StopAndQuarantineFile",
-    verb="StopAndQuarantineFile",
-    permission="Machine.StopAndQuarantine",
-    body=lambda options: {"Comment": options["comment"], "Sha1": options["sha1"]},
-    equal=same_file,
-    key=lambda options: options["sha1"],
-    platforms="Windows 10 version 1703 or later, and Windows 11",
-)
+    return shaped(SHA1, text)
 
 
 def options(sha1, comment):

@@ -74,15 +74,3 @@ def select_machines(client, options):
             seen.add(key)
             out.append(machine)
     return out
-
-
-def client_for(get_option):
-    """A DefenderClient from a plugin's options: the modules' own connection code and environment variables."""
-    from ansible_collections.secops.defender.plugins.module_utils._module import (
-        AUTH_ARGSPEC,
-        build_client,
-        resolve_connection,
-    )
-    # "" is unset, as for the modules; then the modules' own argspec types what ansible's config handed over.
-    given = dict((name, get_option(name)) for name in AUTH_ARGSPEC)
-    return build_client(resolve_connection(dict((k, v) for k, v in given.items() if v != "")))

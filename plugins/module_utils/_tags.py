@@ -12,13 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.secops.defender.plugins.module_utils._client import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderError,
     DefenderInputError,
     DefenderNotFoundError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._fleet import failure_message
+from ansible_collections.secops.defender.plugins.module_utils._results import DEVICES, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._machines import (
     ambiguous_message,
     get_by_id,
@@ -46,38 +46,30 @@ def check_tags(tags):
     return cleaned
 
 
-class TagRow:
-    def __init__(self, given, machine=None):
+class TagRow(ItemRow):
+    """One device's line: its tags before and after, what was (or would be) added or removed."""
+
+    def __init__(self, given, state="present", check_mode=False):
+        super(TagRow, self).__init__()
         self.given = given
-        self.machine = machine
-        self.error = None
-        self.msg = ""
+        self.machine = None
+        self.state = state
+        self.check_mode = check_mode
         self.to_change = []
 
-    @property
-    def failed(self):
-        return self.error is not None
-
-    def fail(self, exc):
-        self.error = exc
-        self.msg = str(exc)
-
-    def as_dict(self, state, check_mode):
+    def fields(self):
         machine = self.machine or {}
         before = list(machine.get("machineTags") or [])
         after = before
         if not self.failed:
-            after = ([t for t in before if t not in self.to_change] if state == "absent"
+            after = ([t for t in before if t not in self.to_change] if self.state == "absent"
                      else before + [t for t in self.to_change if t not in before])
-        row = {"machine": self.given, "machine_id": (machine.get("id") or "").lower() or None,
-               "machine_name": machine.get("computerDnsName"), "tags_before": before, "tags": after,
-               "added" if state == "present" else "removed": [] if self.failed else list(self.to_change),
-               "changed": bool(self.to_change) and not self.failed, "failed": self.failed, "msg": self.msg}
-        if self.error is not None:
-            row["error"] = self.error.to_dict()
-        elif self.to_change and check_mode:
-            row["msg"] = "Would %s %s." % ("remove" if state == "absent" else "add", ", ".join(self.to_change))
-        return row
+        self.changed = bool(self.to_change) and not self.failed
+        if self.changed and self.check_mode:
+            self.msg = "Would %s %s." % ("remove" if self.state == "absent" else "add", ", ".join(self.to_change))
+        return {"machine": self.given, "machine_id": (machine.get("id") or "").lower() or None,
+                "machine_name": machine.get("computerDnsName"), "tags_before": before, "tags": after,
+                "added" if self.state == "present" else "removed": [] if self.failed else list(self.to_change)}
 
 
 def read_machines(client, rows, ids):
@@ -102,9 +94,9 @@ def read_machines(client, rows, ids):
                                                hint="Check the id, or give the device's computer name instead."))
 
 
-def resolve(client, targets):
+def resolve(client, targets, state="present", check_mode=False):
     """One TagRow per (given, "id"|"name") target, with its Machine entity or its error."""
-    rows = [TagRow(given) for given, dummy in targets]
+    rows = [TagRow(given, state, check_mode) for given, dummy in targets]
     ids = set(given.lower() for given, kind in targets if kind == "id")
     names = [given for given, kind in targets if kind == "name"]
     if names:
@@ -149,7 +141,7 @@ def write(client, rows, tags, state, single):
 
 def machine_tags(client, targets, tags, state="present", check_mode=False, single=True):
     """Make `tags` present on (or absent from) every target. Returns the TagRows."""
-    rows = resolve(client, targets)
+    rows = resolve(client, targets, state, check_mode)
     seen = set()
     for row in rows:
         if row.failed:
@@ -166,23 +158,12 @@ def machine_tags(client, targets, tags, state="present", check_mode=False, singl
     return rows
 
 
-def tags_result(rows, state, check_mode, single, fail_on_device_error=True):
-    """(module result, failure message or None)."""
-    results = [r.as_dict(state, check_mode) for r in rows]
-    failed = [r for r in results if r["failed"]]
-    result = {
-        "changed": any(r["changed"] for r in results),
-        "results": results,
-        "failed_machines": [r["machine"] for r in failed],
-        "summary": {"devices": len(results), "changed": len([r for r in results if r["changed"]]),
-                    "unchanged": len([r for r in results if not r["changed"] and not r["failed"]]),
-                    "failed": len(failed)},
-    }
-    if single:
-        only = results[0]
-        result.update((k, only[k]) for k in ("machine_id", "machine_name", "tags"))
-        if only["failed"]:
-            return result, only["msg"]
-    elif failed and fail_on_device_error:
-        return result, failure_message(failed, len(results))
-    return result, None
+def tags_result(rows, single, fail_on_device_error=True, client=None):
+    """The module result (_results.finish), or DefenderActionError carrying it."""
+    results = [r.as_dict() for r in rows]
+    changed = len([r for r in results if r["changed"]])
+    failed = len([r for r in results if r["failed"]])
+    summary = {"devices": len(results), "changed": changed, "unchanged": len(results) - changed - failed,
+               "failed": failed}
+    return finish(results, DEVICES, summary, single=single, top_keys=("machine_id", "machine_name", "tags"),
+                  fail_on_error=fail_on_device_error, client=client)

@@ -14,15 +14,15 @@ __metaclass__ = type
 
 import contextlib
 import hashlib
-import json
 import os
-import tempfile
 import time
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None
+from ansible_collections.secops.defender.plugins.module_utils._state_file import (
+    exclusive,
+    private_dir,
+    read_json,
+    write_json,
+)
 
 # A cached token is used only while it has at least this much life left.
 MIN_REMAINING_SECONDS = 300
@@ -43,34 +43,14 @@ class TokenCache:
         self.directory = directory or default_cache_dir()
         self.path = os.path.join(self.directory, "tokens.json")
 
-    def _ensure_dir(self):
-        if not os.path.isdir(self.directory):
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        # Tighten a folder someone else created with looser modes.
-        if os.stat(self.directory).st_mode & 0o077:
-            os.chmod(self.directory, 0o700)
-
     @contextlib.contextmanager
     def locked(self):
         """Hold an exclusive lock across read-fetch-write, so parallel tasks sign in once."""
-        self._ensure_dir()
-        fd = os.open(os.path.join(self.directory, "tokens.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+        with exclusive(os.path.join(private_dir(self.directory), "tokens.lock")):
             yield self
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
 
     def _read_all(self):
-        try:
-            with open(self.path, "r") as handle:
-                data = json.load(handle)
-            return data if isinstance(data, dict) else {}
-        except (IOError, OSError, ValueError):
-            return {}
+        return read_json(self.path)
 
     def get(self, key, now=None):
         now = time.time() if now is None else now
@@ -92,15 +72,4 @@ class TokenCache:
         self._write_all(data)
 
     def _write_all(self, data):
-        """Write atomically, born 0600, so no reader ever sees a partial or world-readable file."""
-        self._ensure_dir()
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tokens-")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle)
-            os.rename(tmp, self.path)
-        except Exception:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_json(os.path.join(private_dir(self.directory), "tokens.json"), data)

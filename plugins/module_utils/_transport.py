@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 try:  # requests' own URL parser; present whenever requests is, which the module checks for
     from urllib3.util import parse_url
@@ -154,3 +154,8 @@ def loads_bounded(data, max_depth=MAX_JSON_DEPTH):
         return json.loads(text)
     except RecursionError:  # the scan is exact, but a parser's own limit must still never escape
         raise TooDeep("JSON nested too deep to parse")
+
+
+def quote_segment(value):
+    """A value put into one segment of a path: every character that could end or change the segment is escaped."""
+    return quote(str(value), safe="")

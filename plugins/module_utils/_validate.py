@@ -21,8 +21,6 @@ LIBRARY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 ISO_UTC = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,7})?)?Z$")
 # findbyip looks back this far at most.
 FINDBYIP_DAYS = 30
-ACTION_TYPES = ("RunAntiVirusScan", "Offboard", "LiveResponse", "CollectInvestigationPackage", "Isolate",
-                "Unisolate", "StopAndQuarantineFile", "RestrictCodeExecution", "UnrestrictCodeExecution")
 
 
 def library_name(value, option="name"):
@@ -60,14 +58,6 @@ def utc_timestamp(value, option="timestamp", max_age_days=None, now=None):
             raise DefenderInputError("%s %s must be within the last %d days (the API looks back no further)."
                                      % (option, value, max_age_days))
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def action_types(values, option="type"):
-    unknown = [v for v in values or [] if v not in ACTION_TYPES]
-    if unknown:
-        raise DefenderInputError("%s has unknown action type(s) %s; the API knows %s." % (
-            option, ", ".join(repr(v) for v in unknown), ", ".join(ACTION_TYPES)))
-    return values
 
 
 def _api_id(value, pattern, field, shape):

@@ -80,29 +80,37 @@ EXAMPLES = r"""
 RETURN = r"""
 results:
   description:
-    - One row per device, in the order given (a device listed twice, by id and by name, is acted on once).
+    - One row per device, in the order given; the same id or name given twice makes one row. A device given both by id
+      and by name is acted on once, and its second row fails and says so.
+    - A failed row has its own C(error). The task's RV(error) is that one when one device was given, or when every
+      failed device failed for the same coded reason (a spent rate budget, a missing permission); otherwise it carries
+      only the task's message.
   returned: always
   type: list
   elements: dict
   contains:
     machine:
-      description: The device as it was given (id or name).
+      description: The device as it was given, a name or an id (ids in lower case).
       type: str
     machine_id:
-      description: The device's machine id, when it could be resolved.
+      description: The device's machine id, in lower case; V(null) when it is not known, for example for a name that
+        matched no device, or several.
       type: str
     machine_name:
       description: The device's computer DNS name, when known.
       type: str
     action_id:
-      description: The action submitted, or the one that already put the device in the state asked for;
-        V(null) in check mode, or when a device to release never was restricted.
+      description: The id of the action submitted for the device, or of the one found that made a new one unneeded
+        (the module's description says which count). V(null) when there is neither, in check mode for a device that
+        would get a new action, for a device that failed before its action was submitted, and for a device already in
+        the state asked for without any action (for example a release of a device that was never isolated).
       type: str
     status:
-      description: The action's status when the module finished.
+      description: The action's status when the module finished, V(Pending), V(InProgress), V(Succeeded), V(Failed),
+        V(TimeOut) or V(Cancelled); V(null) when there is no action.
       type: str
     changed:
-      description: Whether an action was (or in check mode would be) submitted for this device.
+      description: Whether an action was submitted for this device (in check mode, whether one would be).
       type: bool
     failed:
       description: Whether this device failed.
@@ -111,9 +119,9 @@ results:
       description: What happened, for a failure what to do next.
       type: str
     error:
-      description: The API's error for a failed device (the same keys as RV(error)).
-      type: dict
+      description: Why this device failed, with the same keys as RV(error).
       returned: when this device failed
+      type: dict
   sample:
     - machine: ws-fin-001.corp.example.com
       machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
@@ -124,40 +132,71 @@ results:
       failed: false
       msg: ""
 failed_machines:
-  description: The devices that failed, as given.
+  description: The devices that failed, as they were given, in the order given.
   returned: always
   type: list
   elements: str
   sample: [lt-sales-007.corp.example.com]
 summary:
-  description: How many devices got a new action, were already in the state asked for, would get one (check
-    mode), or failed.
+  description: How many devices got a new action, needed none, would get one (check mode) or failed. Each device
+    counts once.
   returned: always
   type: dict
+  contains:
+    devices:
+      description: How many rows RV(results) has.
+      type: int
+    submitted:
+      description: The devices an action was submitted for.
+      type: int
+    already_done:
+      description: The devices that needed no new action, because one was found (the module's description says which
+        count) or the device already was in the state asked for.
+      type: int
+    would_submit:
+      description: In check mode, the devices that would get a new action.
+      type: int
+    failed:
+      description: The devices that failed, as in RV(failed_machines).
+      type: int
   sample: {devices: 3, submitted: 1, already_done: 1, would_submit: 0, failed: 1}
 rate_budget:
-  description:
-    - What this task saw of the shared rate budget (shown at C(-v)).
-    - C(calls) API calls made, C(paced_calls) of them had to wait for a slot, C(paced_seconds) in all, and
-      C(rate_limited) 429 answers.
+  description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
+    O(rate_budget)). Shown at C(-v).
   returned: unless O(rate_budget=false)
   type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
   sample: {calls: 4, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 action_id:
-  description: The id of the action that was submitted, or of the one that already put the device in the state
-    asked for.
-  returned: with O(machine_id) or O(machine_name)
+  description: The id of the action submitted for the device, or of the one found that made a new one unneeded (the
+    module's description says which count). V(null) when there is neither, in check mode for a device that would get a
+    new action, for a device that failed before its action was submitted, and for a device already in the state asked
+    for without any action (for example a release of a device that was never isolated).
+  returned: for one device (not with O(machines))
   type: str
   sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
 status:
-  description: The action's status when the module finished (V(Pending), V(InProgress), V(Succeeded), V(Failed),
-    V(TimeOut) or V(Cancelled)).
-  returned: with O(machine_id) or O(machine_name)
+  description: The action's status when the module finished, V(Pending), V(InProgress), V(Succeeded), V(Failed),
+    V(TimeOut) or V(Cancelled); V(null) when there is no action.
+  returned: for one device (not with O(machines))
   type: str
   sample: Succeeded
 machine_action:
-  description: The MachineAction entity as the API returned it, unmodified.
-  returned: with O(machine_id) or O(machine_name), when there is one
+  description: The MachineAction entity of RV(action_id) as the API returned it, unmodified; V(null) when there is
+    none.
+  returned: for one device (not with O(machines))
   type: dict
   sample:
     id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
@@ -166,43 +205,53 @@ machine_action:
     machineId: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
     requestorComment: "INC-4711: restrict app execution"
 machine_id:
-  description: The id of the device.
-  returned: with O(machine_id) or O(machine_name)
+  description: The id of the device, in lower case.
+  returned: for one device (not with O(machines))
   type: str
   sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
 machine_name:
   description: The computer DNS name of the device.
-  returned: with O(machine_id) or O(machine_name)
+  returned: for one device (not with O(machines))
   type: str
   sample: ws-fin-001.corp.example.com
 error:
-  description: What the API said when the task failed.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
   contains:
     status:
-      description: The HTTP status.
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: The API's error code, for example V(OsPlatformNotSupported).
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
       type: str
     message:
-      description: The API's error message.
+      description: The API's error message, or the module's own when the API gave none.
       type: str
     correlation_id:
-      description: The id Microsoft support asks for.
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
       type: str
     method:
-      description: The HTTP method of the failed request.
+      description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request.
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
       type: str
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._containment import app_restriction
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_KWARGS, MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
+    FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGET_KWARGS,
+    WAIT_ARGSPEC,
+)
 
 
 def main():
@@ -211,9 +260,9 @@ def main():
         comment=dict(type="str", default="App restriction changed by Ansible (secops.defender)"),
         force=dict(type="bool", default=False),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(run)
 
 

@@ -23,8 +23,25 @@ options:
   action_id:
     description:
       - The id (a GUID) of the machine action to cancel.
+      - Exactly one of O(action_id) and O(action_ids) is required.
     type: str
-    required: true
+  action_ids:
+    description:
+      - The ids of many machine actions to cancel in one task, for example every open action found with
+        M(secops.defender.defender_machine_action_info).
+      - They are read with one list query per 20 ids, the open ones are cancelled concurrently (the API has no
+        batch cancel), and O(wait) polls one list query for all of them.
+      - Actions that are already final are reported, not cancelled.
+    type: list
+    elements: str
+    version_added: 0.3.0
+  fail_on_action_error:
+    description:
+      - With O(action_ids), fail the task when any action could not be cancelled (unknown id, refused, or not
+        V(Cancelled) after O(wait)). Set to V(false) to get every row and decide in the play.
+    type: bool
+    default: true
+    version_added: 0.3.0
   comment:
     description:
       - The cancellation comment recorded with the action.
@@ -71,27 +88,121 @@ EXAMPLES = r"""
   secops.defender.defender_cancel_action:
     action_id: "{{ quarantine.action_id }}"
     wait: true
+
+- name: Find every open action on a fleet, then cancel them all in one task
+  secops.defender.defender_machine_action_info:
+    machines: "{{ groups['tag_ir_hold'] | map('extract', hostvars, 'defender_id') | list }}"
+    status: [Pending, InProgress]
+  register: open_actions
+
+- name: Cancel them
+  secops.defender.defender_cancel_action:
+    action_ids: "{{ open_actions.actions | map(attribute='id') | list }}"
+    comment: "INC-4711: containment lifted"
+    wait: true
+  when: open_actions.actions | length > 0
 """
 
 RETURN = r"""
+results:
+  description: With O(action_ids), one row per action, in the order given.
+  returned: when O(action_ids) is given
+  type: list
+  elements: dict
+  contains:
+    action_id:
+      description: The action's id.
+      type: str
+    machine_id:
+      description: The device's id.
+      type: str
+    machine_name:
+      description: The device's computer DNS name.
+      type: str
+    type:
+      description: The action's type.
+      type: str
+    previous_status:
+      description: The status before the task.
+      type: str
+    status:
+      description: The status when the task finished.
+      type: str
+    changed:
+      description: Whether a cancel was sent (or would be, in check mode).
+      type: bool
+    failed:
+      description: Whether this action could not be cancelled.
+      type: bool
+    msg:
+      description: Why not, or what check mode would do.
+      type: str
+    error:
+      description: Why this action could not be cancelled, with the same keys as RV(error).
+      returned: when this action failed
+      type: dict
+failed_actions:
+  description: With O(action_ids), the ids of the actions that could not be cancelled.
+  returned: when O(action_ids) is given
+  type: list
+  elements: str
+summary:
+  description: With O(action_ids), counts of the rows.
+  returned: when O(action_ids) is given
+  type: dict
+  contains:
+    actions:
+      description: Actions given.
+      type: int
+    cancelled:
+      description: Cancels sent.
+      type: int
+    would_cancel:
+      description: In check mode, cancels that would be sent.
+      type: int
+    already_final:
+      description: Actions that were already final.
+      type: int
+    failed:
+      description: Actions that could not be cancelled.
+      type: int
+rate_budget:
+  description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
+    O(rate_budget)). Shown at C(-v).
+  returned: with O(action_ids), unless O(rate_budget=false)
+  type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
+  sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 action_id:
   description: The id of the action.
-  returned: always
+  returned: with O(action_id)
   type: str
   sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
 status:
   description: The action's status when the module finished.
-  returned: always
+  returned: with O(action_id)
   type: str
   sample: Cancelled
 previous_status:
   description: The status the action had before the module did anything.
-  returned: always
+  returned: with O(action_id)
   type: str
   sample: Pending
 machine_action:
   description: The MachineAction entity as the API returned it, unmodified.
-  returned: always
+  returned: with O(action_id)
   type: dict
   sample:
     id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
@@ -100,35 +211,46 @@ machine_action:
     cancellationRequestor: secops-responder
     cancellationComment: "INC-4711: device is being reimaged"
 error:
-  description: What the API said when the task failed.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
   contains:
     status:
-      description: The HTTP status.
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: The API's error code, for example V(InvalidHashValue) or V(OsPlatformNotSupported).
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
       type: str
     message:
-      description: The API's error message.
+      description: The API's error message, or the module's own when the API gave none.
       type: str
     correlation_id:
-      description: The id Microsoft support asks for.
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
       type: str
     method:
-      description: The HTTP method of the failed request.
+      description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request.
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
       type: str
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid, is_final, summary
+from ansible_collections.secops.defender.plugins.module_utils._cancel import cancel_actions
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 
 
 def run(client, params, check_mode):
+    if params["action_ids"] is not None:
+        return cancel_actions(client, params["action_ids"], params["comment"], check_mode=check_mode,
+                              wait=params["wait"], wait_timeout=params["wait_timeout"],
+                              poll_interval=params["poll_interval"],
+                              fail_on_action_error=params["fail_on_action_error"])
     action_id = check_guid(params["action_id"])
     service = ActionService(client)
     before = service.get(action_id)
@@ -148,13 +270,16 @@ def run(client, params, check_mode):
 
 def main():
     argument_spec = dict(
-        action_id=dict(type="str", required=True),
+        action_id=dict(type="str"),
+        action_ids=dict(type="list", elements="str"),
+        fail_on_action_error=dict(type="bool", default=True),
         comment=dict(type="str", default="Cancelled by Ansible (secops.defender)"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
         poll_interval=dict(type="int", default=5),
     )
-    module = DefenderModule(argument_spec, supports_check_mode=True)
+    module = DefenderModule(argument_spec, supports_check_mode=True, required_one_of=[("action_id", "action_ids")],
+                            mutually_exclusive=[("action_id", "action_ids")])
     module.run(lambda m: run(m.client, m.params, m.check_mode))
 
 

@@ -76,9 +76,10 @@ options:
   application:
     description:
       - The application the indicator is for (shown in the portal).
-      - The API sets it only when it creates an indicator (Microsoft Learn, "Submit or Update Indicator API"). On an
-        existing indicator a different value is not a change; the task warns that the indicator keeps its own, and
-        returns the option in C(results[].kept).
+      - The API sets it only when it creates an indicator
+        (L(Submit or Update Indicator API,https://learn.microsoft.com/en-us/defender-endpoint/api/post-ti-indicator)).
+        On an existing indicator a different value is not a change; the task warns that the indicator keeps its own,
+        and returns the option in RV(results[].kept).
     type: str
   state:
     description:
@@ -242,9 +243,26 @@ results:
       failed: false
       msg: ""
 summary:
-  description: How many indicators were created, updated, deleted, left unchanged or failed.
+  description: How many indicators were created, updated, deleted, left unchanged or failed (in check mode, would be).
+    Each indicator counts once.
   returned: always
   type: dict
+  contains:
+    created:
+      description: The indicators created.
+      type: int
+    updated:
+      description: The indicators updated.
+      type: int
+    deleted:
+      description: The indicators deleted.
+      type: int
+    unchanged:
+      description: The indicators that already were as asked.
+      type: int
+    failed:
+      description: The indicators that failed, as in RV(failed_indicators).
+      type: int
   sample: {created: 1, updated: 0, deleted: 0, unchanged: 1, failed: 0}
 failed_indicators:
   description: The values that failed.
@@ -273,17 +291,55 @@ indicator:
     action: Block
     title: "INC-4711: C2 domain"
 rate_budget:
-  description: What this task saw of the shared rate budget (shown at C(-v)).
+  description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
+    O(rate_budget)). Shown at C(-v).
   returned: unless O(rate_budget=false)
   type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
   sample: {calls: 2, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 error:
-  description: What the API said when the task failed.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
+  contains:
+    status:
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
+      type: int
+    code:
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
+      type: str
+    message:
+      description: The API's error message, or the module's own when the API gave none.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
+      type: str
+    method:
+      description: The HTTP method of the failed request; V(null) when no request failed.
+      type: str
+    path:
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
+      type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError, DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
     ACTIONS,
     OPTION_KEYS,
@@ -339,12 +395,7 @@ def run(module):
     rows = apply(module.client, items, module.check_mode)
     for warning in filter(None, (r.warning() for r in rows)):
         module.warn(warning)
-    res, failure = result(rows, module.check_mode, single)
-    module.client.add_rate_budget(res)
-    if failure:
-        first = [r for r in rows if r.error is not None][0]
-        raise DefenderActionError(failure, result=dict(res, error=first.error.to_dict()))
-    return res
+    return result(rows, single, client=module.client)
 
 
 if __name__ == "__main__":

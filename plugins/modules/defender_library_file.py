@@ -117,27 +117,32 @@ diff:
       description: The compared fields as the task wants them (empty when absent).
       type: dict
 error:
-  description: What the API said when the task failed.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
   contains:
     status:
-      description: The HTTP status.
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: The API's error code, for example V(InvalidHashValue) or V(OsPlatformNotSupported).
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
       type: str
     message:
-      description: The API's error message.
+      description: The API's error message, or the module's own when the API gave none.
       type: str
     correlation_id:
-      description: The id Microsoft support asks for.
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
       type: str
     method:
-      description: The HTTP method of the failed request.
+      description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request.
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
       type: str
 """
 

@@ -130,13 +130,17 @@ options:
     description:
       - How many seconds to wait at most for the session (or for O(action_id)'s session) to end. The session goes
         on in Defender when the wait runs out; bring its results home later with O(action_id).
-      - The default is an hour, because live-response.md (03/2025) lets C(run) and C(getfile) take 30 minutes each.
+      - The default is an hour, because the limits of live response
+        (L(Microsoft Learn,https://learn.microsoft.com/en-us/defender-endpoint/live-response#limitations)) let C(run)
+        and C(getfile) take 30 minutes each.
     type: int
     default: 3600
   max_sessions:
     description:
       - With O(machines), the most sessions this task keeps running at once. The documented tenant-wide cap is 25
-        concurrent sessions (one later page says 50); leave room for other responders.
+        concurrent sessions
+        (L(Run live response API,https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response); one later
+        page says 50); leave room for other responders.
     type: int
     default: 25
   action_subdir:
@@ -177,17 +181,27 @@ notes:
     to find the device and to get the result links (C(GetLiveResponseResultDownloadLink) needs read permission, not
     C(Machine.LiveResponse)). Check mode also needs C(Library.Manage) to read the library.
   - In check mode the module confirms that the devices exist and that every C(PutFile) and C(RunScript) name is
-    in the library, and reports C(changed=true) without starting a session.
-  - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions. Over
+    in the library, and reports C(changed=true) for each device that would get a session, without starting one. A
+    device with a session of the same request that would be adopted reports C(changed=false).
+  - The API allows 10 live response requests a minute and a tenant-wide number of concurrent sessions
+    (L(Run live response API,https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response)). Over
     either limit it answers 429, and the module waits as C(Retry-After) says, within O(max_retry_wait).
-  - A script runs for at most 10 minutes on the device by the older documentation; live-response.md (03/2025) gives
-    30 minutes for C(run) and C(getfile). O(wait_timeout) defaults to an hour to fit either.
+  - A script runs for at most 10 minutes on the device by the
+    L(Run live response API,https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response) page;
+    L(the limits of live response,https://learn.microsoft.com/en-us/defender-endpoint/live-response#limitations)
+    (03/2025) give 30 minutes for C(run) and C(getfile). O(wait_timeout) defaults to an hour to fit either.
 seealso:
   - module: secops.defender.defender_library_file
   - module: secops.defender.defender_cancel_action
   - name: Run live response API
     description: Microsoft's documentation of the API this module calls.
     link: https://learn.microsoft.com/defender-endpoint/api/run-live-response
+  - name: Get live response results API
+    description: The call that gives each command's result link.
+    link: https://learn.microsoft.com/en-us/defender-endpoint/api/get-live-response-result
+  - name: Investigate entities on devices using live response
+    description: Live response itself, with its limits (sessions, command time-outs, file sizes).
+    link: https://learn.microsoft.com/en-us/defender-endpoint/live-response#limitations
 """
 
 EXAMPLES = r"""
@@ -249,15 +263,79 @@ EXAMPLES = r"""
 RETURN = r"""
 results:
   description:
-    - One row per device, in the order given, with C(machine), C(machine_id), C(machine_name), C(action_id),
-      C(status), C(changed), C(failed), C(msg) (and C(error) when it failed) and, once its session ended, the
-      session's RV(commands), RV(files), RV(all_succeeded), C(evidence_dir), C(manifest) and, when the session
-      was one of the same request found and not started by this task, C(adopted=true).
-    - C(evidence_dir) is O(dest)/C(<computer name>-<first 12 characters of the device id>), then
-      C(/<action id>) with O(action_subdir=true).
+    - One row per device, in the order given; the same id or name given twice makes one row. A device given both by id
+      and by name is acted on once, and its second row fails and says so.
+    - A failed row has its own C(error). The task's RV(error) is that one when one device was given, or when every
+      failed device failed for the same coded reason (a spent rate budget, a missing permission); otherwise it carries
+      only the task's message.
   returned: always
   type: list
   elements: dict
+  contains:
+    machine:
+      description: The device as it was given, a name or an id (ids in lower case).
+      type: str
+    machine_id:
+      description: The device's machine id, in lower case; V(null) when it is not known, for example for a name that
+        matched no device, or several.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, when known.
+      type: str
+    action_id:
+      description: The id of the action submitted for the device, or of the one found that made a new one unneeded
+        (the module's description says which count). V(null) when there is neither, in check mode for a device that
+        would get a new action, for a device that failed before its action was submitted, and for a device already in
+        the state asked for without any action (for example a release of a device that was never isolated).
+      type: str
+    status:
+      description: The action's status when the module finished, V(Pending), V(InProgress), V(Succeeded), V(Failed),
+        V(TimeOut) or V(Cancelled); V(null) when there is no action.
+      type: str
+    changed:
+      description: Whether a session was started on this device; for a session found and brought home instead
+        (C(adopted)), or with O(action_id), whether a file was written on the controller. In check mode, whether a
+        session would be started (with O(action_id), always V(true)).
+      type: bool
+    failed:
+      description: Whether this device failed.
+      type: bool
+    msg:
+      description: What happened, for a failure what to do next.
+      type: str
+    error:
+      description: Why this device failed, with the same keys as RV(error).
+      returned: when this device failed
+      type: dict
+    commands:
+      description: The session's commands, as in RV(commands).
+      returned: once the session ended
+      type: list
+      elements: dict
+    files:
+      description: The files downloaded, as in RV(files).
+      returned: once the session ended
+      type: list
+      elements: dict
+    all_succeeded:
+      description: Whether the session succeeded, every command completed and every script exited 0.
+      returned: once the session ended
+      type: bool
+    evidence_dir:
+      description: The folder this device's files and manifest were written to. With O(machines) it is
+        O(dest)/C(<computer name>-<first 12 characters of the device id>), for one device O(dest) itself; then
+        C(/<action id>) with O(action_subdir=true). V(null) when neither a file nor a manifest was written.
+      returned: once the session ended
+      type: str
+    manifest:
+      description: The path of the device's chain-of-custody manifest.
+      returned: with O(manifest=true) and O(dest), once the session ended
+      type: str
+    adopted:
+      description: V(true) when the session was one of the same request, found and brought home instead of run again
+        (see RV(adopted)).
+      returned: when such a session was found
+      type: bool
   sample:
     - machine: ws-fin-001
       machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
@@ -273,39 +351,76 @@ results:
       files: []
       commands: []
 failed_machines:
-  description: The devices that failed, as given.
+  description: The devices that failed, as they were given, in the order given.
   returned: always
   type: list
   elements: str
   sample: [lt-sales-007.corp.example.com]
 summary:
-  description: How many devices got a session, would get one (check mode), or failed.
+  description: How many devices got a new action, needed none, would get one (check mode) or failed. Each device
+    counts once.
   returned: always
   type: dict
+  contains:
+    devices:
+      description: How many rows RV(results) has.
+      type: int
+    submitted:
+      description: The devices an action was submitted for.
+      type: int
+    already_done:
+      description: The devices that needed no new action, because one was found (the module's description says which
+        count) or the device already was in the state asked for.
+      type: int
+    would_submit:
+      description: In check mode, the devices that would get a new action.
+      type: int
+    failed:
+      description: The devices that failed, as in RV(failed_machines).
+      type: int
   sample: {devices: 3, submitted: 2, already_done: 0, would_submit: 0, failed: 1}
 rate_budget:
-  description: What this task saw of the shared rate budget (shown at C(-v)); see P(secops.defender.defender_quarantine_file#module).
+  description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
+    O(rate_budget)). Shown at C(-v).
   returned: unless O(rate_budget=false)
   type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
   sample: {calls: 12, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 evidence_dir:
-  description: The folder this device's files (and manifest) were written to.
-  returned: with O(machine_id) or O(machine_name), when the session ended
+  description: The folder this device's files (and manifest) were written to, O(dest), then C(/<action id>) with
+    O(action_subdir=true); V(null) when neither a file nor a manifest was written.
+  returned: for one device (not with O(machines)), once the session ended
   type: str
   sample: /evidence/ws-fin-001
 manifest:
   description: The path of the chain-of-custody manifest.
-  returned: with O(manifest=true), when the session ended
+  returned: for one device (not with O(machines)), with O(manifest=true) and O(dest), once the session ended
   type: str
   sample: /evidence/ws-fin-001/7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01/manifest.json
 action_id:
-  description: The id of the live response action. V(null) in check mode.
-  returned: with O(machine_id) or O(machine_name)
+  description: The id of the action submitted for the device, or of the one found that made a new one unneeded (the
+    module's description says which count). V(null) when there is neither, in check mode for a device that would get a
+    new action, for a device that failed before its action was submitted, and for a device already in the state asked
+    for without any action (for example a release of a device that was never isolated).
+  returned: for one device (not with O(machines))
   type: str
   sample: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
 status:
-  description: The action's status when the module finished.
-  returned: with O(machine_id) or O(machine_name)
+  description: The action's status when the module finished, V(Pending), V(InProgress), V(Succeeded), V(Failed),
+    V(TimeOut) or V(Cancelled); V(null) when there is no action.
+  returned: for one device (not with O(machines))
   type: str
   sample: Succeeded
 adopted:
@@ -313,37 +428,38 @@ adopted:
     - Whether the session was one of the same request (device, commands, comment) created within O(adopt_window),
       found and brought home instead of running the commands again (after a crash or a failed run). Also in each
       row of RV(results), and in the manifest.
-  returned: with O(machine_id) or O(machine_name), when such a session was found and the module waited
+  returned: for one device (not with O(machines)), when such a session was found and the module waited
   type: bool
   sample: false
   version_added: 0.3.0
 all_succeeded:
   description: Whether the session succeeded, every command completed and every script exited 0. Useful with
     O(fail_on_script_error=false).
-  returned: when the module waited
+  returned: for one device (not with O(machines)), once the session ended
   type: bool
   sample: true
 machine_action:
-  description: The MachineAction entity as the API returned it, unmodified.
-  returned: with O(machine_id) or O(machine_name)
+  description: The MachineAction entity of RV(action_id) as the API returned it, unmodified; V(null) when there is
+    none.
+  returned: for one device (not with O(machines))
   type: dict
   sample:
     id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
     type: LiveResponse
     status: Succeeded
 machine_id:
-  description: The id of the device.
-  returned: with O(machine_id) or O(machine_name)
+  description: The id of the device, in lower case.
+  returned: for one device (not with O(machines))
   type: str
   sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
 machine_name:
   description: The computer DNS name of the device.
-  returned: with O(machine_id) or O(machine_name)
+  returned: for one device (not with O(machines))
   type: str
   sample: ws-fin-001.corp.example.com
 commands:
   description: One entry per command, in order.
-  returned: with O(machine_id) or O(machine_name), when the module waited
+  returned: for one device (not with O(machines)), once the session ended
   type: list
   elements: dict
   contains:
@@ -368,6 +484,9 @@ commands:
       type: str
     end_time:
       description: When the command ended on the device.
+      type: str
+    script_name:
+      description: For a completed C(RunScript), the script's name as its result gives it.
       type: str
     exit_code:
       description: For a completed C(RunScript), the script's exit code.
@@ -397,45 +516,67 @@ commands:
     unpacked:
       description: For a completed C(GetFile), whether the API served it gzip-compressed and it was unpacked.
       type: bool
-    downloaded:
-      description: For a completed C(GetFile), whether this run wrote the file. V(false) when O(action_id) fetched
-        results again and the same file was already there under its own name (it is then not written twice).
-      type: bool
-      version_added: 0.2.0
 files:
-  description: The downloaded files, one entry per completed C(GetFile), with C(remote_path), C(path), C(size),
-    C(sha256) and C(unpacked) as in RV(commands).
-  returned: when the module waited
+  description: The downloaded files, one entry per completed C(GetFile).
+  returned: for one device (not with O(machines)), once the session ended
   type: list
   elements: dict
+  contains:
+    remote_path:
+      description: The path on the device.
+      type: str
+    path:
+      description: The local path of the file.
+      type: str
+    size:
+      description: Its size in bytes (unpacked).
+      type: int
+    sha256:
+      description: Its SHA-256 (unpacked), checked again on disk when every session had ended.
+      type: str
+    unpacked:
+      description: Whether the API served it gzip-compressed and it was unpacked.
+      type: bool
+    downloaded:
+      description: Whether this run wrote the file. V(false) when the results of a session were fetched again
+        (O(action_id), or a session found and brought home) and the same file was already there under its own name;
+        it is then not written twice and RV(files[].path) is the earlier copy.
+      type: bool
+      version_added: 0.2.0
   sample:
     - remote_path: C:\Windows\Temp\triage.txt
       path: /evidence/ws-fin-001/triage.txt
       size: 200000
       sha256: bef5b6fe9d0c7b46fe027fb593be4a883b233e1e590ebde0dd71efdc0aa67363
       unpacked: true
+      downloaded: true
 error:
-  description: What the API said when the task failed.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
   contains:
     status:
-      description: The HTTP status.
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: The API's error code, for example V(InvalidHashValue) or V(OsPlatformNotSupported).
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
       type: str
     message:
-      description: The API's error message.
+      description: The API's error message, or the module's own when the API gave none.
       type: str
     correlation_id:
-      description: The id Microsoft support asks for.
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
       type: str
     method:
-      description: The HTTP method of the failed request.
+      description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request.
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
       type: str
 """
 
@@ -445,11 +586,17 @@ from ansible_collections.secops.defender.plugins.module_utils._live_response imp
     fetch_results,
     live_response,
 )
-from ansible_collections.secops.defender.plugins.module_utils._machines import MACHINE_TARGET_SPEC
-from ansible_collections.secops.defender.plugins.module_utils._module import FLEET_ARGSPEC, WAIT_ARGSPEC, DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import (
+    FLEET_ARGSPEC,
+    TARGET_ARGSPEC,
+    TARGETS,
+    WAIT_ARGSPEC,
+)
 
-TARGETS = ("machine_id", "machine_name", "machines")
-# A command may run for 30 minutes (live-response.md, 03/2025), and a session runs several: wait for an hour.
+# A command may run for 30 minutes (Microsoft Learn, live response limitations,
+# https://learn.microsoft.com/en-us/defender-endpoint/live-response#limitations), and a session runs several:
+# wait for an hour.
 WAIT_TIMEOUT = 3600
 
 
@@ -472,7 +619,7 @@ def main():
         adopt_window=dict(type="int", default=DEFAULT_ADOPT_WINDOW),
         fail_on_script_error=dict(type="bool", default=True),
     )
-    for shared in (MACHINE_TARGET_SPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
+    for shared in (TARGET_ARGSPEC, FLEET_ARGSPEC, WAIT_ARGSPEC):
         argument_spec.update(shared)
     argument_spec["on_active_action"] = dict(FLEET_ARGSPEC["on_active_action"], aliases=["on_active_session"])
     argument_spec["wait_timeout"] = dict(type="int", default=WAIT_TIMEOUT)
@@ -492,7 +639,7 @@ def run(module):
     return live_response(module.client, params["commands"], params["comment"], dest=params["dest"],
                          action_subdir=params["action_subdir"], fail_on_script_error=params["fail_on_script_error"],
                          manifest=params["manifest"], max_sessions=params["max_sessions"],
-                         adopt_window=params["adopt_window"], **module.action_kwargs())
+                         adopt_window=params["adopt_window"], request=module.fleet_request())
 
 
 if __name__ == "__main__":

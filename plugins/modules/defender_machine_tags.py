@@ -90,20 +90,36 @@ EXAMPLES = r"""
 
 RETURN = r"""
 results:
-  description: One row per device, in the order given.
+  description:
+    - One row per device, in the order given; the same id or name given twice makes one row. A device given both by id
+      and by name is acted on once; its second row says so and changes nothing.
+    - A failed row has its own C(error). The task's RV(error) is that one when one device was given, or when every
+      failed device failed for the same coded reason (a spent rate budget, a missing permission); otherwise it carries
+      only the task's message.
   returned: always
   type: list
   elements: dict
   contains:
     machine:
-      description: The device as it was given (id or name).
+      description: The device as it was given, a name or an id (ids in lower case).
       type: str
     machine_id:
-      description: The device's machine id, when it could be resolved.
+      description: The device's machine id, in lower case; V(null) when it is not known, for example for a name that
+        matched no device, or several.
       type: str
     machine_name:
       description: The device's computer DNS name, when known.
       type: str
+    failed:
+      description: Whether this device failed.
+      type: bool
+    msg:
+      description: What happened, for a failure what to do next.
+      type: str
+    error:
+      description: Why this device failed, with the same keys as RV(error).
+      returned: when this device failed
+      type: dict
     tags_before:
       description: The device's tags before the task.
       type: list
@@ -114,27 +130,17 @@ results:
       elements: str
     added:
       description: The tags added (or that would be, in check mode).
+      returned: with O(state=present)
       type: list
       elements: str
-      returned: with O(state=present)
     removed:
       description: The tags removed (or that would be, in check mode).
+      returned: with O(state=absent)
       type: list
       elements: str
-      returned: with O(state=absent)
     changed:
       description: Whether the device's tags were (or would be) changed.
       type: bool
-    failed:
-      description: Whether this device failed.
-      type: bool
-    msg:
-      description: What happened, for a failure what to do next.
-      type: str
-    error:
-      description: The API's error for a failed device.
-      type: dict
-      returned: when this device failed
   sample:
     - machine: ws-fin-001.corp.example.com
       machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
@@ -146,51 +152,97 @@ results:
       failed: false
       msg: ""
 failed_machines:
-  description: The devices that failed, as given.
+  description: The devices that failed, as they were given, in the order given.
   returned: always
   type: list
   elements: str
   sample: []
 summary:
-  description: How many devices changed, were already as asked, or failed.
+  description: How many devices changed, were already as asked, or failed. Each device counts once.
   returned: always
   type: dict
+  contains:
+    devices:
+      description: How many rows RV(results) has.
+      type: int
+    changed:
+      description: The devices whose tags were (in check mode, would be) changed.
+      type: int
+    unchanged:
+      description: The devices that already were as asked.
+      type: int
+    failed:
+      description: The devices that failed, as in RV(failed_machines).
+      type: int
   sample: {devices: 2, changed: 1, unchanged: 1, failed: 0}
 rate_budget:
-  description: What this task saw of the shared rate budget (shown at C(-v)).
+  description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
+    O(rate_budget)). Shown at C(-v).
   returned: unless O(rate_budget=false)
   type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
   sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 tags:
   description: The device's tags after the task.
-  returned: with O(machine_id) or O(machine_name)
+  returned: for one device (not with O(machines))
   type: list
   elements: str
   sample: [finance, INC-4711]
 machine_id:
-  description: The id of the device.
-  returned: with O(machine_id) or O(machine_name)
+  description: The id of the device, in lower case.
+  returned: for one device (not with O(machines))
   type: str
   sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
 machine_name:
   description: The computer DNS name of the device.
-  returned: with O(machine_id) or O(machine_name)
+  returned: for one device (not with O(machines))
   type: str
   sample: ws-fin-001.corp.example.com
 error:
-  description: What the API said when the task failed.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
+  contains:
+    status:
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
+      type: int
+    code:
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
+      type: str
+    message:
+      description: The API's error message, or the module's own when the API gave none.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
+      type: str
+    method:
+      description: The HTTP method of the failed request; V(null) when no request failed.
+      type: str
+    path:
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
+      type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
-from ansible_collections.secops.defender.plugins.module_utils._fleet import shared_error
-from ansible_collections.secops.defender.plugins.module_utils._machines import (
-    MACHINE_TARGET_KWARGS,
-    MACHINE_TARGET_SPEC,
-    target_list,
-)
+from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+from ansible_collections.secops.defender.plugins.module_utils._options import TARGET_ARGSPEC, TARGET_KWARGS
 from ansible_collections.secops.defender.plugins.module_utils._tags import check_tags, machine_tags, tags_result
 
 
@@ -200,8 +252,8 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         fail_on_device_error=dict(type="bool", default=True),
     )
-    argument_spec.update(MACHINE_TARGET_SPEC)
-    module = DefenderModule(argument_spec, supports_check_mode=True, **MACHINE_TARGET_KWARGS)
+    argument_spec.update(TARGET_ARGSPEC)
+    module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
     module.run(run)
 
 
@@ -211,13 +263,7 @@ def run(module):
     targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
     single = not params.get("machines")
     rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single)
-    result, failure = tags_result(rows, params["state"], module.check_mode, single, params["fail_on_device_error"])
-    module.client.add_rate_budget(result)
-    if failure:
-        failed = [r for r in rows if r.failed]
-        error = failed[0].error.to_dict() if single else shared_error([r.error.to_dict() for r in failed])
-        raise DefenderActionError(failure, result=dict(result, error=error) if error else result)
-    return result
+    return tags_result(rows, single, params["fail_on_device_error"], client=module.client)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,16 @@ import re
 from urllib.parse import urlencode
 
 from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response
 
 from .clock import parse_iso
-from . import alerts, indicators
+from . import alerts, indicators, investigations
 from .errors import ApiError, json_response
 from .odata import FilterError, compile_filter
 from .state import SHA1
 
 READ = ("Machine.Read.All", "Machine.ReadWrite.All")
-# The documented filterable properties (mde-api.md): anything else is 400 ODataError.
+# The documented filterable properties (Learn: api/get-machineactions-collection, api/get-machines): anything else is 400 ODataError.
 # Microsoft Learn, "List machines API": the properties $filter is supported on.
 MACHINE_FILTERS = ("computerDnsName", "id", "version", "deviceValue", "aadDeviceId", "machineTags", "lastSeen",
                    "exposureLevel", "onboardingStatus", "lastIpAddress", "healthStatus", "osPlatform", "riskScore",
@@ -50,7 +51,7 @@ TITLES = {
     "CollectInvestigationPackage": "Collect investigation package",
     "Offboard": "Offboard machine",
 }
-# Platform gates (mde-api.md): full isolation on Windows 10/11 and Linux; selective isolation, restricting code
+# Platform gates (Learn: api/isolate-machine, api/restrict-code-execution, api/run-av-scan): full isolation on Windows 10/11 and Linux; selective isolation, restricting code
 # execution and scans on Windows 10/11 only.
 FULL_ISOLATION_PLATFORMS = ("Windows10", "Windows11", "Linux")
 WINDOWS_CLIENT_PLATFORMS = ("Windows10", "Windows11")
@@ -96,15 +97,21 @@ URL_MAP = Map([
     Rule("/api/machines/<key>", methods=["GET"], endpoint="get_machine"),
     Rule("/api/machines/AddOrRemoveTagForMultipleMachines", methods=["POST"], endpoint="tag_many"),
     Rule("/api/machines/<machine_id>/tags", methods=["POST"], endpoint="tag_one"),
+    Rule("/api/machines/<machine_id>/startInvestigation", methods=["POST"], endpoint="start_investigation"),
     Rule("/api/machines/<machine_id>/<verb>", methods=["POST"], endpoint="machine_action"),
     Rule("/api/machineactions", methods=["GET"], endpoint="list_actions"),
     Rule("/api/machineactions/<action_id>", methods=["GET"], endpoint="get_action"),
     Rule("/api/machineactions/<action_id>/cancel", methods=["POST"], endpoint="cancel"),
     Rule("/api/machineactions/<action_id>/<function>", methods=["GET"], endpoint="action_function"),
     Rule("/api/alerts", methods=["GET"], endpoint="list_alerts"),
+    Rule("/api/alerts/batchUpdate", methods=["POST"], endpoint="batch_update_alerts"),
+    Rule("/api/alerts/<alert_id>", methods=["PATCH"], endpoint="update_alert"),
+    Rule("/api/investigations", methods=["GET"], endpoint="list_investigations"),
+    Rule("/api/investigations/<investigation_id>", methods=["GET"], endpoint="get_investigation"),
     Rule("/api/indicators", methods=["GET"], endpoint="list_indicators"),
     Rule("/api/indicators", methods=["POST"], endpoint="submit_indicator"),
     Rule("/api/indicators/import", methods=["POST"], endpoint="import_indicators"),
+    Rule("/api/indicators/BatchDelete", methods=["POST"], endpoint="batch_delete_indicators"),
     Rule("/api/indicators/<indicator_id>", methods=["DELETE"], endpoint="delete_indicator"),
     Rule("/api/libraryfiles", methods=["GET"], endpoint="list_library"),
     Rule("/api/libraryfiles", methods=["POST"], endpoint="upload_library"),
@@ -112,12 +119,24 @@ URL_MAP = Map([
 ], strict_slashes=False)
 
 
-def rate_class(path):
-    lowered = path.lower()
+def rate_class(path, method="GET"):
+    lowered = path.lower().rstrip("/")
     if lowered.endswith("/runliveresponse"):
         return "runliveresponse"
     if lowered.endswith("/getpackageuri"):
         return "getpackageuri"
+    # Microsoft Learn's per-API limits: "Update alert", "Batch update alerts", "Start Investigation API",
+    # "Import Indicators API", "Batch Delete Indicators".
+    if lowered == "/api/alerts/batchupdate":
+        return "alertbatchupdate"
+    if method.upper() == "PATCH" and re.match(r"^/api/alerts/[^/]+$", lowered):
+        return "alertupdate"
+    if re.match(r"^/api/machines/[^/]+/startinvestigation$", lowered):
+        return "startinvestigation"
+    if lowered == "/api/indicators/import":
+        return "indicatorimport"
+    if lowered == "/api/indicators/batchdelete":
+        return "indicatorbatchdelete"
     return "default"
 
 
@@ -252,6 +271,8 @@ class Api:
 
     # --- actions -----------------------------------------------------------------------------
     def machine_action(self, request, app, machine_id, verb):
+        if verb.lower() == "startinvestigation":  # the path's case is not significant
+            return self.start_investigation(request, app, machine_id)
         spec = ACTION_PERMISSIONS.get(verb.lower())
         if spec is None:
             raise ApiError(404, "NotFound", "No API matches POST %s" % request.path)
@@ -370,6 +391,32 @@ class Api:
         expand = (request.args.get("$expand") or "").lower() == "evidence"
         return self._page(request, self.tenant.alerts.listed(expand), "/api/alerts")
 
+    def update_alert(self, request, app, alert_id):
+        _require(app, alerts.WRITE)
+        return json_response(self.tenant.alerts.patch(alert_id, _json_body(request), app))
+
+    def batch_update_alerts(self, request, app):
+        _require(app, alerts.WRITE)
+        self.tenant.alerts.batch_update(_json_body(request), app)
+        return Response(b"", status=200)  # Learn: 200 OK with an empty body
+
+    # --- investigations ----------------------------------------------------------------------
+    def start_investigation(self, request, app, machine_id):
+        _require(app, investigations.WRITE)
+        body = _json_body(request)
+        machine = self.tenant.find_machine(machine_id)
+        inv = self.tenant.investigations.start(self.tenant, machine, app, body)
+        return json_response(inv.entity(), status=201)
+
+    def list_investigations(self, request, app):
+        _require(app, investigations.READ)
+        return self._page(request, self.tenant.investigations.listed(), "/api/investigations",
+                          investigations.FILTERABLE)
+
+    def get_investigation(self, request, app, investigation_id):
+        _require(app, investigations.READ)
+        return json_response(self.tenant.investigations.find(investigation_id).entity())
+
     # --- indicators --------------------------------------------------------------------------
     def list_indicators(self, request, app):
         _require(app, indicators.READ)
@@ -383,6 +430,11 @@ class Api:
         _require(app, indicators.WRITE)
         return json_response({"value": self.tenant.indicators.import_(_json_body(request).get("Indicators"), app)})
 
+    def batch_delete_indicators(self, request, app):
+        _require(app, indicators.WRITE)
+        self.tenant.indicators.batch_delete(_json_body(request))
+        return json_response(None, status=204)
+
     def delete_indicator(self, request, app, indicator_id):
         _require(app, indicators.WRITE)
         self.tenant.indicators.delete(indicator_id)
@@ -391,7 +443,9 @@ class Api:
     # --- library -----------------------------------------------------------------------------
     def list_library(self, request, app):
         _require(app, ("Library.Manage",))
-        return json_response({"value": [self.tenant.library_entity(n) for n in sorted(self.tenant.library)]})
+        # Learn, "List library files": the collection with its @odata.context.
+        return json_response({"@odata.context": "%s/api/$metadata#LibraryFiles" % self.emu.api_url,
+                              "value": [self.tenant.library_entity(n) for n in sorted(self.tenant.library)]})
 
     def upload_library(self, request, app):
         _require(app, ("Library.Manage",))

@@ -36,7 +36,9 @@ def seed(emulator, data):
                 app["certificates"] = [_read_pem(c) for c in app["certificates"]]
             tenant.add_app(app)
         for machine in data.get("machines") or []:
-            tenant.add_machine(machine)
+            added = tenant.add_machine(machine)
+            if machine.get("investigationOutcome"):  # the state an investigation on this device ends in
+                tenant.investigations.outcomes[added.id] = machine["investigationOutcome"]
         for item in data.get("library") or []:
             if "content_base64" in item:
                 content = base64.b64decode(item["content_base64"])
@@ -56,6 +58,9 @@ def state(emulator):
     tenant = emulator.tenant
     with tenant.lock:
         actions = [a.entity(tenant.settings) for a in tenant.all_actions()]
+        investigations = [dict(i, comment=tenant.investigations.items[i["id"]].comment,
+                               requestor=tenant.investigations.items[i["id"]].app.requestor)
+                          for i in tenant.investigations.listed()]   # brings alerts' investigationState up to date
         return {
             "tenant_id": tenant.tenant_id,
             "clock": tenant.clock.now(),
@@ -66,6 +71,7 @@ def state(emulator):
             "library": [tenant.library_entity(n) for n in sorted(tenant.library)],
             "actions": actions,
             "alerts": sorted(tenant.alerts.items.values(), key=lambda a: a["alertCreationTime"]),
+            "investigations": investigations,
             "indicators": sorted(tenant.indicators.items.values(), key=lambda e: int(e["id"])),
             "active_live_response": [a.id for a in tenant.active_live_response()],
             "leaks": list(emulator.leaks),
@@ -135,6 +141,9 @@ def handle(emulator, request, path):
     if len(parts) == 2 and parts[0] == "alerts" and method == "PATCH":
         with tenant.lock:
             return json_response(tenant.alerts.update(parts[1], body))
+    if len(parts) == 3 and parts[0] == "investigations" and parts[2] == "state" and method == "POST":
+        with tenant.lock:
+            return json_response(tenant.investigations.force(parts[1], body).entity())
     if len(parts) == 2 and parts[0] == "actions" and method == "GET":
         with tenant.lock:
             action = tenant.get_action(parts[1])

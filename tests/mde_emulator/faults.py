@@ -18,7 +18,7 @@ import re
 import threading
 
 KINDS = ("status", "hang", "drop", "drop_after", "malformed", "corrupt", "zeroed", "rewrite", "mix")
-MIX_NAMES = ("429", "500", "502", "503", "drop", "drop_after", "malformed", "corrupt", "slow")
+MIX_NAMES = ("429", "500", "502", "503", "drop", "drop_after", "malformed", "corrupt", "slow", "hang")
 
 
 class DropConnection(ConnectionError):
@@ -54,7 +54,8 @@ class Faults:
                 raise ValueError("unknown mix fault(s) %s; use %s" % (", ".join(unknown), ", ".join(MIX_NAMES)))
             rule.update(rate=float(spec.get("rate", 0.2)), random=random.Random(spec.get("seed", 0)),
                         names=sorted(weights), weights=[float(weights[n]) for n in sorted(weights)],
-                        injected={}, seen=0, slow=float(spec.get("slow_seconds", 2.0)))
+                        injected={}, seen=0, slow=float(spec.get("slow_seconds", 2.0)),
+                        hang=float(spec.get("hang_seconds", 8.0)))
         with self._lock:
             self._rules.append(rule)
         return self._describe(rule)
@@ -99,6 +100,8 @@ class Faults:
             fault.update(status=int(name), retry_after=1 if name == "429" else None)
         elif name == "slow":
             fault.update(kind="hang", delay=rule["slow"])
+        elif name == "hang":  # longer than a client's timeout: the answer is lost, the request is still carried out
+            fault.update(kind="hang", delay=rule["hang"])
         else:
             fault["kind"] = name
         return fault

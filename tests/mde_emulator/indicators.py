@@ -1,4 +1,10 @@
-"""Indicators (/api/indicators): submit-or-update by value and type, list, delete, import in batches of 500."""
+"""Indicators (/api/indicators): submit-or-update by value and type, list, delete, import and delete in batches of 500.
+
+Microsoft Learn, "Import Indicators API" (https://learn.microsoft.com/en-us/defender-endpoint/api/import-ti-indicators):
+{"Indicators": [...]}, at most 500, 30 calls per minute, a result per indicator. "Batch Delete Indicators"
+(https://learn.microsoft.com/en-us/defender-endpoint/api/batch-delete-ti-indicators): {"IndicatorIds": [...]}, at
+most 500, 30 calls per minute and 1,500 per hour; 204 when all existed and were deleted, 400 for an empty or too long
+list or an invalid id, 404 when any id was not found. There is no per-item result."""
 
 import ipaddress
 import re
@@ -12,6 +18,7 @@ SEVERITIES = ("Informational", "Low", "Medium", "High")
 HEX = {"FileSha1": 40, "FileSha256": 64, "FileMd5": 32, "CertificateThumbprint": 40}
 ACTIVE_MAX = 15000
 IMPORT_MAX = 500
+BATCH_DELETE_MAX = 500
 WRITE = ("Ti.ReadWrite", "Ti.ReadWrite.All")
 READ = WRITE + ("Ti.Read.All",)
 
@@ -58,8 +65,9 @@ def validate(body):
 
 
 class Indicators:
-    def __init__(self, clock):
+    def __init__(self, clock, settings=None):
         self.clock = clock
+        self.settings = settings if settings is not None else {}
         self.items = {}
         self.next_id = 1000
 
@@ -117,3 +125,32 @@ class Indicators:
                 out.append({"id": None, "indicator": (item or {}).get("indicatorValue"), "isFailed": True,
                             "failureReason": exc.message})
         return out
+
+    def batch_delete(self, body):
+        """Delete the listed indicators, all or none (setting batchdelete_partial: the found ones, then 404)."""
+        unknown = sorted(k for k in body if k != "IndicatorIds")
+        if "IndicatorIds" not in body:
+            hint = " (body parameters are case-sensitive)" if "indicatorids" in {k.lower() for k in body} else ""
+            raise ApiError(400, "MissingRequiredParameter", "Parameter IndicatorIds is missing%s" % hint)
+        if unknown:
+            raise ApiError(400, "InvalidRequestBody", "Request body is incorrect: unknown property %s"
+                           % ", ".join(repr(k) for k in unknown))
+        ids = body["IndicatorIds"]
+        if not isinstance(ids, list) or not ids:
+            raise ApiError(400, "InvalidInput", "IndicatorIds must be a non-empty list of indicator ids")
+        if len(ids) > BATCH_DELETE_MAX:
+            raise ApiError(400, "MaximumBatchSizeExceeded", "Maximum batch size exceeded. Received: %d, allowed: %d"
+                           % (len(ids), BATCH_DELETE_MAX))
+        wanted = []
+        for item in ids:
+            if isinstance(item, bool) or not isinstance(item, (str, int)) or not re.match(r"^\d+$", str(item)):
+                raise ApiError(400, "InvalidInput", "Indicator id %r is invalid" % (item,))
+            wanted.append(str(item))
+        wanted = list(dict.fromkeys(wanted))
+        missing = [i for i in wanted if i not in self.items]
+        if missing and not self.settings.get("batchdelete_partial"):
+            raise ApiError(404, "NotFound", "Indicators not found: %s" % ", ".join(missing))
+        for indicator_id in wanted:
+            self.items.pop(indicator_id, None)
+        if missing:
+            raise ApiError(404, "NotFound", "Indicators not found: %s" % ", ".join(missing))

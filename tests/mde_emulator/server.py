@@ -301,7 +301,7 @@ class Emulator:
         if claims.get("aud") not in API_AUDIENCES:
             raise ApiError(403, "Forbidden", "The token's audience %s is not this API; request a token for "
                                              "%s/.default" % (claims.get("aud"), API_AUDIENCES[0]))
-        wait = self.limiter.check(app.client_id, rate_class(path))
+        wait = self.limiter.check(app.client_id, rate_class(path, request.method))
         if wait:
             raise ApiError(429, "TooManyRequests", "Rate limit is exceeded. Try again in %d seconds." % wait,
                            headers={"Retry-After": str(wait)})

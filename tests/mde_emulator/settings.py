@@ -7,7 +7,7 @@ DEFAULTS = {
     "action_seconds": 3,
     "command_seconds": 1,
     "script_seconds": 2,
-    "runscript_timeout_seconds": 600,       # run-live-response.md: 10 minutes; live-response.md (03/2025): 30
+    "runscript_timeout_seconds": 600,       # Learn api/run-live-response: 10 minutes; live-response#limitations: 30
                                             # minutes for run and getfile (1800)
     # Documentation drift.
     "queue_limit_seconds": 3 * 24 * 3600,   # 2023 docs: 3 days; 2025 docs: 2 hours (7200)
@@ -22,6 +22,25 @@ DEFAULTS = {
     "repeat_code": "ActiveRequestAlreadyExists",  # a second isolate/scan/restrict/collect while one is pending:
                                             # the current code; "legacy" answers 400 "Action is already in progress"
     "empty_machines_404": True,             # GET /api/machines with nothing to list answers 404 (documented)
+    # Alert updates (Learn, "Update alert" and "Batch update alerts").
+    "alert_batch_max": 500,                 # Learn names no maximum for batchUpdate; 500 as the API's other batches
+    "alert_batch_unknown": "refuse",        # an unknown id in a batch: "refuse" (404, nothing updated) or "ignore"
+                                            # (the known ones are updated, 200); Learn says neither
+    "alert_pairs_enforced": True,           # a determination must belong to the classification (both Learn examples
+                                            # send FalsePositive/Malware, which the tables don't allow)
+    "alert_determination_names": "entity",  # "entity": ConfirmedUserActivity, Clean (alert entity, batch page);
+                                            # "either": also the update page's ConfirmedActivity, NotMalicious
+    # Automated investigations (emulated seconds).
+    "investigation_queued_seconds": 5,      # Queued, then Running
+    "investigation_running_seconds": 60,    # Running, then the outcome
+    "investigation_outcome": "Benign",      # the outcome: a final state, or Running/PendingApproval to stay there
+    "investigation_outcomes": {},           # per device (id or computerDnsName): its outcome
+    "investigation_unsupported": "refuse",  # an unsupported OS: "refuse" (400 OsPlatformNotSupported) or "state"
+                                            # (201, the investigation ends UnsupportedOs at once)
+    "investigation_creates_alert": True,    # a manual start raises "Automated investigation started manually"
+    # Indicators.
+    "batchdelete_partial": False,           # BatchDelete with an unknown id: False deletes nothing; True deletes
+                                            # the others; 404 either way
     # Links, tokens and paging.
     "link_lifetime_seconds": 1800,
     "package_link_lifetime_seconds": 300,   # getPackageUri: a safedownload link "valid a short time"
@@ -33,13 +52,17 @@ DEFAULTS = {
         "default": [[100, 60], [1500, 3600]],
         "runliveresponse": [[10, 60]],
         "getpackageuri": [[2, 60], [120, 3600]],
+        "alertupdate": [[100, 60], [1500, 3600]],           # PATCH /api/alerts/{id}
+        "alertbatchupdate": [[10, 60], [500, 3600]],        # POST /api/alerts/batchUpdate
+        "startinvestigation": [[50, 3600]],                 # POST /api/machines/{id}/startInvestigation
+        "indicatorimport": [[30, 60]],                      # POST /api/indicators/import
+        "indicatorbatchdelete": [[30, 60], [1500, 3600]],   # POST /api/indicators/BatchDelete
     },
 }
 
 
 def merge(overrides):
-    settings = dict(DEFAULTS)
-    settings["rate_limits"] = dict(DEFAULTS["rate_limits"])
+    settings = {key: dict(value) if isinstance(value, dict) else value for key, value in DEFAULTS.items()}
     for key, value in (overrides or {}).items():
         if key not in DEFAULTS:
             raise KeyError("unknown emulator setting %r (known: %s)" % (key, ", ".join(sorted(DEFAULTS))))

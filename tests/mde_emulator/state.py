@@ -13,6 +13,7 @@ from .clock import iso
 from .errors import ApiError
 from .alerts import Alerts
 from .indicators import Indicators
+from .investigations import Investigations
 
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 WINDOWS_PLATFORMS = ("Windows10", "Windows11", "WindowsServer2019", "WindowsServer2022", "WindowsServer2025")
@@ -175,8 +176,9 @@ class Tenant:
         self.scripts = {}
         self.actions = {}
         self.order = []
-        self.indicators = Indicators(clock)
-        self.alerts = Alerts(clock)
+        self.indicators = Indicators(clock, settings)
+        self.alerts = Alerts(clock, settings)
+        self.investigations = Investigations(clock, settings, self.alerts)
 
     # --- seeding -------------------------------------------------------------------------
     def add_app(self, spec):

@@ -15,7 +15,7 @@ from .clock import iso
 
 LEGACY_RESOURCE = "https://api.securitycenter.microsoft.com"
 # Resources the emulated API accepts as its audience, and ones sign-in knows but the API refuses.
-# The scope one curl sample uses (exposed-apis-create-app-webapp.md); the API accepts its tokens too.
+# The scope one curl sample uses (Learn: api/exposed-apis-create-app-webapp#use-curl); the API accepts its tokens too.
 ALTERNATIVE_SCOPE_RESOURCE = "https://securitycenter.onmicrosoft.com/windowsatpservice"
 API_AUDIENCES = (LEGACY_RESOURCE, "https://api-gcc.securitycenter.microsoft.us",
                  "https://api-gov.securitycenter.microsoft.us", ALTERNATIVE_SCOPE_RESOURCE)

@@ -1,6 +1,7 @@
 """The drift matrix: the integration targets that cover every module, run once per documented variant of the API.
 
-Where Microsoft's documents disagree (mde-api.md), the emulator has a setting; each variant below runs the emulator
+Where Microsoft's documents disagree (for example Learn's api/run-live-response and live-response#limitations), the
+emulator has a setting; each variant below runs the emulator
 with one of them (through MDE_EMULATOR_SETTINGS, read by tests/utils/integration.sh) and the same targets must pass.
 `make drift` runs every variant; `make test` runs one, chosen by the day of the year, so the whole matrix turns
 over within a couple of weeks of CI runs. Prints a matrix of variants x targets and exits non-zero on any failure.
@@ -30,7 +31,8 @@ VARIANTS = {
     "session_cap_50": ({"session_cap": 50}, "one later Learn page: 50 concurrent sessions (not 25)"),
     "queue_limit_2h": ({"queue_limit_seconds": 7200}, "2025 docs: an unavailable device queues 2 hours (not 3 days)"),
     "repeat_legacy": ({"repeat_code": "legacy"}, "older answers to a repeat: 400 'Action is already in progress'"),
-    "command_limit_30m": ({"runscript_timeout_seconds": 1800}, "live-response.md (03/2025): run may take 30 minutes"),
+    "command_limit_30m": ({"runscript_timeout_seconds": 1800},
+                          "Learn live-response#limitations: run may take 30 minutes"),
     "package_uri_unquoted": ({"package_uri_quoted": False}, "getPackageUri's value without the documented quotes"),
     "offboard_201": ({"offboard_status": 201}, "offboard answers 201 (the doc says '200 - Created')"),
 }

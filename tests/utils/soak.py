@@ -5,7 +5,8 @@ The play, run by the real ansible-playbook against the installed collection:
   1. defender_quarantine_file on every device, in one task (one action per device);
   2. defender_live_response (a script and a GetFile) on --sessions devices, with evidence written to disk.
 Meanwhile about --rate of all API, sign-in and download requests fail: 429, 500, 502, 503, dropped before or after
-processing, a garbled body, a slow answer, a corrupt download. Every access token is expired every 15 s.
+processing, a garbled body, a slow answer, a request that hangs past the client's timeout (its answer lost, the
+request carried out), a corrupt download. Every access token is expired every 15 s.
 
 It prints its figures, and exits non-zero unless: 0 duplicate actions, 0 lost actions (every device the play reports
 ok has its action, succeeded, in the emulator), 0 unhandled exceptions, every failure message with a status or an
@@ -32,7 +33,9 @@ from mde_emulator.state import deterministic_bytes  # noqa: E402
 from fleet import TRIAGE_ZIP, Bench, collection_path, endpoint, fleet_seed, save_results  # noqa: E402
 
 SHA1 = "5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f5e1f"
-MIX = {"429": 3, "500": 3, "502": 1, "503": 2, "drop": 2, "drop_after": 2, "malformed": 2, "slow": 1, "corrupt": 1}
+# "hang" outlasts the modules' timeout (5 s): the answer is lost while the request is carried out.
+MIX = {"429": 3, "500": 3, "502": 1, "503": 2, "drop": 2, "drop_after": 2, "malformed": 2, "slow": 1, "corrupt": 1,
+       "hang": 2}
 UNHANDLED = ("Traceback", "Unexpected error", "unexpected ", "MODULE FAILURE")
 
 
@@ -69,7 +72,7 @@ def main():
         evidence = os.path.join(workdir, "evidence")
         out_q, out_lr = os.path.join(workdir, "quarantine.json"), os.path.join(workdir, "live_response.json")
         bench.client.control("POST", "/faults", {"kind": "mix", "host": "any", "rate": args.rate, "seed": args.seed,
-                                                 "faults": MIX, "slow_seconds": 2})
+                                                 "faults": MIX, "slow_seconds": 2, "hang_seconds": 7})
         stop = threading.Event()
         expirer = threading.Thread(target=expire_tokens, args=(bench, stop), daemon=True)
         expirer.start()

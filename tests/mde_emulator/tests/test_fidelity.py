@@ -1,4 +1,5 @@
-"""Documented rules from mde-api.md, one test each: permissions of the result links, repeat codes, library names,
+"""Documented rules from Microsoft Learn (api/get-live-response-result, api/get-package-sas-uri,
+api/run-live-response, api/exposed-apis-create-app-webapp), one test each: permissions of the result links, repeat codes, library names,
 the alternative scope, externalID, and the live response time limit as a setting."""
 
 import pytest

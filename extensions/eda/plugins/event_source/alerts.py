@@ -44,7 +44,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 
 # ansible-rulebook loads this file by path; make the collection's own module_utils importable from here.
@@ -55,6 +54,7 @@ if os.path.isdir(os.path.join(_ROOT, "ansible_collections")) and _ROOT not in sy
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._selection import seconds  # noqa: E402
+from ansible_collections.secops.defender.plugins.module_utils._state_file import write_json  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils._times import instant  # noqa: E402
 from ansible_collections.secops.defender.plugins.module_utils import _untrusted as shape  # noqa: E402
 
@@ -64,7 +64,7 @@ LOG = logging.getLogger("secops.defender.alerts")
 def connection_params(args):
     """The modules' connection options: the rulebook's arguments first, then their environment variables, each read
     with the type and meaning a module gives it (one parser for every entry point)."""
-    from ansible_collections.secops.defender.plugins.module_utils._module import resolve_connection
+    from ansible_collections.secops.defender.plugins.module_utils._connection import resolve_connection
     return resolve_connection(args)
 
 
@@ -100,10 +100,7 @@ class Checkpoint:
     def _save(self):
         folder = os.path.dirname(self.path) or "."
         os.makedirs(folder, 0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".alerts-checkpoint.")
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"since": self.since, "seen": self.seen}, handle)
-        os.rename(tmp, self.path)
+        write_json(self.path, {"since": self.since, "seen": self.seen})
 
 
 def query(args, since):
@@ -150,7 +147,7 @@ def poll(client, args, checkpoint):
 
 
 async def main(queue, args):
-    from ansible_collections.secops.defender.plugins.module_utils._module import build_client, state_dir
+    from ansible_collections.secops.defender.plugins.module_utils._connection import build_client, state_dir
     params = connection_params(args)
     client = build_client(params)
     path = args.get("checkpoint") or os.path.join(state_dir(params), "alerts-checkpoint-%s.json"

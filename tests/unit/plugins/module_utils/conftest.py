@@ -10,8 +10,8 @@ import requests
 
 from mde_emulator.seeding import load_seed
 
-from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils import _clock
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 
 RESPONDER = ("11111111-1111-4111-8111-111111111111", "emulator-secret-responder")
 READER = ("22222222-2222-4222-8222-222222222222", "emulator-secret-reader")
@@ -85,5 +85,6 @@ def fast(control, monkeypatch):
         elapsed[0] += seconds
         control("POST", "/clock", {"advance": seconds})
 
-    monkeypatch.setattr(ActionService, "sleep", staticmethod(sleep))
-    monkeypatch.setattr(ActionService, "clock", staticmethod(lambda: elapsed[0]))
+    # Every client's waits go through the default clock unless build_client was given another.
+    monkeypatch.setattr(_clock.SYSTEM, "sleep", sleep)
+    monkeypatch.setattr(_clock.SYSTEM, "monotonic", lambda: elapsed[0])

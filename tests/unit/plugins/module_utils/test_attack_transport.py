@@ -28,7 +28,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderTransportError,
     DefenderUnsafeResponseError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 from ansible_collections.secops.defender.plugins.module_utils._transport import host_matches
 
 TOKEN = "eyJhbGciOi.attack-suite-token.sig"

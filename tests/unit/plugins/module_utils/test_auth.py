@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from ansible_collections.secops.defender.plugins.module_utils._auth import select_credential
 from ansible_collections.secops.defender.plugins.module_utils._cloud import endpoints
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderAuthError
-from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC, auth_options, build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import AUTH_ARGSPEC, auth_options, build_client
 from ansible_collections.secops.defender.plugins.module_utils._token_cache import TokenCache
 
 from .conftest import RESPONDER

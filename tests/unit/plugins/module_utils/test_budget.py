@@ -8,7 +8,7 @@ from ansible_collections.secops.defender.plugins.module_utils._budget import (
     rate_class,
 )
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError, DefenderRateLimitError
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 
 
 class FakeTime:

@@ -15,7 +15,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderTransportError,
     DefenderUnsafeResponseError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 
 from .conftest import READER, SHA1, WS1
 
@@ -194,9 +194,22 @@ def test_errors_never_show_a_sas_query(client, control):
     assert "sig=" not in str(info.value) and "?" not in info.value.path
 
 
+def galaxy_version():
+    import os
+    import re
+    root = os.path.join(os.path.dirname(__file__), *([os.pardir] * 4))
+    with open(os.path.join(root, "galaxy.yml")) as handle:
+        return re.search(r"^version:\s*(\S+)", handle.read(), re.M).group(1)
+
+
+def test_the_version_in_code_is_galaxy_yml_s():
+    from ansible_collections.secops.defender.plugins.module_utils._version import COLLECTION_VERSION
+    assert COLLECTION_VERSION == galaxy_version()
+
+
 def test_user_agent_names_the_collection(client, control):
     client.get("/api/machines")
-    assert control.api_calls("GET")[0]["user_agent"].startswith("secops.defender/0.1.0")
+    assert control.api_calls("GET")[0]["user_agent"].startswith("secops.defender/%s " % galaxy_version())
 
 
 def test_connection_failures_are_retried_a_bounded_number_of_times(client, control, monkeypatch):

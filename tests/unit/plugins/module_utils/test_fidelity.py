@@ -1,4 +1,5 @@
-"""The client against the documented rules the emulator now enforces (mde-api.md), over real HTTPS."""
+"""The client against the documented rules the emulator now enforces (Microsoft Learn: api/get-live-response-result,
+api/get-package-sas-uri, api/run-live-response), over real HTTPS."""
 
 import datetime
 
@@ -12,7 +13,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 from ansible_collections.secops.defender.plugins.module_utils._fleet import run_action
 from ansible_collections.secops.defender.plugins.module_utils._containment import isolation
 from ansible_collections.secops.defender.plugins.module_utils._machines import resolve_names, search, target_list
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 from ansible_collections.secops.defender.plugins.module_utils._odata import filter_properties
 from ansible_collections.secops.defender.plugins.module_utils._selection import odata_filter
 
@@ -110,7 +111,7 @@ def test_the_alternative_scope_works_end_to_end(params):
 def test_the_live_response_wait_default_fits_a_30_minute_command(client, control, fast, tmp_path):
     from ansible_collections.secops.defender.plugins.modules.defender_live_response import WAIT_TIMEOUT
     from ansible_collections.secops.defender.plugins.module_utils._live_response import live_response
-    control("POST", "/settings", {"runscript_timeout_seconds": 1800})   # live-response.md (03/2025)
+    control("POST", "/settings", {"runscript_timeout_seconds": 1800})   # Learn live-response#limitations
     control("POST", "/seed", {"scripts": {"long.ps1": {"duration_seconds": 1750, "output": "done"}},
                               "library": [{"fileName": "long.ps1", "content": "Start-Sleep 1750"}]})
     result = live_response(client, [{"type": "RunScript", "script_name": "long.ps1"}], "long", target_list(WS1),

@@ -5,10 +5,10 @@ import pytest
 
 from ansible_collections.secops.defender.plugins.module_utils import _quarantine
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError
-from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, run_action
+from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, FleetRequest, run_action
 from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
 from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 
 from .conftest import SHA1, WS1
 
@@ -80,13 +80,14 @@ def test_one_device_failing_does_not_stop_the_others(client, control, fast):
 def test_a_task_that_looked_before_another_submitted_finds_its_action_in_the_journal(client, control, tmp_path,
                                                                                      monkeypatch):
     locks = SubmitLocks(str(tmp_path / "state"), "scope")
-    first = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "a"), locks=locks)
-    second = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "b"), locks=locks)
+    first = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "a"),
+                        FleetRequest(target_list(machine_id=WS1), wait=False, locks=locks))
+    second = FleetEngine(client, _quarantine.SPEC, _quarantine.options(SHA1, "b"),
+                         FleetRequest(target_list(machine_id=WS1), wait_timeout=60, poll_interval=5, locks=locks))
     # The second task looks first and finds nothing, then the first one submits, then the second one goes on.
-    second_rows = second._resolve(target_list(machine_id=WS1))
+    second_rows = second._resolve(second.request.targets)
     assert second._find_equal(second_rows) == {}
-    first.run(target_list(machine_id=WS1), wait=False)
-    second.force, second.wait_timeout, second.poll_interval, second.on_active_action = False, 60, 5, "fail"
+    first.run()
     second._submit_one(second_rows[0])
     assert second_rows[0].changed is False and "another task" in second_rows[0].msg
     assert len(control.api_calls("POST")) == 1
@@ -166,3 +167,69 @@ def test_a_200_with_an_error_body_on_a_read_is_retried(client, control, fast):
     control("DELETE", "/log")
     assert client.get("/api/machines")["value"]
     assert [c["status"] for c in control.api_calls("GET", "/api/machines")][:2] == [200, 200]
+
+
+def test_after_a_1000_device_quarantine_no_lock_outlives_its_journal(params, control, tmp_path):
+    import os
+    import time
+    from ansible_collections.secops.defender.plugins.module_utils._locks import JOURNAL_LIFETIME
+    # Limits as high as the test needs: what is under test is the lock folder, not the pacing.
+    control("POST", "/settings", {"rate_limits": {"default": [[100000, 60]]}})
+    client = build_client(dict(params, rate_limits={"default": [[100000, 60]]}))
+    folder = str(tmp_path / "state")
+    locks = SubmitLocks(folder, "scope")
+    # An earlier quarantine of another file, a day and more ago, left 1000 lock files behind.
+    earlier = [m["id"] for m in seed_fleet(control, 1000)]
+    old = time.time() - JOURNAL_LIFETIME - 60
+    for machine_id in earlier:
+        with locks.hold(machine_id, "StopAndQuarantineFile", "0" * 40):
+            pass
+    for name in os.listdir(locks.directory):
+        os.utime(os.path.join(locks.directory, name), (old, old))
+    result = fleet(client, earlier, locks=locks)
+    assert result["summary"]["submitted"] == 1000 and len(control.api_calls("POST")) == 1000
+    now = time.time()
+    ages = [now - os.stat(os.path.join(locks.directory, n)).st_mtime for n in os.listdir(locks.directory)]
+    assert len(ages) == 1000                                # this run's own locks, one per device
+    assert max(ages) < JOURNAL_LIFETIME                     # and none of the earlier run's
+
+
+def test_a_lock_file_pruned_while_someone_waits_for_it_is_locked_anew(tmp_path):
+    import os
+    import threading
+    locks = SubmitLocks(str(tmp_path / "state"), "scope")
+    path = locks._path(WS1, "Isolate", "Full")
+    entered, release, second = threading.Event(), threading.Event(), []
+
+    def hold_first():
+        with locks.hold(WS1, "Isolate", "Full"):
+            entered.set()
+            release.wait(10)
+
+    def hold_second():
+        with locks.hold(WS1, "Isolate", "Full") as journal:
+            second.append(os.fstat(journal._fd).st_ino == os.stat(path).st_ino)
+
+    first = threading.Thread(target=hold_first)
+    first.start()
+    entered.wait(10)
+    assert locks.prune(lifetime=-1) == 0                    # held: never removed under its holder
+    waiter = threading.Thread(target=hold_second)
+    waiter.start()
+    release.set()
+    first.join(10)
+    waiter.join(10)
+    assert second == [True]                                 # the second holder holds the file the path names
+    assert locks.prune(lifetime=-1) == 1 and not os.path.exists(path)
+
+
+def test_a_post_whose_outcome_stays_unknown_is_sent_again_until_made_never_twice(client, control, fast):
+    # Three answers lost in a row (the API failed before acting: 500 on the POST), each proved by a look-up to have
+    # made nothing; the fourth send makes the action. Two sends gave up on such a device before.
+    control("POST", "/faults", {"kind": "status", "status": 500, "method": "POST", "path": "StopAndQuarantineFile",
+                                "count": 3})
+    result = fleet(client, [WS1])
+    actions = control("GET", "/state")["actions"]
+    assert len(actions) == 1 and result["results"][0]["action_id"] == actions[0]["id"]
+    assert [c["status"] for c in control.api_calls("POST")] == [500, 500, 500, 201]
+    assert result["summary"]["submitted"] == 1

@@ -15,7 +15,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderTransportError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._live_response import fetch_results
-from ansible_collections.secops.defender.plugins.module_utils._module import build_client
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 
 from .conftest import WS1
 from .test_services import TRIAGE, lrrun

@@ -5,7 +5,7 @@ import yaml
 
 from ansible_collections.secops.defender.plugins.doc_fragments.auth import ModuleDocFragment
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
-from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC
+from ansible_collections.secops.defender.plugins.module_utils._connection import AUTH_ARGSPEC
 from ansible_collections.secops.defender.plugins.module_utils._selection import odata_filter, seconds, select_machines
 
 
@@ -62,7 +62,7 @@ def test_every_entry_point_reads_each_environment_variable_alike(name, monkeypat
     from ansible.config.manager import ensure_type
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-    from ansible_collections.secops.defender.plugins.module_utils._module import resolve_connection
+    from ansible_collections.secops.defender.plugins.module_utils._connection import resolve_connection
 
     spec = AUTH_ARGSPEC[name]
     plugin = yaml.safe_load(ModuleDocFragment.PLUGIN)["options"][name]
@@ -82,7 +82,7 @@ def test_every_entry_point_reads_each_environment_variable_alike(name, monkeypat
 
 
 def test_a_malformed_environment_variable_is_a_clear_error(monkeypatch):
-    from ansible_collections.secops.defender.plugins.module_utils._module import resolve_connection
+    from ansible_collections.secops.defender.plugins.module_utils._connection import resolve_connection
     monkeypatch.setenv("DEFENDER_TIMEOUT", "soon")
     with pytest.raises(DefenderInputError, match="timeout"):
         resolve_connection({})

@@ -301,3 +301,61 @@ def test_putfile_runs_first_and_has_no_result_to_fetch(client, control, fast, tm
     assert "exit_code" not in result["commands"][0] and result["commands"][1]["exit_code"] == 0
     assert len(control.api_calls("GET", "GetLiveResponseResultDownloadLink")) == 1
     assert result["files"] == []
+
+
+# --- cancel many, and the actions of many devices -------------------------------------------------------
+def test_many_actions_are_read_cancelled_and_waited_for_in_list_queries(client, control, fast):
+    from ansible_collections.secops.defender.plugins.module_utils._cancel import cancel_actions
+    machines = [{"id": "%040x" % (0xcace00 + i), "computerDnsName": "cancel-%02d.corp.example.com" % i,
+                 "osPlatform": "Windows11", "online": False} for i in range(25)]   # never pick it up
+    control("POST", "/seed", {"machines": machines})
+    opened = [client.post("/api/machines/%s/StopAndQuarantineFile" % m["id"], {"Comment": "c", "Sha1": SHA1})
+              for m in machines]
+    done = client.post("/api/machines/%s/StopAndQuarantineFile" % WS1, {"Comment": "c", "Sha1": SHA1})
+    control("POST", "/clock", {"advance": 60})   # WS1 is online: its action has ended
+    ids = [a["id"] for a in opened] + [done["id"]]
+    dry = cancel_actions(client, ids, "INC-1", check_mode=True)
+    assert dry["summary"] == {"actions": 26, "would_cancel": 25, "already_final": 1, "cancelled": 0, "failed": 0}
+    assert control.api_calls("POST", "/cancel") == []
+    gets = control.api_calls("GET", "/api/machineactions")
+    assert len(gets) == 2                                    # 26 ids, 20 per list query: no GET per action
+    real = cancel_actions(client, ids, "INC-1", wait=True, wait_timeout=120, poll_interval=5)
+    assert real["summary"]["cancelled"] == 25 and real["failed_actions"] == []
+    state = dict((a["id"], a["status"]) for a in control("GET", "/state")["actions"])
+    assert [state[i] for i in ids] == ["Cancelled"] * 25 + ["Succeeded"]
+    assert len(control.api_calls("POST", "/cancel")) == 25
+    polls = [c for c in control.api_calls("GET", "/api/machineactions") if "/api/machineactions/" not in c["path"]]
+    assert all(c["path"] == "/api/machineactions" for c in polls)
+    again = cancel_actions(client, ids, "INC-1")
+    assert again["changed"] is False and again["summary"]["already_final"] == 26
+    assert len(control.api_calls("POST", "/cancel")) == 25
+
+
+def test_an_unknown_action_id_fails_its_row_and_the_task(client, control):
+    from ansible_collections.secops.defender.plugins.module_utils._cancel import cancel_actions
+    unknown = "7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01"
+    with pytest.raises(DefenderActionError) as info:
+        cancel_actions(client, [unknown], "x")
+    assert info.value.result["failed_actions"] == [unknown] and "No machine action" in str(info.value)
+    relaxed = cancel_actions(client, [unknown], "x", fail_on_action_error=False)
+    assert relaxed["summary"]["failed"] == 1 and control.api_calls("POST") == []
+    with pytest.raises(DefenderInputError):
+        cancel_actions(client, ["not-a-guid"], "x")
+
+
+def test_the_actions_of_a_fleet_come_from_one_list_query_per_20_devices(client, control):
+    from ansible_collections.secops.defender.plugins.modules.defender_machine_action_info import fleet_actions
+    machines = [{"id": "%040x" % (0xf1ee00 + i), "computerDnsName": "open-%02d.corp.example.com" % i,
+                 "osPlatform": "Windows11", "online": False} for i in range(30)]
+    control("POST", "/seed", {"machines": machines})
+    for machine in machines[:10]:
+        client.post("/api/machines/%s/StopAndQuarantineFile" % machine["id"], {"Comment": "c", "Sha1": SHA1})
+    before = len(control.api_calls("GET"))
+    params = {"machines": [m["id"] for m in machines] + ["open-05", "no-such-host"], "type": None,
+              "status": ["Pending", "InProgress"], "requestor": None, "filter": None, "limit": None}
+    result = fleet_actions(client, params, ActionService(client))
+    assert result["count"] == 10 and result["failed_machines"] == ["no-such-host"]
+    assert [r["actions"] for r in result["results"][:12]] == [1] * 10 + [0, 0]
+    assert result["results"][30]["machine_id"] == machines[5]["id"]     # the name found by one bulk query
+    calls = control.api_calls("GET")[before:]
+    assert len([c for c in calls if c["path"] == "/api/machineactions"]) == 2   # 30 devices: 2 queries

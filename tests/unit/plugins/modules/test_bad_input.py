@@ -128,9 +128,13 @@ CASES = [
     # --- defender_cancel_action --------------------------------------------------------------------------------
     ("c-id-shape", "cancel_action", {"action_id": "123"}, NOT_GUID),
     ("c-id-path", "cancel_action", {"action_id": "../machines"}, NOT_GUID),
-    ("c-id-missing", "cancel_action", {}, "missing required arguments"),
+    ("c-id-missing", "cancel_action", {}, "one of the following is required: action_id, action_ids"),
+    ("c-ids-shape", "cancel_action", {"action_ids": [GUID, "../machines"]}, NOT_GUID),
+    ("c-id-and-ids", "cancel_action", {"action_id": GUID, "action_ids": [GUID]}, EXCLUSIVE),
     ("c-wait-timeout-0", "cancel_action", {"action_id": GUID, "wait": True, "wait_timeout": 0}, "wait_timeout " + RANGE),
     ("c-poll-neg", "cancel_action", {"action_id": GUID, "poll_interval": -3}, "poll_interval " + RANGE),
+    ("i-machines-and-id", "machine_action_info", {"machines": [WS1], "machine_id": WS1}, EXCLUSIVE),
+    ("i-machines-empty-item", "machine_action_info", {"machines": [WS1, " "]}, "machines has an empty item"),
     # --- defender_library_file ---------------------------------------------------------------------------------
     ("b-src-missing", "library_file", {"src": "{tmp}/nope.ps1"}, "is not a readable file"),
     ("b-src-dir", "library_file", {"src": "{tmp}"}, "is not a readable file"),

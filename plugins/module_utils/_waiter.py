@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, secops.defender contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to secops.defender: the one way to wait for machine actions to end.
+
+One action is read with a GET per poll; several with one paged list query per poll for all of them (their types,
+their devices when few, created since the oldest), so waiting on a thousand actions costs what waiting on one does.
+The fleet engine polls through poll(); everything else that waits (action_info, cancel, fetching results again)
+calls wait(). Time passes on the client's clock (_clock.py).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
+from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderError,
+    DefenderForbiddenError,
+    DefenderInputError,
+    DefenderNotFoundError,
+)
+from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of
+from ansible_collections.secops.defender.plugins.module_utils._times import instant
+from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
+
+FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
+# Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
+MACHINE_FILTER_MAX = 20
+
+
+def is_final(action):
+    return (action or {}).get("status") in FINAL
+
+
+class Waiter:
+    def __init__(self, client):
+        self.client = client
+        self.clock = getattr(client, "clock", None) or SYSTEM
+
+    def get(self, action_id):
+        try:
+            action = self.client.get("/api/machineactions/%s" % quote_segment(action_id))
+        except DefenderNotFoundError as exc:
+            exc.message = "No machine action with id %s in this tenant." % action_id
+            exc.hint = ("Check the id. Live response sessions started from the portal are not visible through "
+                        "the API.")
+            raise
+        return api_action(action)
+
+    def poll(self, actions):
+        """{action id: the action as it is now} for these actions (as last read): one GET for one action, else one
+        paged list query for all. An action the list leaves out (it should not) is read on its own; one that is
+        gone is left out of the answer."""
+        if len(actions) == 1:
+            return {actions[0]["id"]: self.get(actions[0]["id"])}
+        oldest = min((a.get("creationDateTimeUtc") or "" for a in actions), key=instant)
+        machines = sorted(set((a.get("machineId") or "").lower() for a in actions if a.get("machineId")))
+        query = all_of(any_of("type", sorted(set(a.get("type") for a in actions if a.get("type")))),
+                       any_of("machineId", machines) if len(machines) <= MACHINE_FILTER_MAX else None,
+                       "creationDateTimeUtc ge %s" % (oldest[:19] + "Z") if oldest else None)
+        wanted = set(a["id"] for a in actions)
+        fresh = {}
+        for action in self.client.paged("/api/machineactions", {"$filter": query} if query else None):
+            if action.get("id") in wanted:
+                fresh[action["id"]] = api_action(action, "listed machine action")
+        for action_id in wanted - set(fresh):
+            try:
+                fresh[action_id] = self.get(action_id)
+            except DefenderNotFoundError:
+                continue
+        return fresh
+
+    def wait(self, actions, timeout, poll_interval):
+        """Poll until every action is final or `timeout` seconds have passed; returns the actions as last read, in
+        the order given. A failed poll (a fault that outlived its retries) is not the actions' end: it is repeated
+        until the wait runs out. Refusals that would not change (not found, forbidden) are raised."""
+        current = dict((a["id"], a) for a in actions)
+        deadline = self.clock.monotonic() + timeout
+        while True:
+            waiting = [a for a in current.values() if not is_final(a)]
+            if not waiting or self.clock.monotonic() + poll_interval > deadline:
+                return [current[a["id"]] for a in actions]
+            self.clock.sleep(poll_interval)
+            try:
+                current.update(self.poll(waiting))
+            except (DefenderNotFoundError, DefenderForbiddenError, DefenderInputError):
+                raise
+            except DefenderError:
+                continue
