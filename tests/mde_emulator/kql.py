@@ -728,6 +728,13 @@ class Parser:
         return Expr(fn, "bool")
 
     def primary(self, schema):
+        expr = self.atom(schema)
+        token = self.peek()
+        if token.kind == "other" and token.value in "+-*/%":
+            self.unsupported("arithmetic ('%s')" % token.value, token)
+        return expr
+
+    def atom(self, schema):
         token = self.peek()
         if token.kind == "string":
             self.take()
@@ -767,12 +774,12 @@ class Parser:
                 self.semantic("Failed to resolve scalar expression named '%s'" % token.value)
             column = token.value
             return Expr(lambda row, c=column: row.get(c), types[column], name=column)
-        if token.kind == "op" and token.value == "!":
-            self.unsupported("'!' as an operator (use not())", token)
         if token.kind == "other" and token.value in "-+":
             self.unsupported("arithmetic and signed numbers ('%s')" % token.value, token)
         if token.kind == "other" and token.value == "[":
             self.unsupported("dynamic values and bracketed names", token)
+        if token.kind == "other" and token.value == "!":
+            self.unsupported("'!' as an operator (use not())", token)
         if token.kind == "other":
             self.unsupported("'%s'" % token.value, token)
         self.syntax("expected a value, found %s" % self.describe(token), token)
