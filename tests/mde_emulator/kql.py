@@ -270,6 +270,23 @@ def _string_op(op):
     return test
 
 
+def _and(x, y):
+    """Kusto's three-valued logic: null (None) where a comparison met a null."""
+    if x is False or y is False:
+        return False
+    return None if x is None or y is None else True
+
+
+def _or(x, y):
+    if x is True or y is True:
+        return True
+    return None if x is None or y is None else False
+
+
+def _not(x):
+    return None if x is None else not x
+
+
 def _comparable(left, right):
     if left in NUMERIC and right in NUMERIC:
         return True
@@ -624,7 +641,7 @@ class Parser:
             right = self.and_expr(schema)
             self.require_bool(left, "the left side of 'or'")
             self.require_bool(right, "the right side of 'or'")
-            left = Expr(lambda row, a=left.fn, b=right.fn: bool(a(row)) or bool(b(row)), "bool")
+            left = Expr(lambda row, a=left.fn, b=right.fn: _or(a(row), b(row)), "bool")
         return left
 
     def and_expr(self, schema):
@@ -634,7 +651,7 @@ class Parser:
             right = self.comparison(schema)
             self.require_bool(left, "the left side of 'and'")
             self.require_bool(right, "the right side of 'and'")
-            left = Expr(lambda row, a=left.fn, b=right.fn: bool(a(row)) and bool(b(row)), "bool")
+            left = Expr(lambda row, a=left.fn, b=right.fn: _and(a(row), b(row)), "bool")
         return left
 
     def comparison(self, schema):
@@ -692,7 +709,7 @@ class Parser:
         def fn(row, a=left.fn, b=right.fn):
             x, y = a(row), b(row)
             if x is None or y is None:
-                return False
+                return None   # null: neither true nor false, so where drops the row and not() keeps it null
             return python(x, y)
         return Expr(fn, "bool")
 
@@ -719,7 +736,7 @@ class Parser:
         def fn(row, a=left.fn):
             x = a(row)
             if x is None:
-                return False
+                return None
             if case_insensitive:
                 found = any(x.lower() == f(row).lower() for f in fns)
             else:
@@ -823,7 +840,7 @@ class Parser:
         if name == "not":
             arity(1)
             self.require_bool(args[0], "not()'s argument")
-            return Expr(lambda row, a=args[0].fn: not a(row), "bool")
+            return Expr(lambda row, a=args[0].fn: _not(a(row)), "bool")
         if name in ("isempty", "isnotempty", "isnull", "isnotnull"):
             arity(1)
             arg = args[0]
@@ -892,7 +909,7 @@ class Plan:
 
 
 def _where_step(rows, predicate):
-    return [row for row in rows if predicate.fn(row)]
+    return [row for row in rows if predicate.fn(row) is True]
 
 
 def _project_step(rows, items):
@@ -938,7 +955,7 @@ def _summarize_step(rows, keys, aggregates):
             if function == "count":
                 result[name] = len(members)
             elif function == "countif":
-                result[name] = sum(1 for r in members if argument.fn(r))
+                result[name] = sum(1 for r in members if argument.fn(r) is True)
             else:
                 values = [argument.fn(r) for r in members]
                 values = [v for v in values if v is not None and v != ""] if argument.type == "string" \

@@ -140,7 +140,7 @@ def test_comments_run_to_the_end_of_the_line():
     ("Port <= 80 and Size >= 20", ["d1"]),
     ("Size > 25 or DeviceId == 'd1' and Port == 80", ["d1", "d2", "d3"]),
     ("(Size > 25 or DeviceId == 'd1') and Port == 80", ["d1"]),
-    ("not(DeviceId startswith 'n') and not(Port > 100)", ["d1", "d2"]),
+    ("not(DeviceId startswith 'n') and not(Port > 100)", ["d1"]),   # d2's null port: null, not true
     ("Timestamp > ago(30m)", ["d1"] + ["n%d" % i for i in range(len(NASTY))]),
     ("Timestamp < ago(1d)", ["d3"]),
     ("Timestamp >= ago(90m) and Timestamp <= now() and DeviceId startswith 'd'", ["d1"]),
@@ -162,8 +162,14 @@ def test_predicates(predicate, expected):
     assert sorted(set(devices("Events | where %s" % predicate))) == sorted(set(expected))
 
 
-def test_null_compares_false_both_ways():
+def test_a_null_is_neither_true_nor_false():
     assert "d2" not in devices("Events | where Port == 1 or Port != 1")
+    assert "d2" not in devices("Events | where not(Port == 443)")
+    assert "d2" not in devices("Events | where not(Port in (443))")
+    assert "d3" not in devices("Events | where not(Admin)")
+    assert "d2" in devices("Events | where not(Port == 443) or DeviceId == 'd2'")
+    assert "d2" not in devices("Events | where not(Port == 443) and DeviceId == 'd2'")
+    assert run("Events | where DeviceId startswith 'd' | summarize countif(Port > 100)") == [{"countif_": 2}]
 
 
 # --- tabular operators ---------------------------------------------------------------------------------
