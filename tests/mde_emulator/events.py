@@ -252,7 +252,7 @@ class EventStore:
         the two days before the seed; a file that appears later (a script's output) was created when first seen."""
         now = self.tenant.clock.now() if now is None else now
         for machine in self.tenant.machines.values():
-            for key, (path, data) in machine.files.items():
+            for key, (_path, data) in machine.files.items():
                 ident = (machine.id, key, hashlib.sha1(data).hexdigest())
                 if ident not in self.file_seen:
                     offset = 3600.0 * (2 + _stable(machine.id, key) % 48) if backdate else 0.0

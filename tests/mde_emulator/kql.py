@@ -894,7 +894,7 @@ class Plan:
     def run(self, tables):
         """The result rows (dicts of the output columns). A column a row leaves out is an empty string (string
         columns) or null (the others), as a union's rows lack the other tables' columns."""
-        kind, names = self.source
+        names = self.source[1]
         rows = []
         defaults = {c: ("" if t == "string" else None) for c, t in self.source_schema}
         for name in names:
