@@ -10,7 +10,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from .clock import parse_iso
-from . import alerts, indicators, investigations
+from . import alerts, entities, hunting, indicators, investigations
 from .errors import ApiError, json_response
 from .odata import FilterError, compile_filter
 from .state import SHA1
@@ -117,6 +117,27 @@ URL_MAP = Map([
     Rule("/api/libraryfiles", methods=["GET"], endpoint="list_library"),
     Rule("/api/libraryfiles", methods=["POST"], endpoint="upload_library"),
     Rule("/api/libraryfiles/<name>", methods=["DELETE"], endpoint="delete_library"),
+    # Advanced hunting and entity pivots: hunting.py, entities.py.
+    Rule("/api/advancedqueries/run", methods=["POST"], endpoint="advanced_query"),
+    Rule("/api/files/<file_id>", methods=["GET"], endpoint="entity", defaults={"route": "file_info"}),
+    Rule("/api/files/<file_id>/stats", methods=["GET"], endpoint="entity", defaults={"route": "file_stats"}),
+    Rule("/api/files/<file_id>/machines", methods=["GET"], endpoint="entity", defaults={"route": "file_machines"}),
+    Rule("/api/files/<file_id>/alerts", methods=["GET"], endpoint="entity", defaults={"route": "file_alerts"}),
+    Rule("/api/ips/<ip>/stats", methods=["GET"], endpoint="entity", defaults={"route": "ip_stats"}),
+    Rule("/api/ips/<ip>/alerts", methods=["GET"], endpoint="entity", defaults={"route": "ip_alerts"}),
+    Rule("/api/domains/<domain>/stats", methods=["GET"], endpoint="entity", defaults={"route": "domain_stats"}),
+    Rule("/api/domains/<domain>/machines", methods=["GET"], endpoint="entity", defaults={"route": "domain_machines"}),
+    Rule("/api/domains/<domain>/alerts", methods=["GET"], endpoint="entity", defaults={"route": "domain_alerts"}),
+    Rule("/api/users/<user_id>/machines", methods=["GET"], endpoint="entity", defaults={"route": "user_machines"}),
+    Rule("/api/users/<user_id>/alerts", methods=["GET"], endpoint="entity", defaults={"route": "user_alerts"}),
+    Rule("/api/machines/<machine_id>/logonusers", methods=["GET"], endpoint="entity",
+         defaults={"route": "logon_users"}),
+    Rule("/api/alerts/<alert_id>", methods=["GET"], endpoint="entity", defaults={"route": "get_alert"}),
+    Rule("/api/alerts/<alert_id>/files", methods=["GET"], endpoint="entity", defaults={"route": "alert_files"}),
+    Rule("/api/alerts/<alert_id>/ips", methods=["GET"], endpoint="entity", defaults={"route": "alert_ips"}),
+    Rule("/api/alerts/<alert_id>/domains", methods=["GET"], endpoint="entity", defaults={"route": "alert_domains"}),
+    Rule("/api/alerts/<alert_id>/user", methods=["GET"], endpoint="entity", defaults={"route": "alert_user"}),
+    Rule("/api/alerts/<alert_id>/machine", methods=["GET"], endpoint="entity", defaults={"route": "alert_machine"}),
 ], strict_slashes=False)
 
 
@@ -138,7 +159,9 @@ def rate_class(path, method="GET"):
         return "indicatorimport"
     if lowered == "/api/indicators/batchdelete":
         return "indicatorbatchdelete"
-    return "default"
+    if lowered.startswith("/api/advancedqueries/"):
+        return hunting.RATE_CLASS
+    return entities.rate_class(lowered, method) or "default"
 
 
 def _require(app, roles):
@@ -171,6 +194,8 @@ class Api:
     def __init__(self, emulator):
         self.emu = emulator
         self.tenant = emulator.tenant
+        self.hunting = hunting.Hunting(emulator)
+        self.entities = entities.Entities(emulator, self.hunting.events)
 
     def handle(self, request, app, path):
         adapter = URL_MAP.bind("api", path_info=path)
@@ -440,6 +465,13 @@ class Api:
         _require(app, indicators.WRITE)
         self.tenant.indicators.delete(indicator_id)
         return json_response(None, status=204)
+
+    # --- advanced hunting and entities ----------------------------------------------------------
+    def advanced_query(self, request, app):
+        return self.hunting.run(request, app)
+
+    def entity(self, request, app, route, **args):
+        return self.entities.handle(route, request, app, **args)
 
     # --- library -----------------------------------------------------------------------------
     def list_library(self, request, app):

@@ -1,4 +1,4 @@
-"""The control API under /_emulator: faults, tokens, clock, machines, seeding, state and the request log.
+"""The control API under /_emulator: faults, tokens, clock, machines, seeding, hunting events, state and the log.
 
 It answers only to the control key printed at start-up, never to an API token.
 """
@@ -7,7 +7,9 @@ import base64
 import os
 import secrets
 
+from .clock import iso
 from .errors import ApiError, json_response
+from .events import TABLES, EventError
 from .state import FINAL
 
 
@@ -52,6 +54,21 @@ def seed(emulator, data):
             tenant.alerts.create(alert, tenant)
         for indicator in data.get("indicators") or []:
             tenant.indicators.submit(indicator, _SeedApp)
+        events = emulator.api.hunting.events
+        events.sync(backdate=True)   # the devices' files were there before the seed
+        if data.get("events"):
+            events.add(data["events"])
+
+
+def events_json(emulator):
+    """Every table's rows as advanced hunting would return them (times in ISO 8601)."""
+    tables = emulator.api.hunting.events.tables()
+    out = {}
+    for name, rows in tables.items():
+        types = dict(TABLES[name])
+        out[name] = [{c: (iso(v) if types[c] == "datetime" and v is not None else v) for c, v in row.items()}
+                     for row in rows]
+    return out
 
 
 def state(emulator):
@@ -75,6 +92,8 @@ def state(emulator):
             "indicators": sorted(tenant.indicators.items.values(), key=lambda e: int(e["id"])),
             "active_live_response": [a.id for a in tenant.active_live_response()],
             "leaks": list(emulator.leaks),
+            "hunting": {"queries": emulator.api.hunting.queries,
+                        "cpu_seconds": emulator.api.hunting.cpu_used()},
             "faults": emulator.faults.pending(),
         }
 
@@ -120,8 +139,23 @@ def handle(emulator, request, path):
             tenant.set_online(machine, bool(body.get("online", True)))
             return json_response({"id": machine.id, "online": machine.online})
     if parts == ["seed"] and method == "POST":
-        seed(emulator, body)
+        try:
+            seed(emulator, body)
+        except EventError as exc:
+            raise ApiError(400, "InvalidInput", str(exc))
         return json_response({"seeded": True})
+    if parts == ["events"]:
+        with tenant.lock:
+            if method == "POST":
+                try:
+                    return json_response({"added": emulator.api.hunting.events.add(body)}, 201)
+                except EventError as exc:
+                    raise ApiError(400, "InvalidInput", str(exc))
+            return json_response(events_json(emulator))
+    if parts == ["hunting", "quota"] and method == "DELETE":
+        with tenant.lock:
+            emulator.api.hunting.reset()
+        return json_response({"cleared": True})
     if parts == ["settings"] and method == "POST":
         with tenant.lock:
             for key, value in body.items():

@@ -17,7 +17,7 @@ import trustme
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from . import control
+from . import control, hunting
 from .api import Api, check_link, link_query, rate_class, sign
 
 PACKAGE_PATH = "/safedownload/WDATP_Investigation_Package.zip"
@@ -186,6 +186,8 @@ class Emulator:
             entry["query"] = {k: v for k, v in request.args.items() if k not in ("sig",)}
         if request.method in ("POST", "PUT", "PATCH"):
             entry["body"] = self._loggable_body(request)
+        if host == "api" and path.lower().startswith("/api/advancedqueries/"):
+            entry["hunting_query"] = hunting.received_query(request)   # whatever the Content-Type, in full
         return self.log.add(entry)
 
     @staticmethod
@@ -301,7 +303,11 @@ class Emulator:
         if claims.get("aud") not in API_AUDIENCES:
             raise ApiError(403, "Forbidden", "The token's audience %s is not this API; request a token for "
                                              "%s/.default" % (claims.get("aud"), API_AUDIENCES[0]))
-        wait = self.limiter.check(app.client_id, rate_class(path, request.method))
+        klass = rate_class(path, request.method)
+        who = self.tenant.tenant_id if klass in hunting.TENANT_WIDE_CLASSES else app.client_id
+        wait, calls, window = self.limiter.check_window(who, klass)
+        if wait and klass == hunting.RATE_CLASS:
+            raise hunting.call_quota_error(wait, calls, window)
         if wait:
             raise ApiError(429, "TooManyRequests", "Rate limit is exceeded. Try again in %d seconds." % wait,
                            headers={"Retry-After": str(wait)})

@@ -47,6 +47,17 @@ DEFAULTS = {
     "token_lifetime_seconds": 3599,
     "page_size": 10000,
     "max_upload_bytes": 20 * 1024 * 1024,
+    # Advanced hunting (hunting.py) and the entity routes (entities.py).
+    "hunting_query_seconds": 0.5,           # the emulated running time of each query, charged against the quota
+    "hunting_timeout_seconds": 200,         # Learn, Advanced Hunting API: 200 s a request
+    # [running seconds, window seconds], tenant-wide, on the emulator clock: 10 minutes an hour, 3 hours a day
+    "hunting_cpu_quota": [[600, 3600], [10800, 86400]],
+    "hunting_max_rows": 100000,
+    "hunting_row_overflow": "error",        # "error": 400; "truncate": the first hunting_max_rows rows
+    "hunting_max_result_bytes": 124 * 1024 * 1024,
+    "hunting_old_range": "error",           # a query naming a time older than 30 days: "error" (400) or "clip"
+    "alert_evidence_by_id": "expand",       # GET /api/alerts/{id}: evidence with $expand=evidence, or "always"
+    "entity_permissions": "current",        # "current" Learn pages (2025), or "legacy" (also the read permissions)
     # Rate limits: class -> list of [calls, window seconds]; windows run on real time.
     "rate_limits": {
         "default": [[100, 60], [1500, 3600]],
@@ -57,6 +68,7 @@ DEFAULTS = {
         "startinvestigation": [[50, 3600]],                 # POST /api/machines/{id}/startInvestigation
         "indicatorimport": [[30, 60]],                      # POST /api/indicators/import
         "indicatorbatchdelete": [[30, 60], [1500, 3600]],   # POST /api/indicators/BatchDelete
+        "advancedqueries": [[45, 60], [1500, 3600]],        # per tenant, not per app
     },
 }
 
