@@ -158,7 +158,7 @@ class Hunting:
             raise ApiError(400, "MissingRequiredParameter", "Parameter Query is empty")
         now = self.tenant.clock.now()
         self._check_cpu(now)
-        schemas = {name: columns for name, columns in TABLES.items()}
+        schemas = dict(TABLES)
         try:
             plan = kql.compile_query(query, schemas, now)
         except kql.KqlError as exc:

@@ -845,9 +845,9 @@ class Parser:
             arity(1)
             arg = args[0]
             if name in ("isempty", "isnotempty"):
-                empty = (lambda v: v is None or v == "") if arg.type == "string" else (lambda v: v is None)
+                empty = _is_empty_string if arg.type == "string" else _is_null
             else:
-                empty = (lambda v: v is None)
+                empty = _is_null
             if name.startswith("isnot"):
                 return Expr(lambda row, a=arg.fn, e=empty: not e(a(row)), "bool")
             return Expr(lambda row, a=arg.fn, e=empty: e(a(row)), "bool")
@@ -1029,3 +1029,11 @@ def quote(value):
         else:
             out.append(char)
     return "'%s'" % "".join(out)
+
+
+def _is_null(value):
+    return value is None
+
+
+def _is_empty_string(value):
+    return value is None or value == ""
