@@ -165,8 +165,8 @@ def event_source_page(collection, collection_name, path):
                 out.append("- :ref:`%s <ansible_collections.%s_module>`\n" % (
                     rst_escape(item["module"]), item["module"]))
             elif item.get("ref"):
-                out.append("- :ref:`%s <%s>`\n" % (rst_escape(item.get("description") or item["ref"]),
-                                                    item["ref"]))
+                text = rst_escape(item.get("description") or item["ref"])
+                out.append("- :ref:`%s <%s>`\n" % (text, item["ref"]))
     if strings.get("EXAMPLES"):
         out.append(_heading("Examples", "-"))
         out.append(_code("yaml+jinja", strings["EXAMPLES"]))

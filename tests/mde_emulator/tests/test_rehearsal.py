@@ -129,7 +129,7 @@ def test_env_app_is_chosen_by_id_or_name_and_needs_a_secret():
 def test_an_unknown_env_app_stops_before_anything_listens(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mde_emulator", "--seed", "default", "--env-file",
                            str(tmp_path / "mde.env"), "--env-app", "nobody", "--info-file", str(tmp_path / "i.json")],
-                          capture_output=True, text=True, cwd=os.path.dirname(PACKAGE), timeout=30)
+                          capture_output=True, text=True, cwd=os.path.dirname(PACKAGE), timeout=30, check=False)
     assert done.returncode == 2 and "--env-file: no app nobody" in done.stderr
     assert not (tmp_path / "mde.env").exists() and not (tmp_path / "i.json").exists()
 
