@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from ansible_collections.secops.defender.plugins.module_utils._module import AUTH_ARGSPEC, AUTH_DEFAULTS
+from ansible_collections.secops.defender.plugins.module_utils._connection import AUTH_ARGSPEC, AUTH_DEFAULTS
 
 SOURCE = os.path.join(os.path.dirname(__file__), *([os.pardir] * 4),
                       "extensions", "eda", "plugins", "event_source", "alerts.py")
