@@ -91,10 +91,8 @@ class Emulator:
 
     # --- serving -------------------------------------------------------------------------------
     def start(self, port=0, blob_port=0):
-        ca = trustme.CA()
+        ca = self._certificate_authority()
         cert = ca.issue_cert("127.0.0.1", "localhost")
-        self.ca_path = os.path.join(self.state_dir, "ca.pem")
-        ca.cert_pem.write_to_path(self.ca_path)
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         cert.configure_cert(ssl_context)
         api_server = make_server("127.0.0.1", port, self._wsgi_main, threaded=True,
@@ -110,6 +108,23 @@ class Emulator:
             self._servers.append((server, thread))
         return self
 
+    def _certificate_authority(self):
+        """The CA that signs the servers' certificate: the one in the state folder (ca.pem and its key, ca-key.pem)
+        when both are there, so that a client that trusts it keeps trusting restarts; else a new one, kept there."""
+        self.ca_path = os.path.join(self.state_dir, "ca.pem")
+        key_path = os.path.join(self.state_dir, "ca-key.pem")
+        if os.path.exists(self.ca_path) and os.path.exists(key_path):
+            with open(self.ca_path, "rb") as cert_file, open(key_path, "rb") as key_file:
+                try:
+                    return trustme.CA.from_pem(cert_file.read(), key_file.read())
+                except (TypeError, ValueError) as exc:
+                    raise ValueError("%s and %s are not a CA certificate and its key (%s): remove both and a new "
+                                     "CA is made" % (self.ca_path, key_path, exc))
+        ca = trustme.CA()
+        _write_private(key_path, ca.private_key_pem.bytes())
+        _write_private(self.ca_path, ca.cert_pem.bytes(), mode=0o644)
+        return ca
+
     def stop(self):
         for server, thread in self._servers:
             server.shutdown()
@@ -123,8 +138,8 @@ class Emulator:
     def __exit__(self, *exc):
         self.stop()
 
-    def info(self):
-        """What a client needs to connect: printed as one JSON line by the command line."""
+    def app_credentials(self):
+        """The seeded apps with what a client needs of each: client id, name, roles, and secret or identity."""
         apps = []
         for app in self.tenant.apps.values():
             entry = {"client_id": app.client_id, "name": app.name, "roles": app.roles}
@@ -133,6 +148,11 @@ class Emulator:
             if app.managed_identity:
                 entry["managed_identity"] = app.managed_identity
             apps.append(entry)
+        return apps
+
+    def info(self):
+        """What a client needs to connect: printed as one JSON line by the command line."""
+        apps = self.app_credentials()
         return {
             "api_url": self.api_url,
             "authority_url": self.api_url,
@@ -364,6 +384,19 @@ class Emulator:
             except (ApiError, IndexError, ValueError):
                 return Response("<Error><Code>BlobNotFound</Code></Error>", 404, mimetype="application/xml")
         return _served(data, mimetype, entry, after)
+
+
+def _write_private(path, data, mode=0o600):
+    """Write a file whole or not at all (a temporary file renamed over it), readable by its owner only by default."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _served(data, mimetype, entry, after):

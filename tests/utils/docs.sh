@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build the HTML docs site with antsibull-docs: module, plugin and role pages plus the guides in docs/docsite.
+# Build the HTML docs site with antsibull-docs: module, plugin and role pages, the changelog and the guides in
+# docs/docsite, plus pages for the EDA event source, the rulebook and the playbooks (tests/utils/docs_site.py).
 # Sphinx runs with warnings as errors, except those caused by having no internet (intersphinx cannot fetch
 # docs.ansible.com's inventory). The site lands in docs/build/html (or $1).
 set -euo pipefail
@@ -18,9 +19,21 @@ antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck "$coll"
 
 antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error --dest-dir "$site" \
   --project secops.defender --title secops.defender --copyright "secops.defender contributors" secops.defender >/dev/null
+# The header links of this project (galaxy.yml), not the theme's.
+python "$root/tests/utils/docs_site.py" conf "$coll" >>"$site/conf.py"
 log="$build/sphinx.log"
-# sphinx-init's own build.sh: antsibull-docs writes the pages into rst/, then sphinx-build -W --keep-going.
-"$site/build.sh" >"$build/build.out" 2>"$log" || true
+# What sphinx-init's build.sh does, with one step between: antsibull-docs writes the plugin, role and changelog
+# pages into rst/; docs_site.py adds the event source, rulebook and playbook pages (and spells the collection's
+# name as it is spelled); then sphinx-build -W --keep-going.
+(
+  cd "$site"
+  mkdir -p rst
+  chmod og-w rst  # antsibull-docs wants that directory only readable by itself
+  antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --fail-on-error --use-current \
+    --squash-hierarchy --dest-dir rst secops.defender
+  python "$root/tests/utils/docs_site.py" pages "$coll" rst
+  sphinx-build -M html rst build -c . -W --keep-going
+) >"$build/build.out" 2>"$log" || true
 # Warnings fail the build, except the ones that come from having no internet: intersphinx cannot fetch
 # docs.ansible.com's inventory, so the labels and variables that only it defines stay unresolved.
 offline=(-e "intersphinx" -e "failed to reach any of the inventories" -e "^$"
@@ -31,6 +44,7 @@ if grep -v "${offline[@]}" "$log" | grep -q . || [ ! -s "$site/build/html/index.
   echo "docs: the build failed or sphinx reported the warnings above"
   exit 1
 fi
+python "$root/tests/utils/docs_site.py" check "$coll" "$site/build/html"
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 cp -r "$site/build/html" "$out"

@@ -4,7 +4,8 @@
 #   lint       ansible-lint --profile production
 #   sanity     ansible-test sanity on ansible-core 2.19 (.venv)
 #   units      ansible-test units on 2.19, with coverage
-#   matrix     sanity and units on 2.16, 2.20 and 2.21, each in its own pinned venv (.venvs/)
+#   matrix     sanity and units on 2.16, 2.20 and 2.21, each in its own pinned venv (.venvs/); then the floor row:
+#              units and the certificate sign-in target on 2.16 with the minimum of each of requirements.txt
 #   integration  ansible-test integration against the emulator on the oldest and newest (2.16 and 2.21)
 #   ecosystem  galaxy-importer, ansible-builder and an ansible-runner job, on the built collection
 #   docs       the docs site with antsibull-docs
@@ -44,6 +45,8 @@ for s in $steps; do
         step "ansible-test sanity and units on ansible-core $version"
         bash "$root/tests/utils/matrix.sh" run "$version" sanity units
       done
+      step "the floor row: units and certificate sign-in with the declared minimum of each runtime requirement"
+      bash "$root/tests/utils/matrix.sh" run floor units integration:auth_certificate
       ;;
     integration)
       for version in 2.16 2.21; do

@@ -1,7 +1,7 @@
 """A live response against the emulator by hand, with MSAL and requests only: the way any client would do it.
 
-    cd tests && ../.venv/bin/python -m mde_emulator --seed mde_emulator/seeds/default.json --info-file /tmp/emu.json &
-    ../.venv/bin/python mde_emulator/examples/live_response_by_hand.py /tmp/emu.json
+    mde-emulator --seed default --info-file /tmp/emu.json &
+    python -m mde_emulator.examples.live_response_by_hand /tmp/emu.json     (with msal and requests installed)
 """
 
 import gzip

@@ -40,6 +40,10 @@ def test_pip_install_into_a_fresh_venv_and_run_mde_emulator(tmp_path):
         where = subprocess.run([python, "-c", "import mde_emulator; print(mde_emulator.__file__)"],
                                capture_output=True, text=True, check=True, cwd=str(tmp_path)).stdout
         assert str(venv) in where
+        # What the README names ships with it: the README itself and the example client.
+        installed = os.path.dirname(where.strip())
+        for shipped in ("README.md", os.path.join("examples", "live_response_by_hand.py")):
+            assert os.path.isfile(os.path.join(installed, shipped)), shipped
         discovery = requests.get("%s/%s/v2.0/.well-known/openid-configuration" % (info["authority_url"],
                                                                                   info["tenant_id"]),
                                  verify=info["ca_path"], timeout=10)

@@ -8,15 +8,7 @@ the queue once: the checkpoint (the newest lastUpdateTime seen, and which alert 
 file, so a restart neither repeats nor loses an update. The API does not guarantee any order, so the whole window
 is read every time and deduplicated against the checkpoint.
 
-Arguments (all optional; the connection ones also come from the modules' DEFENDER_* / AZURE_* variables):
-  tenant_id, client_id, client_secret, certificate_path, api_url, authority_url, ca_path, ... as for the modules
-  interval       seconds between polls (default 60)
-  severities     only these severities, e.g. [High, Medium]
-  statuses       only these statuses, e.g. [New, InProgress]
-  categories     only these categories
-  checkpoint     the checkpoint file (default <token_cache_dir>/alerts-checkpoint-<tenant>.json)
-  lookback       how far back the first poll reads when there is no checkpoint: 30m, 24h, 7d (default 1h)
-  once           poll once and return (for tests and cron-style runs)
+Its options, each with its environment variables and default, are in DOCUMENTATION below; EXAMPLES has rulebooks.
 
 Each event holds the fields a rule or a playbook may use, each checked by shape, and the alert itself only as text
 that cannot be a template (the alert's title, description and evidence are written by whoever controls a device):
@@ -28,16 +20,263 @@ that cannot be a template (the alert's title, description and evidence are writt
   alert_json         the whole alert with its evidence, as JSON text with every brace inside a string written as
                      \\u007b or \\u007d: read it with `from_json`, as data, never inside a template string
 An alert whose id or hashes do not have their shape is still delivered; what is malformed is left out and logged.
-
-Example rulebook source:
-  - secops.defender.alerts:
-      interval: 60
-      severities: [High]
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: alerts
+short_description: Microsoft Defender for Endpoint alerts as Event-Driven Ansible events, each update once
+version_added: 0.2.0
+description:
+  - An ansible-rulebook event source that polls the Defender for Endpoint alerts API
+    (C(GET /api/alerts?$filter=lastUpdateTime ge <checkpoint>&$expand=evidence)) every O(interval) seconds and puts
+    every alert update on the queue once.
+  - The checkpoint (the newest C(lastUpdateTime) delivered, and which alert updates carried it) is kept in a file,
+    O(checkpoint), so a restart neither repeats nor loses an update. The API guarantees no order, so each poll reads
+    the whole window and leaves out what the checkpoint already holds.
+  - The connection options are the modules' own, read the same way. The rulebook's arguments come first, then each
+    option's environment variables in the order listed, then the default. Give secrets (O(client_secret),
+    O(certificate_password), O(access_token)) through the environment, as an EDA credential injects them.
+  - One sign-in, through the same token cache and rate budget as the modules. A poll that fails is logged and
+    tried again at the next interval.
+  - 'Each event holds the fields a rule may test, each checked by shape: C(alert_id) (letters, digits, C(_) and
+    C(-)); C(machine_id) (40 hexadecimal characters, absent when the alert names no device); C(computer_dns_name)
+    (only a plain DNS name); C(severity) and C(status) (one of the documented values); C(category) (a single word);
+    C(sha1s) and C(sha256s) (the evidence''s file hashes, lower-case hexadecimal). A value without its shape is
+    left out of the event and logged; the alert is still delivered.'
+  - The whole alert with its evidence is in C(alert_json), as JSON text in which every brace inside a string is
+    written as C(\u007b) or C(\u007d), so it can never be a template. The alert's title, description and evidence
+    are written by whoever controls a device. Read it as data with the C(secops.defender.from_untrusted_json)
+    filter, never inside a template string.
+author:
+  - Secops Defender Contributors (@secops-collections)
+requirements:
+  - ansible-rulebook
+  - requests 2.30.0 or newer, urllib3 2.2.0 or newer
+  - msal 1.35.0 or newer (not needed with O(access_token))
+options:
+  interval:
+    description:
+      - Seconds between two polls.
+    type: float
+    default: 60
+  severities:
+    description:
+      - Only alerts of these severities, for example V(High) and V(Medium).
+    type: list
+    elements: str
+  statuses:
+    description:
+      - Only alerts in these statuses, for example V(New) and V(InProgress).
+    type: list
+    elements: str
+  categories:
+    description:
+      - Only alerts of these categories.
+    type: list
+    elements: str
+  checkpoint:
+    description:
+      - The checkpoint file. It is written atomically after every poll whose events are all on the queue, so a
+        crash in between delivers those events again rather than losing them.
+      - The default is C(alerts-checkpoint-<tenant_id>.json) in O(token_cache_dir) (C(alerts-checkpoint-default.json)
+        when O(tenant_id) is not set).
+    type: path
+  lookback:
+    description:
+      - How far back the first poll reads when there is no checkpoint yet, as V(30m), V(24h) or V(7d) (a plain
+        number is days).
+    type: str
+    default: 1h
+  once:
+    description:
+      - Poll once and return, for tests and cron-style runs.
+    type: bool
+    default: false
+  tenant_id:
+    description:
+      - The Microsoft Entra ID (Azure AD) tenant that holds the app registration.
+    type: str
+    env: [{name: DEFENDER_TENANT_ID}, {name: AZURE_TENANT_ID}, {name: AZURE_TENANT}]
+  client_id:
+    description:
+      - The application (client) id of the app registration.
+    type: str
+    env: [{name: DEFENDER_CLIENT_ID}, {name: AZURE_CLIENT_ID}]
+  client_secret:
+    description:
+      - A client secret of the app registration. Give it through the environment.
+    type: str
+    env: [{name: DEFENDER_CLIENT_SECRET}, {name: AZURE_CLIENT_SECRET}, {name: AZURE_SECRET}]
+  certificate_path:
+    description:
+      - A PEM file that holds both the private key and the certificate registered on the app.
+    type: path
+    env: [{name: DEFENDER_CLIENT_CERTIFICATE_PATH}, {name: AZURE_CLIENT_CERTIFICATE_PATH}]
+  certificate_password:
+    description:
+      - The password of the private key in O(certificate_path), if it is encrypted. Give it through the environment.
+    type: str
+    env: [{name: DEFENDER_CLIENT_CERTIFICATE_PASSWORD}, {name: AZURE_CLIENT_CERTIFICATE_PASSWORD}]
+  access_token:
+    description:
+      - A bearer token acquired elsewhere, for the Defender API audience. It cannot be refreshed, so polls fail once
+        it expires. Give it through the environment.
+    type: str
+    env: [{name: DEFENDER_ACCESS_TOKEN}]
+  auth_method:
+    description:
+      - How to sign in. V(auto) uses O(access_token) if given, else O(certificate_path), else O(client_secret).
+      - V(managed_identity) uses the managed identity of the host the rulebook runs on.
+    type: str
+    choices: [auto, client_secret, certificate, access_token, managed_identity]
+    default: auto
+    env: [{name: DEFENDER_AUTH_METHOD}]
+  managed_identity_client_id:
+    description:
+      - The client id of a user-assigned managed identity. Leave unset for the system-assigned identity.
+    type: str
+    env: [{name: DEFENDER_MANAGED_IDENTITY_CLIENT_ID}]
+  cloud:
+    description:
+      - Which Microsoft cloud the tenant lives in. It picks the API host, the sign-in host and the token scope.
+      - After E(DEFENDER_CLOUD), E(AZURE_CLOUD_ENVIRONMENT) is read as the Azure Resource Manager credential of AWX
+        and AAP injects it (V(AzureCloud) is V(commercial), V(AzureUSGovernment) is V(gcc_high)).
+    type: str
+    choices: [commercial, dod, gcc, gcc_high]
+    default: commercial
+    env: [{name: DEFENDER_CLOUD}, {name: AZURE_CLOUD_ENVIRONMENT}]
+  api_url:
+    description:
+      - Overrides the API base of O(cloud), for a regional host such as U(https://eu.api.security.microsoft.com) or
+        an emulator.
+    type: str
+    env: [{name: DEFENDER_API_URL}]
+  authority_url:
+    description:
+      - Overrides the sign-in host of O(cloud). The tenant id is appended to it.
+    type: str
+    env: [{name: DEFENDER_AUTHORITY_URL}]
+  scope:
+    description:
+      - Overrides the token scope of O(cloud).
+    type: str
+    env: [{name: DEFENDER_SCOPE}]
+  allow_insecure_http:
+    description:
+      - Allow O(api_url) and O(authority_url) to be plain C(http://) URLs, for a lab only.
+    type: bool
+    default: false
+    env: [{name: DEFENDER_ALLOW_INSECURE_HTTP}]
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates. Only turn this off against a test system.
+    type: bool
+    default: true
+    env: [{name: DEFENDER_VALIDATE_CERTS}]
+  ca_path:
+    description:
+      - A CA bundle to verify the API and sign-in hosts with, instead of the system's. It is applied to every
+        request, so E(REQUESTS_CA_BUNDLE) cannot override it.
+    type: path
+    env: [{name: DEFENDER_CA_PATH}]
+  timeout:
+    description:
+      - Seconds one HTTP request may take in all, from connecting to the last byte of the answer.
+    type: int
+    default: 30
+    env: [{name: DEFENDER_TIMEOUT}]
+  max_response_mb:
+    description:
+      - The largest answer read, in MiB. A larger one fails the poll with C(ResponseTooLarge).
+    type: int
+    default: 64
+    env: [{name: DEFENDER_MAX_RESPONSE_MB}]
+  download_hosts:
+    description:
+      - The hosts result links may point to, host names or V(*.suffix); in the environment, separated by commas.
+        The event source follows no result link; the option is read like every connection option.
+      - The default is the storage of O(cloud).
+    type: list
+    elements: str
+    env: [{name: DEFENDER_DOWNLOAD_HOSTS}]
+  max_retry_wait:
+    description:
+      - The most seconds one API call may wait for the rate budget, for HTTP 429 and for retries before the poll
+        fails.
+    type: int
+    default: 3600
+    env: [{name: DEFENDER_MAX_RETRY_WAIT}]
+  rate_budget:
+    description:
+      - Whether to pace every API call through the tenant's rate budget, shared with the modules and plugins on
+        this host that use the same tenant, app and API host.
+    type: bool
+    default: true
+    env: [{name: DEFENDER_RATE_BUDGET}]
+  rate_limits:
+    description:
+      - Overrides of the documented limits the rate budget paces to, a dict of endpoint class to a list of
+        C([calls, seconds]) windows (in the environment, as JSON).
+      - The default is the documented limits.
+    type: dict
+    env: [{name: DEFENDER_RATE_LIMITS}]
+  token_cache:
+    description:
+      - Whether to share access tokens with the modules through the per-user cache file C(tokens.json) in
+        O(token_cache_dir).
+    type: bool
+    default: true
+    env: [{name: DEFENDER_TOKEN_CACHE}]
+  token_cache_dir:
+    description:
+      - The folder of the token cache, the rate budget and, by default, the O(checkpoint).
+      - The default is C($XDG_CACHE_HOME/secops.defender), or C(~/.cache/secops.defender).
+    type: path
+    env: [{name: DEFENDER_TOKEN_CACHE_DIR}]
+seealso:
+  - module: secops.defender.defender_quarantine_file
+  - module: secops.defender.defender_isolation
+  - ref: ansible_collections.secops.defender.docsite.guide_awx
+    description: Event-Driven Ansible with AWX or AAP, and reading C(alert_json) safely.
+"""
+
+EXAMPLES = r"""
+# In a rulebook: every new or updated high-severity alert that names a device, once, across restarts.
+# The connection comes from DEFENDER_* (or AZURE_*) environment variables.
+- name: Remediate high-severity Defender alerts
+  hosts: all
+  sources:
+    - secops.defender.alerts:
+        interval: 60
+        severities: [High]
+        statuses: [New, InProgress]
+  rules:
+    - name: Quarantine the alert's files and isolate its device
+      condition: event.machine_id is defined and event.severity == "High"
+      action:
+        run_playbook:
+          name: secops.defender.remediate_alert
+
+# A regional API host, a first poll that reads the last day, and the checkpoint in a folder of its own.
+- name: Watch EU alerts
+  hosts: all
+  sources:
+    - secops.defender.alerts:
+        api_url: https://eu.api.security.microsoft.com
+        lookback: 24h
+        checkpoint: /var/lib/eda/defender-alerts.json
+  rules:
+    - name: Say what came in
+      condition: event.alert_id is defined
+      action:
+        debug:
+          msg: "Alert {{ event.alert_id }} ({{ event.severity | default('unknown') }})"
+"""
 
 import asyncio
 import json
