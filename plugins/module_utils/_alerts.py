@@ -96,7 +96,7 @@ def wanted_values(params):
         raise DefenderInputError("determination must be one of %s, not %s."
                                  % (", ".join(DETERMINATIONS), determination))
     if classification is not None and determination is not None and determination not in PAIRS[classification]:
-        raise DefenderInputError(pair_message(classification, determination))
+        raise DefenderInputError(pair_message(classification, determination), code="InvalidPair")
     return wanted, comment
 
 
@@ -173,10 +173,10 @@ def plan(row, wanted, comment):
             row.fail(DefenderInputError(
                 "Determination %s needs a classification: alert %s has none, and the task sets none. Set "
                 "classification too (%s takes it)." % (determination, row.alert_id, " or ".join(
-                    c for c in CLASSIFICATIONS if determination in PAIRS[c]))))
+                    c for c in CLASSIFICATIONS if determination in PAIRS[c])), code="InvalidPair"))
             return
         if determination not in PAIRS.get(classification, ()):
-            row.fail(DefenderInputError(pair_message(classification, determination)))
+            row.fail(DefenderInputError(pair_message(classification, determination), code="InvalidPair"))
             return
     texts = [c.get("comment") for c in alert.get("comments") or [] if isinstance(c, dict)]
     if comment is not None and comment not in texts:

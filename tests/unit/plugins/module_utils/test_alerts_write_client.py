@@ -117,6 +117,7 @@ def test_an_invalid_pair_is_refused_before_any_request(client, control):
     message = str(caught.value)
     assert "FalsePositive" in message and "Malware" in message
     assert "Clean, InsufficientData, Other" in message
+    assert caught.value.code == "InvalidPair"
     assert control.log() == []
 
 
@@ -130,6 +131,7 @@ def test_a_determination_the_alerts_classification_does_not_take_fails_its_row_u
     assert result["failed_alerts"] == [alert["id"], bare["id"]]
     assert "FalsePositive / determination Phishing" in result["results"][0]["msg"]
     assert "needs a classification" in result["results"][1]["msg"]
+    assert result["error"]["code"] == "InvalidPair"              # both failed for the same reason
     assert writes(control) == []
 
 
