@@ -166,8 +166,8 @@ options:
   rate_limits:
     description:
       - Override the documented limits the rate budget paces to, per endpoint class, as a dict of class to a list
-        of C([calls, seconds]) windows. Classes are V(default) (most endpoints), V(runliveresponse) and
-        V(getpackageuri).
+        of C([calls, seconds]) windows. Classes are V(default) (most endpoints), V(runliveresponse),
+        V(getpackageuri) and V(alertbatchupdate).
       - 'For example C({"default": [[50, 60], [750, 3600]]}) leaves half of the tenant''s budget to other tools.'
       - If not set, E(DEFENDER_RATE_LIMITS) (the same dict as JSON) is used, and then the documented limits.
     type: dict

@@ -39,14 +39,19 @@ from ansible_collections.secops.defender.plugins.module_utils._state_file import
 # class -> [[calls, window seconds], ...], as each API's page on Microsoft Learn states them, e.g.
 # https://learn.microsoft.com/en-us/defender-endpoint/api/isolate-machine ("Limitations": 100 calls per minute and
 # 1500 calls per hour), https://learn.microsoft.com/en-us/defender-endpoint/api/run-live-response (10 per minute) and
-# https://learn.microsoft.com/en-us/defender-endpoint/api/get-package-sas-uri (2 per minute, 120 per hour).
+# https://learn.microsoft.com/en-us/defender-endpoint/api/get-package-sas-uri (2 per minute, 120 per hour) and
+# https://learn.microsoft.com/en-us/defender-endpoint/api/batch-update-alerts (10 per minute, 500 per hour). A PATCH
+# of one alert ("Update alert": 100 per minute, 1500 per hour) has the default's limits and shares its class.
 DEFAULT_LIMITS = {
     "default": [[100, 60], [1500, 3600]],
     "runliveresponse": [[10, 60]],
     "getpackageuri": [[2, 60], [120, 3600]],
+    "alertbatchupdate": [[10, 60], [500, 3600]],
 }
-# Endpoints whose limits are their own; everything else shares "default".
-_CLASS_SUFFIXES = (("/runliveresponse", "runliveresponse"), ("/getpackageuri", "getpackageuri"))
+# Endpoints whose limits are their own, by the path's ending (case-insensitive, whatever the method); everything
+# else shares "default".
+_CLASS_SUFFIXES = (("/runliveresponse", "runliveresponse"), ("/getpackageuri", "getpackageuri"),
+                   ("/alerts/batchupdate", "alertbatchupdate"))
 # A reserved call whose answer never came (the process died) stops counting as in flight after this long.
 IN_FLIGHT_GRACE = 120
 # The bound of a pause given without one (and of one an older release wrote): the default max_retry_wait.
@@ -54,7 +59,8 @@ LEGACY_PAUSE_BOUND = 3600
 
 
 def rate_class(path):
-    lowered = (path or "").lower().split("?", 1)[0]
+    """The endpoint class of an API path: matched on how the path ends, in any case and for any method."""
+    lowered = (path or "").lower().split("?", 1)[0].rstrip("/")
     for suffix, klass in _CLASS_SUFFIXES:
         if lowered.endswith(suffix):
             return klass

@@ -31,6 +31,7 @@ class ItemKind:
 DEVICES = ItemKind("machine", "device", "failed_machines")
 INDICATORS = ItemKind("value", "indicator", "failed_indicators")
 ACTIONS = ItemKind("action_id", "action", "failed_actions")
+ALERTS = ItemKind("alert_id", "alert", "failed_alerts")
 
 
 class ItemRow:

@@ -228,6 +228,8 @@ _PERMISSIONS = tuple((r"/%s$" % re.escape(spec.verb.lower()), spec.permission) f
                                        "Machine.LiveResponse or Machine.StopAndQuarantine)"),
     (r"^/api/libraryfiles", "Library.Manage"),
     (r"^/api/indicators", "Ti.ReadWrite.All (or Ti.ReadWrite)"),
+    # Reading and updating alerts (Learn, "Update alert" and "Batch update alerts"): the updates need write.
+    (r"^/api/alerts", "Alert.ReadWrite.All"),
     (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
 )
 

@@ -193,6 +193,16 @@ CASES = [
     ("t-long", "machine_tags", {"machine_id": WS1, "tags": ["x" * 300]}, "longer than"),
     ("t-state", "machine_tags", {"machine_id": WS1, "tags": ["a"], "state": "maybe"}, CHOICES),
     ("t-id", "machine_tags", {"machine_id": "nope", "tags": ["a"]}, NOT_ID),
+    # --- defender_alert -----------------------------------------------------------------------------------------
+    ("al-nothing", "alert", {"alert_id": "da1"}, "Nothing to set"),
+    ("al-pair", "alert", {"alert_id": "da1", "classification": "FalsePositive", "determination": "Malware"},
+     "FalsePositive / determination Malware is not valid: FalsePositive takes Clean, InsufficientData, Other"),
+    ("al-both", "alert", {"alert_id": "da1", "alert_ids": ["da2"], "status": "New"}, EXCLUSIVE),
+    ("al-empty", "alert", {"alert_ids": [], "status": "New"}, "alert_ids is empty"),
+    ("al-blank", "alert", {"alert_ids": ["da1", " "], "status": "New"}, "empty item"),
+    ("al-status", "alert", {"alert_id": "da1", "status": "Closed"}, CHOICES),
+    ("al-deprecated", "alert", {"alert_id": "da1", "determination": "Apt"}, CHOICES),
+    ("al-comment", "alert", {"alert_id": "da1", "comment": "  "}, "comment must not be empty"),
     # --- defender_indicator -----------------------------------------------------------------------------------
     ("n-sha1", "indicator", {"value": "xyz", "type": "FileSha1", "title": "t", "action": "Block"}, "is not a"),
     ("n-type", "indicator", {"value": "10.1.2.3", "type": "Ip", "title": "t"}, CHOICES),
