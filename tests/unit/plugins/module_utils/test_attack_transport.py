@@ -347,10 +347,13 @@ def test_a_hostile_retry_after_never_blocks_the_controller(servers, tls, tmp_pat
     except DefenderRateLimitError:
         pass  # this task may give up: it may wait 2 s at most, and the API said longer
     assert _pause_left(tmp_path, api) <= 2 + 1  # never more than max_retry_wait is recorded
-    # The next task is not blocked: it waits out what is left of at most 2 seconds and succeeds.
+    # The next task is not blocked: it waits out what is left of at most 2 seconds and succeeds with one request.
+    # (The first task may have retried once within its 2 seconds, when the jittered backoff for an unusable
+    # Retry-After came out short: then it made two.)
+    before = len(api.requests)
     later = build_client(params_for(api, tls, tmp_path, rate_budget=True, max_retry_wait=10))
     assert later.get("/api/machines")["value"] == [{"id": "m1"}]
-    assert len(api.requests) == 2
+    assert len(api.requests) == before + 1 and before in (1, 2)
 
 
 @pytest.mark.parametrize("recorded", [1e12, "Infinity", [1e12, 5]])
