@@ -57,6 +57,7 @@ def collection_path():
 
 def fleet_seed(count, scale):
     seed = load_seed()
+    seed.pop("events", None)  # the default seed's hunting events name its own devices, which this seed replaces
     seed["machines"] = [{"id": "%040x" % (0xf1ee7000000 + i), "computerDnsName": "ws-%04d.fleet.example.com" % i,
                          "osPlatform": "Windows11"} for i in range(count)]
     seed["scripts"] = dict(seed.get("scripts") or {}, **{"collect_triage.ps1": {
