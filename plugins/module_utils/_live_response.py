@@ -349,8 +349,9 @@ class Collector:
                     action["id"], action.get("computerDnsName"), len(lost),
                     "; ".join("command %s (%s %s): %s" % (c["index"], c["type"], _target(c), c["result_error"])
                               for c in lost)),
-                result=result, hint="Nothing partial was kept. Fetch the results again without running the session "
-                                    "again: secops.defender.defender_live_response with action_id=%s." % action["id"])
+                result=result, code="ResultsNotBroughtHome",
+                hint="Nothing partial was kept. Fetch the results again without running the session again: "
+                     "secops.defender.defender_live_response with action_id=%s." % action["id"])
         status = action.get("status")
         failed = [c for c in result["commands"] if c["status"] == "Failed"]
         nonzero = [c for c in result["commands"] if c["type"] == "RunScript" and c.get("exit_code") not in (0, None)]
