@@ -26,11 +26,10 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderInputError,
     DefenderNotFoundError,
 )
-from ansible_collections.secops.defender.plugins.module_utils._odata import any_of
+from ansible_collections.secops.defender.plugins.module_utils._odata import any_of, in_chunks
 from ansible_collections.secops.defender.plugins.module_utils._results import ALERTS, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 
-READ_CHUNK = 20          # ids per GET /api/alerts?$filter=(id eq ... or ...)
 BATCH_MAX = 500          # alertIds per POST /api/alerts/batchUpdate
 STATUSES = ("New", "InProgress", "Resolved")
 # The classification -> determination pairs of Microsoft Learn's "Batch update alerts" page (the determination
@@ -142,8 +141,7 @@ class AlertRow(ItemRow):
 
 def read_alerts(client, rows):
     """Fill each row with its Alert entity, 20 ids a query; an id the API does not know fails its row."""
-    for start in range(0, len(rows), READ_CHUNK):
-        chunk = rows[start:start + READ_CHUNK]
+    for chunk in in_chunks(rows):
         try:
             found = client.paged("/api/alerts", params={"$filter": any_of("id", [r.alert_id for r in chunk])})
         except DefenderError as exc:

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to secops.defender: cancelling many machine actions in one task.
 
-The actions are read with one list query per 20 ids (not a GET each), the open ones are cancelled concurrently
-(one POST each: the API has no batch cancel, see https://learn.microsoft.com/en-us/defender-endpoint/api/cancel-machine-action),
-and the wait polls one list query for all of them (_waiter.py). One row per action (_results.py).
+The actions are read with one list query per 20 ids (not a GET each; the API filters actions by id), the open
+ones are cancelled concurrently (one POST each: the API has no batch cancel, see
+https://learn.microsoft.com/en-us/defender-endpoint/api/cancel-machine-action), and the wait polls one list query
+for all of them (_waiter.py). One row per action (_results.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,13 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid, is_final
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError, DefenderError
-from ansible_collections.secops.defender.plugins.module_utils._odata import any_of
+from ansible_collections.secops.defender.plugins.module_utils._odata import any_of, in_chunks
 from ansible_collections.secops.defender.plugins.module_utils._results import ACTIONS, ItemRow, finish
-from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 from ansible_collections.secops.defender.plugins.module_utils._waiter import Waiter
-
-# Ids per list query: each adds ~50 characters to the URL.
-IDS_PER_QUERY = 20
 
 
 class CancelRow(ItemRow):
@@ -40,12 +37,11 @@ class CancelRow(ItemRow):
 
 
 def read_actions(client, action_ids):
-    """{id: action} for these ids, in list queries of IDS_PER_QUERY ids each."""
+    """{id: action} for these ids, one list query per VALUES_PER_QUERY ids."""
+    service = ActionService(client)
     found = {}
-    for start in range(0, len(action_ids), IDS_PER_QUERY):
-        chunk = action_ids[start:start + IDS_PER_QUERY]
-        for action in client.paged("/api/machineactions", {"$filter": any_of("id", chunk)}):
-            action = api_action(action, "listed machine action")
+    for chunk in in_chunks(action_ids):
+        for action in service.list(odata_filter=any_of("id", chunk)):
             found[action["id"].lower()] = action
     return found
 

@@ -30,6 +30,16 @@ def any_of(field, values):
     return "(" + " or ".join(eq(field, v) for v in values) + ")"
 
 
+# Values per `(field eq a or field eq b ...)` clause: each adds up to ~60 characters to the URL, which stays well
+# under the 8 KB the API's front end accepts.
+VALUES_PER_QUERY = 20
+
+
+def in_chunks(values, size=VALUES_PER_QUERY):
+    """`values` (a list) in slices of at most `size`, one list query each."""
+    return [values[start:start + size] for start in range(0, len(values), size)]
+
+
 def all_of(*clauses):
     return " and ".join(c for c in clauses if c) or None
 

@@ -202,13 +202,11 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     target_list,
 )
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
-from ansible_collections.secops.defender.plugins.module_utils._odata import ACTION_FILTERABLE, check_filter
+from ansible_collections.secops.defender.plugins.module_utils._odata import ACTION_FILTERABLE, check_filter, in_chunks
 from ansible_collections.secops.defender.plugins.module_utils._specs import ACTION_TYPES
 
 
-# Device ids per list query (each adds ~60 characters to the URL), and the most devices queried by id at all:
-# beyond, one query over the tenant (by type and status) costs fewer calls.
-IDS_PER_QUERY = 20
+# The most devices queried by id at all: beyond, one query over the tenant (by type and status) costs fewer calls.
 MAX_BY_ID = 200
 
 
@@ -237,7 +235,7 @@ def fleet_actions(client, params, service):
     if len(ids) > MAX_BY_ID:
         chunks = [None]
     else:
-        chunks = [ids[i:i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
+        chunks = in_chunks(ids)
     wanted, actions = set(ids), []
     for chunk in chunks:
         actions.extend(a for a in service.list(machine_ids=chunk, **kwargs)
