@@ -42,16 +42,26 @@ from ansible_collections.secops.defender.plugins.module_utils._state_file import
 # https://learn.microsoft.com/en-us/defender-endpoint/api/get-package-sas-uri (2 per minute, 120 per hour) and
 # https://learn.microsoft.com/en-us/defender-endpoint/api/batch-update-alerts (10 per minute, 500 per hour). A PATCH
 # of one alert ("Update alert": 100 per minute, 1500 per hour) has the default's limits and shares its class.
+# https://learn.microsoft.com/en-us/defender-endpoint/api/run-advanced-query-api (45 per minute, 1500 per hour),
+# https://learn.microsoft.com/en-us/defender-endpoint/api/initiate-autoir-investigation (50 per hour),
+# https://learn.microsoft.com/en-us/defender-endpoint/api/import-ti-indicators (30 per minute) and
+# https://learn.microsoft.com/en-us/defender-endpoint/api/batch-delete-ti-indicators (30 per minute).
 DEFAULT_LIMITS = {
     "default": [[100, 60], [1500, 3600]],
     "runliveresponse": [[10, 60]],
     "getpackageuri": [[2, 60], [120, 3600]],
     "alertbatchupdate": [[10, 60], [500, 3600]],
+    "advancedqueries": [[45, 60], [1500, 3600]],
+    "startinvestigation": [[50, 3600]],
+    "indicatorimport": [[30, 60]],
+    "indicatorbatchdelete": [[30, 60], [1500, 3600]],
 }
 # Endpoints whose limits are their own, by the path's ending (case-insensitive, whatever the method); everything
 # else shares "default".
 _CLASS_SUFFIXES = (("/runliveresponse", "runliveresponse"), ("/getpackageuri", "getpackageuri"),
-                   ("/alerts/batchupdate", "alertbatchupdate"))
+                   ("/alerts/batchupdate", "alertbatchupdate"), ("/advancedqueries/run", "advancedqueries"),
+                   ("/startinvestigation", "startinvestigation"), ("/indicators/import", "indicatorimport"),
+                   ("/indicators/batchdelete", "indicatorbatchdelete"))
 # A reserved call whose answer never came (the process died) stops counting as in flight after this long.
 IN_FLIGHT_GRACE = 120
 # The bound of a pause given without one (and of one an older release wrote): the default max_retry_wait.

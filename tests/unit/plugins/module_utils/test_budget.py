@@ -32,6 +32,10 @@ def test_classes_follow_the_documented_endpoints():
     assert rate_class("/api/machines/x/runliveresponse") == "runliveresponse"
     assert rate_class("/api/machineactions/x/getPackageUri") == "getpackageuri"
     assert rate_class("/api/machines/x/StopAndQuarantineFile") == "default"
+    assert rate_class("/api/advancedqueries/run") == "advancedqueries"
+    assert rate_class("/api/machines/x/startInvestigation") == "startinvestigation"
+    assert rate_class("/api/indicators/import") == "indicatorimport"
+    assert rate_class("/api/indicators/BatchDelete") == "indicatorbatchdelete"
 
 
 def test_calls_beyond_a_window_wait_for_it(tmp_path):
