@@ -192,11 +192,16 @@ def scope_key(options, urls):
                       urls["api_url"])
 
 
-def client_for(get_option):
-    """A DefenderClient from a controller plugin's options (inventory, lookup)."""
+def connection_for(get_option):
+    """The connection options of a controller plugin (inventory, lookup), resolved as a module's would be."""
     # "" is unset, as for the modules; then the modules' own argspec types what ansible's config handed over.
     given = dict((name, get_option(name)) for name in AUTH_ARGSPEC)
-    return build_client(resolve_connection(dict((k, v) for k, v in given.items() if v != "")))
+    return resolve_connection(dict((k, v) for k, v in given.items() if v != ""))
+
+
+def client_for(get_option):
+    """A DefenderClient from a controller plugin's options (inventory, lookup)."""
+    return build_client(connection_for(get_option))
 
 
 def submit_locks(params, api_url, warn):
