@@ -145,6 +145,7 @@ keyed_groups:
 # and in quarantine.yml, the ids of a group for a module's machines option:
 #   machines: groups['tag_finance'] | map('extract', hostvars, 'defender_id') | list
 
+---
 # customers.defender.yml: two customers' devices, read through one multi-tenant app that each customer consented
 # to (client_id and client_secret from DEFENDER_CLIENT_ID and DEFENDER_CLIENT_SECRET); hosts such as
 # contoso.ws-01.contoso.com in the groups tenant_contoso and tenant_fabrikam
