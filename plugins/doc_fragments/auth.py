@@ -134,7 +134,7 @@ options:
         or V(rediss://) for TLS). The rate budget's windows, its 429 pauses and the per-device submit locks with
         their journal then live there instead of in O(token_cache_dir), so AWX/AAP jobs in separate pods, job
         slices on several nodes and one job per EDA event share one budget and never submit the same action twice.
-      - The store is checked before anything is sent: one that cannot be reached (refused, wrong password, TLS,
+      - The store is checked before anything is sent; one that cannot be reached (refused, wrong password, TLS,
         timeout) fails the task with the code C(CoordinationStore), naming its host and port, never the password.
         There is no fall back to local files, which would break the promise.
       - Needs the C(redis) Python library (5.0.0 or later) where the modules run.
