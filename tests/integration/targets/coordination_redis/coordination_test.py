@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import requests
@@ -26,6 +27,7 @@ CONTROLLERS = 4
 # The budget the four runs share, and the emulator enforces: four runs each believing they had it alone would
 # answer 429s here.
 LIMITS = {"default": [[40, 6]]}
+TMPDIRS = {}
 
 
 def free_port():
@@ -84,10 +86,12 @@ def machine_ids():
 def controller_env(workdir, index):
     """A pod of its own: HOME, TMPDIR and the state folder are not shared."""
     home = os.path.join(workdir, "controller-%d" % index)
-    for sub in ("home", "tmp", "state"):
+    for sub in ("home", "state"):
         os.makedirs(os.path.join(home, sub), exist_ok=True)
-    env = dict(os.environ, HOME=os.path.join(home, "home"), TMPDIR=os.path.join(home, "tmp"),
-               ANSIBLE_LOCAL_TEMP=os.path.join(home, "tmp"), ANSIBLE_REMOTE_TEMP=os.path.join(home, "tmp"))
+    # A short TMPDIR of its own: ansible-core 2.21 puts a unix socket there, whose path may not pass 107 bytes.
+    tmp = TMPDIRS.setdefault(index, tempfile.mkdtemp(prefix="coord%d-" % index, dir="/tmp"))
+    env = dict(os.environ, HOME=os.path.join(home, "home"), TMPDIR=tmp, ANSIBLE_LOCAL_TEMP=tmp,
+               ANSIBLE_REMOTE_TEMP=tmp)
     return env, os.path.join(home, "state")
 
 
@@ -187,6 +191,8 @@ def main(config_path, workdir):
         redis_store.stop()
         emulator.call("POST", "/settings", {"rate_limits": before})
         shutil.rmtree(os.path.join(workdir, "redis"), ignore_errors=True)
+        for folder in TMPDIRS.values():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
