@@ -87,8 +87,8 @@ def main():
         step(bench, "2) the same again (no-op)", {"secops.defender.defender_indicator": dict(
             common, indicators=wanted)}, args.count)
         purge = dict(auth, indicators=[], purge=True, purge_scope={"title_prefix": PREFIX, "created_by_this_app": True})
-        step(bench, "3) purge to 0, check mode and --diff", {"secops.defender.defender_indicator": purge,
-                                                            "check_mode": True, "diff": True}, args.count)
+        step(bench, "3) purge to 0, check mode and --diff",
+             {"secops.defender.defender_indicator": purge, "check_mode": True, "diff": True}, args.count)
         step(bench, "4) purge to 0", {"secops.defender.defender_indicator": purge}, args.count)
 
 

@@ -201,7 +201,6 @@ class IndicatorRow(ItemRow):
             row["indicator"] = entity
         return row
 
-
     def diff(self):
         """(before, after) of this indicator for --diff, None for what does not change: the options that change
         for an update, the whole indicator when it is created or deleted."""

@@ -20,7 +20,7 @@ description:
     list for more than twenty values), and what must change is written through the import endpoint in batches of
     500. What must go is deleted with C(BatchDelete) in batches of 500; a task that deletes a single indicator uses
     one C(DELETE) (it does not spend BatchDelete's 30 calls a minute).
-  - With O(purge=true), O(indicators) is the exclusive list of a scope (O(purge_scope)): every indicator in that scope
+  - With O(purge=true), O(indicators) is the exclusive list of a scope (O(purge_scope)); every indicator in that scope
     that the list does not name is deleted. Indicators outside the scope are never touched. A purge without a scope
     is refused before anything is sent.
   - With C(--diff), returns per indicator the options that change (a created or deleted indicator whole); in check
@@ -152,14 +152,14 @@ options:
       - Check mode and C(--diff) list every indicator a purge would delete before it is deleted.
     type: bool
     default: false
-    version_added: 0.4.0
+    version_added: 0.3.0
   purge_scope:
     description:
       - Which indicators this list owns, so that O(purge=true) can never delete what it does not. Criteria given
         together must all match. The scope is matched on every indicator the API lists, by the module itself.
       - Use a title prefix that only your repository writes, or your own device group, application name or app.
     type: dict
-    version_added: 0.4.0
+    version_added: 0.3.0
     suboptions:
       title_prefix:
         description: Indicators whose title starts with this (case-sensitive), for example V(IaC:).
@@ -271,7 +271,7 @@ results:
     purged:
       description: Whether this row is an indicator the list does not name, deleted (or to be) by O(purge).
       type: bool
-      version_added: 0.4.0
+      version_added: 0.3.0
     kept:
       description: Options that differ on an existing indicator but that the API sets only on creation
         (V(application)); the indicator keeps its value, and the task warns.
@@ -329,7 +329,7 @@ summary:
     purged:
       description: Of RV(summary.deleted), those deleted by O(purge).
       type: int
-      version_added: 0.4.0
+      version_added: 0.3.0
   sample: {created: 1, updated: 0, deleted: 0, unchanged: 1, failed: 0, purged: 0}
 diff:
   description:
@@ -338,7 +338,7 @@ diff:
       created one whole. In check mode, what would be.
   returned: in diff mode
   type: dict
-  version_added: 0.4.0
+  version_added: 0.3.0
   contains:
     before:
       description: The indicators' changed options before the task, by indicator.

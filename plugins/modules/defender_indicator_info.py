@@ -10,14 +10,14 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: defender_indicator_info
 short_description: List Microsoft Defender for Endpoint indicators (custom IoCs) by type, value, action or scope
-version_added: 0.4.0
+version_added: 0.3.0
 description:
   - Lists the tenant's indicators that match every option given, following pages, so that a pipeline can report
     drift between a repository and the tenant.
   - The options become one OData C($filter) (values in slices of twenty, one query each). The scope options
     (O(title_prefix), O(rbac_group_name), O(application), O(created_by), O(created_by_this_app)) are also matched by
-    the module on every indicator returned, exactly as C(defender_indicator) matches its O(secops.defender.defender_indicator#module:purge_scope):
-    the list is what a purge with that scope would consider.
+    the module on every indicator returned, exactly as M(secops.defender.defender_indicator) matches its
+    C(purge_scope), so the list is what a purge with that scope would consider.
 author:
   - Secops Defender Contributors (@secops-collections)
 options:

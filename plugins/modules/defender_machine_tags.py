@@ -18,7 +18,7 @@ description:
     C(AddOrRemoveTagForMultipleMachines) in batches of at most 500 devices. One device uses the per-device
     endpoint.
   - Tags are compared exactly, as the API stores them (V(Finance) and V(finance) are two tags).
-  - With O(purge=true), O(tags) is the exclusive set of the tags this task manages (O(tag_prefix), O(managed_tags)):
+  - With O(purge=true), O(tags) is the exclusive set of the tags this task manages (O(tag_prefix), O(managed_tags));
     a managed tag a device has that O(tags) does not name is removed. Other tags are never touched. A purge without
     a scope is refused before any request. It works on a whole fleet (O(machines)) in one task.
   - With C(--diff), returns each device's tags before and after (in check mode, what they would be).
@@ -43,20 +43,20 @@ options:
       - Check mode and C(--diff) list every tag a purge would remove before it is removed.
     type: bool
     default: false
-    version_added: 0.4.0
+    version_added: 0.3.0
   tag_prefix:
     description:
       - With O(purge=true), the tags this task manages are those starting with this (case-sensitive), for example
         V(iac-).
     type: str
-    version_added: 0.4.0
+    version_added: 0.3.0
   managed_tags:
     description:
-      - With O(purge=true), the tags this task manages, by name (also with O(tag_prefix): a tag is managed when
-        either says so).
+      - With O(purge=true), the tags this task manages, by name. With O(tag_prefix) too, a tag is managed when
+        either says so.
     type: list
     elements: str
-    version_added: 0.4.0
+    version_added: 0.3.0
   state:
     description:
       - V(present) adds the tags a device lacks; V(absent) removes the ones it has. Other tags are left alone.
@@ -233,11 +233,11 @@ rate_budget:
   sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 diff:
   description:
-    - With C(--diff), the devices whose tags change, keyed by computer DNS name (or id): their tags before and
+    - With C(--diff), the devices whose tags change, keyed by computer DNS name (or id), with their tags before and
       after. In check mode, what they would be.
   returned: in diff mode
   type: dict
-  version_added: 0.4.0
+  version_added: 0.3.0
   contains:
     before:
       description: Each changing device's tags before the task.
