@@ -33,7 +33,7 @@ def _values(values):
 def list_indicators(client, params, client_id=None):
     """The indicators that match `params` (the module's options), each once, in the API's order."""
     scope = scope_from(dict((k, params.get(k)) for k in ("title_prefix", "rbac_group_name", "application",
-                                                         "created_by_this_app")), client_id, option="options")
+                                                         "created_by_this_app")), client_id, option="")
     if params.get("created_by"):
         scope.created_by = params["created_by"]
     odata = check_filter(params.get("filter"), INDICATOR_FILTERABLE, entity="indicators") if params.get("filter") \

@@ -74,19 +74,20 @@ class Scope:
         return " and ".join(parts)
 
 
-def scope_from(options, client_id=None, option="purge_scope"):
+def scope_from(options, client_id=None, option="purge_scope."):
     """A Scope from the module's dict of SCOPE_OPTIONS; created_by_this_app needs the task's client_id."""
     options = options or {}
     created_by = None
     if options.get("created_by_this_app"):
         if not client_id:
-            raise DefenderInputError("%s.created_by_this_app compares createdBy with this task's client_id, and none "
-                                     "is set (an access_token or a managed identity without client_id). Set "
-                                     "client_id, or name the scope another way. %s" % (option, SCOPE_HOWTO))
+            raise DefenderInputError("%screated_by_this_app compares createdBy with this task's client_id, and none "
+                                     "is set (an access_token, or a managed identity without client_id). Set "
+                                     "client_id, or name the scope another way.%s"
+                                     % (option, " " + SCOPE_HOWTO if option else ""))
         created_by = client_id
     for key in ("title_prefix", "rbac_group_name", "application"):
         if options.get(key) is not None and not str(options[key]).strip():
-            raise DefenderInputError("%s.%s is empty; an empty criterion would match every indicator." % (option, key))
+            raise DefenderInputError("%s%s is empty; an empty criterion would match every indicator." % (option, key))
     return Scope(options.get("title_prefix"), options.get("rbac_group_name"), options.get("application"), created_by)
 
 
