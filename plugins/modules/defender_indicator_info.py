@@ -144,7 +144,7 @@ error:
       description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: The API's error code, for example V(ResourceNotFound) or V(ODataError) (see L(the API's
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
         error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
         example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
       type: str
@@ -159,11 +159,11 @@ error:
       description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request; V(null) when no request failed.
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._indicator_info import list_indicators
 from ansible_collections.secops.defender.plugins.module_utils._indicators import ACTIONS, SEVERITIES, TYPES
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
@@ -171,8 +171,6 @@ from ansible_collections.secops.defender.plugins.module_utils._module import Def
 
 def run(module):
     params = module.params
-    if params.get("limit") is not None and params["limit"] < 1:
-        raise DefenderInputError("limit must be 1 or more.")
     found = list_indicators(module.client, params, params.get("client_id") or params.get("managed_identity_client_id"))
     return {"changed": False, "indicators": found, "count": len(found)}
 
