@@ -4,6 +4,7 @@ emulator)."""
 import pytest
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._indicator_info import list_indicators
 from ansible_collections.secops.defender.plugins.module_utils._indicator_scope import Scope, purge_scope, scope_from
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
     IndicatorRow,
@@ -189,3 +190,29 @@ def test_a_purge_without_a_scope_is_refused(purge, options, client_id, many, wor
     with pytest.raises(DefenderInputError) as caught:
         purge_scope(purge, options, client_id, many)
     assert words in str(caught.value)
+
+
+def test_absent_for_many_is_one_batch_delete_and_absent_for_one_is_one_delete(client, control):
+    items = titled("absent ", 3)
+    apply(client, items)
+    control("DELETE", "/log")
+    rows = apply(client, [dict(i, state="absent") for i in items[:2]])
+    assert [r.outcome for r in rows] == ["deleted", "deleted"]
+    assert [(c["method"], c["path"]) for c in control.api_calls() if c["method"] != "GET"] == [
+        ("POST", "/api/indicators/BatchDelete")]
+    control("DELETE", "/log")
+    apply(client, [dict(items[2], state="absent")])
+    assert [c["method"] for c in control.api_calls() if c["method"] != "GET"] == ["DELETE"]
+    assert not [e for e in in_state(control) if e["title"].startswith("absent ")]
+
+
+def test_info_splits_values_twenty_a_query_and_matches_the_scope_itself(client, control):
+    """The API's startswith may ignore case (the emulator's does); the scope, like a purge's, does not."""
+    apply(client, titled("Info ", 25) + titled("info ", 2, start=100))
+    control("DELETE", "/log")
+    values = ["%040X" % (0xfeed0000 + i) for i in range(25)]   # upper case: hashes are compared in lower case
+    found = list_indicators(client, {"value": values, "title_prefix": "Info "})
+    assert len(found) == 25
+    queries = [c["query"]["$filter"] for c in control.api_calls("GET")]
+    assert len(queries) == 2 and all("startswith(title,'Info ')" in q for q in queries)
+    assert len(list_indicators(client, {"title_prefix": "Info "})) == 25   # the two "info " ones are left out
