@@ -415,7 +415,12 @@ class AlertQuery:
                       if params.get(option)]
         self.raw = params.get("filter")
         if self.raw:
-            check_filter(self.raw, ALERT_FILTERABLE, option="filter", entity="alerts")
+            try:
+                check_filter(self.raw, ALERT_FILTERABLE, option="filter", entity="alerts")
+            except DefenderInputError as exc:
+                if "machineid" in self.raw.lower():
+                    exc.message += " For the alerts of devices, give their ids in machines."
+                raise
         clauses = [any_of("status", self.statuses), any_of("severity", self.severities)]
         # Times are OData DateTimeOffset literals, unquoted (Learn's example: lastUpdateTime ge 2019-11-22T00:00:00Z).
         clauses += ["%s %s %s" % (prop, op, when) for prop, op, when in self.times]
