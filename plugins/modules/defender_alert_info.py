@@ -80,7 +80,7 @@ options:
       - The API filters alerts only on the properties that the
         L(List alerts API,https://learn.microsoft.com/en-us/defender-endpoint/api/get-alerts) page lists -
         alertCreationTime, lastUpdateTime, incidentId, InvestigationId, id, assignedTo, detectionSource,
-        lastEventTime, status, severity and category. A filter that names another property (C(machineId) included:
+        lastEventTime, status, severity and category. A filter that names another property (C(machineId) included -
         use O(machines)) is refused before anything is sent.
     type: str
   evidence:
@@ -106,7 +106,7 @@ options:
     default: 4
   fail_on_alert_error:
     description:
-      - Whether the task fails at the end when any alert failed (reading its related entities: a missing permission,
+      - Whether the task fails at the end when any alert failed (reading its related entities - a missing permission,
         a spent rate budget). Every row is returned either way. An id the API does not know is not a failure.
     type: bool
     default: true
@@ -240,7 +240,8 @@ alert_ids:
   elements: str
   sample: [da637399794050273582_760707377]
 machine_ids:
-  description: The alerts' devices, each once, in order; ready for the O(machines) of an action module.
+  description: The alerts' devices, each once, in order; ready for the
+    O(secops.defender.defender_isolation#module:machines) of an action module.
   returned: always
   type: list
   elements: str
@@ -250,6 +251,17 @@ machines:
   returned: always
   type: list
   elements: dict
+  contains:
+    machine_id:
+      description: The device's id, in lower case.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, as the API gave it.
+      type: str
+    found_by:
+      description: The alerts that found the device, in the order given.
+      type: list
+      elements: str
   sample:
     - {machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07, machine_name: ws-fin-001.corp.example.com,
        found_by: [da637399794050273582_760707377]}

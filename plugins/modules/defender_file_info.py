@@ -178,8 +178,8 @@ results:
       failed: false
       msg: "8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f: 1 device(s), 0 alert(s)."
 machine_ids:
-  description: The devices of every file, each once, in the order found; ready for the O(machines) of an action
-    module.
+  description: The devices of every file, each once, in the order found; ready for the
+    O(secops.defender.defender_quarantine_file#module:machines) of an action module.
   returned: always
   type: list
   elements: str
@@ -189,6 +189,17 @@ machines:
   returned: always
   type: list
   elements: dict
+  contains:
+    machine_id:
+      description: The device's id, in lower case.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, as the API gave it.
+      type: str
+    found_by:
+      description: The entities that found the device, in the order given.
+      type: list
+      elements: str
   sample:
     - {machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07, machine_name: ws-fin-001.corp.example.com,
        found_by: [8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f]}

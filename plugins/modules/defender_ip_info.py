@@ -12,7 +12,7 @@ module: defender_ip_info
 short_description: From IP addresses to their statistics, alerts and the devices of those alerts
 version_added: 0.4.0
 description:
-  - For each address of O(ips), reads its statistics in the organization (C(GET /api/ips/{ip}/stats): how many
+  - For each address of O(ips), reads its statistics in the organization (C(GET /api/ips/{ip}/stats) - how many
     devices talked to it, first and last seen) and its alerts (C(GET /api/ips/{ip}/alerts)), each part selectable
     with O(include).
   - Microsoft Learn documents no route from an IP address to the devices that talked to it. RV(results[].machines)
@@ -161,8 +161,8 @@ results:
       failed: false
       msg: "198.51.100.23: 0 device(s), 0 alert(s)."
 machine_ids:
-  description: The devices of every IP address, each once, in the order found; ready for the O(machines) of an action
-    module.
+  description: The devices of every IP address, each once, in the order found; ready for the
+    O(secops.defender.defender_isolation#module:machines) of an action module.
   returned: always
   type: list
   elements: str
@@ -172,6 +172,17 @@ machines:
   returned: always
   type: list
   elements: dict
+  contains:
+    machine_id:
+      description: The device's id, in lower case.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, as the API gave it.
+      type: str
+    found_by:
+      description: The entities that found the device, in the order given.
+      type: list
+      elements: str
   sample:
     - {machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07, machine_name: ws-fin-001.corp.example.com,
        found_by: [198.51.100.23]}
@@ -263,6 +274,7 @@ error:
 
 from ansible_collections.secops.defender.plugins.module_utils._entities import IPS, run_pivot
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
+
 
 def main():
     argument_spec = dict(

@@ -169,8 +169,8 @@ results:
       failed: false
       msg: "alice: 1 device(s), 0 alert(s)."
 machine_ids:
-  description: The devices of every user, each once, in the order found; ready for the O(machines) of an action
-    module.
+  description: The devices of every user, each once, in the order found; ready for the
+    O(secops.defender.defender_isolation#module:machines) of an action module.
   returned: always
   type: list
   elements: str
@@ -180,6 +180,17 @@ machines:
   returned: always
   type: list
   elements: dict
+  contains:
+    machine_id:
+      description: The device's id, in lower case.
+      type: str
+    machine_name:
+      description: The device's computer DNS name, as the API gave it.
+      type: str
+    found_by:
+      description: The entities that found the device, in the order given.
+      type: list
+      elements: str
   sample:
     - {machine_id: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07, machine_name: ws-fin-001.corp.example.com,
        found_by: [alice]}
@@ -284,6 +295,7 @@ from ansible_collections.secops.defender.plugins.module_utils._entities import (
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 
 ONE_OF = ("users", "machines")
+
 
 def main():
     argument_spec = dict(
