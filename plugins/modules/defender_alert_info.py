@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: defender_alert_info
 short_description: List alerts, or read them by id, with their evidence and everything they touch
-version_added: 0.4.0
+version_added: 0.3.0
 description:
   - Lists Microsoft Defender for Endpoint alerts with the documented filters - O(status), O(severity), the time
     ranges O(created_after)/O(created_before) (C(alertCreationTime)) and O(updated_after)/O(updated_before)

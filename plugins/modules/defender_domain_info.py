@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: defender_domain_info
 short_description: From domains to the devices that talked to them, with their statistics and alerts
-version_added: 0.4.0
+version_added: 0.3.0
 description:
   - For each domain of O(domains), reads its statistics in the organization (C(GET /api/domains/{domain}/stats)),
     the devices that communicated with it (C(GET /api/domains/{domain}/machines)) and its alerts

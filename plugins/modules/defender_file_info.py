@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: defender_file_info
 short_description: From files (SHA-1 or SHA-256) to the devices that hold them, with their information and alerts
-version_added: 0.4.0
+version_added: 0.3.0
 description:
   - For each file of O(files), reads what Microsoft Defender for Endpoint knows of it, each part selectable with
     O(include) - its information (C(GET /api/files/{id})), its statistics in the organization

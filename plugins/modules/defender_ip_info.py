@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: defender_ip_info
 short_description: From IP addresses to their statistics, alerts and the devices of those alerts
-version_added: 0.4.0
+version_added: 0.3.0
 description:
   - For each address of O(ips), reads its statistics in the organization (C(GET /api/ips/{ip}/stats) - how many
     devices talked to it, first and last seen) and its alerts (C(GET /api/ips/{ip}/alerts)), each part selectable

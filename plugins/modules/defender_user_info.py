@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: defender_user_info
 short_description: From users to their devices and alerts, or from devices to the users who logged on to them
-version_added: 0.4.0
+version_added: 0.3.0
 description:
   - With O(users), reads for each user the devices related to them (C(GET /api/users/{id}/machines)) and their
     alerts (C(GET /api/users/{id}/alerts)), each part selectable with O(include). The id is the account name alone,
