@@ -136,7 +136,7 @@ EXAMPLES = r"""
   secops.defender.defender_alert_info:
     status: [New]
     severity: [High]
-    created_after: "{{ '%Y-%m-%dT%H:%M:%SZ' | strftime(now(utc=true).timestamp() - 86400) }}"
+    created_after: "{{ '%Y-%m-%dT%H:%M:%SZ' | strftime(now(utc=true).timestamp() - 86400, utc=true) }}"
   register: fresh
 
 - name: Start working on them
