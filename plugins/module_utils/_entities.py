@@ -35,7 +35,7 @@ from ansible_collections.secops.defender.plugins.module_utils._odata import all_
 from ansible_collections.secops.defender.plugins.module_utils._results import ALERTS, ItemKind, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
-from ansible_collections.secops.defender.plugins.module_utils._untrusted import HOST_NAME, MACHINE_ID, SHA1, SHA256, shaped
+from ansible_collections.secops.defender.plugins.module_utils._untrusted import ALERT_ID, HOST_NAME, MACHINE_ID, SHA1, SHA256, shaped
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_machine_id, ip_address, utc_timestamp
 
 MAX_LOOKBACK_HOURS = 720       # Learn, get-file-statistics: "The maximum value for lookbackhours is 720 Hours"
@@ -145,7 +145,9 @@ class EntityRow(ItemRow):
                               "last_seen": machine.get("lastSeen"), "via": via})
 
     def alert_ids(self):
-        return [a.get("id") for a in self.parts.get("alerts") or [] if isinstance(a, dict) and a.get("id")]
+        """The ids of its alerts that have an alert id's shape (they are handed on to the next task)."""
+        return [a["id"] for a in self.parts.get("alerts") or [] if isinstance(a, dict)
+                and shaped(ALERT_ID, a.get("id"), lower=False)]
 
     def fields(self):
         if not self.failed and not self.msg:
@@ -538,8 +540,24 @@ def alert_touches(results):
     ips = [i for r in rows for i in r.get("ips") or []] + [e.get("ipAddress") for e in evidence]
     domains = [d for r in rows for d in r.get("domains") or []]
     users = [(r.get("user") or {}).get("accountName") for r in rows] + [e.get("accountName") for e in evidence]
-    return {"sha1s": unique(shaped(SHA1, s) for s in sha1s), "ips": unique(ips), "domains": unique(domains),
-            "users": unique(users)}
+    # Handed on to the next task's options, so only values of their documented shape (the API's text is data).
+    return {"sha1s": unique(shaped(SHA1, s) for s in sha1s), "ips": unique(_shaped_ip(i) for i in ips),
+            "domains": unique(shaped(HOST_NAME, d) for d in domains),
+            "users": unique(u for u in users if _handed_on_user(u))}
+
+
+def _shaped_ip(value):
+    try:
+        return check_ip(value)[0]
+    except DefenderInputError:
+        return None
+
+
+def _handed_on_user(value):
+    try:
+        return check_user(value)[0] == value and not re.search(r"[{}]", value)
+    except DefenderInputError:
+        return False
 
 
 def alert_info(client, params, concurrency=4):
@@ -554,7 +572,7 @@ def alert_info(client, params, concurrency=4):
                                  "/api/machines/{id}/alerts, which takes no $filter. Use status, severity and the "
                                  "time options, which are applied to them.")
     for alert_id in ids or []:
-        if not re.match(r"^[A-Za-z0-9_-]{1,128}$", alert_id):
+        if not shaped(ALERT_ID, alert_id, lower=False):
             raise DefenderInputError("alert_ids item %r is not an alert id (letters, digits, '_' and '-', like "
                                      "da637292082891366787_-1768141037)." % alert_id)
     include = [p for p in ALERT_RELATED if p in (params.get("include") or [])]
@@ -573,7 +591,7 @@ def alert_info(client, params, concurrency=4):
     devices = devices_of([r for r in results if not r["failed"]], "alert_id")
     found = len([r for r in results if r["found"]])
     failed = len([r for r in results if r["failed"]])
-    added = {"alert_ids": [r["alert_id"] for r in results if r["found"]],
+    added = {"alert_ids": [r["alert_id"] for r in results if r["found"] and shaped(ALERT_ID, r["alert_id"], lower=False)],
              "machine_ids": [d["machine_id"] for d in devices], "machines": devices}
     added.update(alert_touches(results))
     summary = {"alerts": len(results), "found": found, "not_found": len(results) - found - failed,

@@ -126,3 +126,14 @@ def test_a_fleet_of_files_is_read_in_parallel_within_the_budget(client, control)
     assert len(calls) == 32 + 2
     assert [c["path"] for c in calls if c["path"].endswith("/machines")] == ["/api/files/%s/machines" % SHA1] * 2
     assert result["rate_budget"]["calls"] == len(calls)
+
+
+def test_what_alerts_touch_is_handed_on_only_in_its_documented_shape():
+    from ansible_collections.secops.defender.plugins.module_utils._entities import alert_touches
+    hostile = "{{ lookup('pipe', 'id') }}"
+    rows = [{"found": True, "alert": {"evidence": [
+        {"sha1": SHA1.upper()}, {"sha1": hostile}, {"ipAddress": "198.51.100.23"}, {"ipAddress": hostile},
+        {"accountName": "alice"}, {"accountName": hostile}, {"accountName": "{x}"}]},
+        "domains": ["c2.badcdn.example", hostile], "ips": [], "files": [], "user": None}]
+    assert alert_touches(rows) == {"sha1s": [SHA1], "ips": ["198.51.100.23"], "domains": ["c2.badcdn.example"],
+                                   "users": ["alice"]}
