@@ -55,7 +55,7 @@ def _pending(state, action):
 
 
 def device_diff(rows, states, describe, wanted, check_mode, label):
-    """{before, after, headers}: per device (as given, with its name when given by id), the state before the task,
+    """{before, after, headers}: per device (as given, as the playbook's list names it), the state before the task,
     and in check mode the one a submission would give, for real the one its action gave. A device whose action
     failed stays as it was; one that failed before it had an action (unknown, ambiguous, refused) is left to the
     results, as its state is not known."""
@@ -64,8 +64,6 @@ def device_diff(rows, states, describe, wanted, check_mode, label):
         if not row.machine_id or (row.failed and row.action is None):
             continue
         key = row.given
-        if row.machine_name and row.machine_name.lower() != row.given.lower():
-            key = "%s (%s)" % (row.given, row.machine_name)
         was = describe(states.get(row.machine_id))
         before[key] = was
         if check_mode:

@@ -220,7 +220,7 @@ machine_name:
 diff:
   description:
     - In diff mode (C(--diff)), each device's app restriction before the task and the one asked for (check mode) or reached,
-      keyed by the device as given (with its computer name when given by id). Devices that failed before they had an
+      keyed by the device as given (as in RV(results[].machine)). Devices that failed before they had an
       action are left out (their rows say why).
   returned: in diff mode
   type: dict
