@@ -147,6 +147,13 @@ CASES = [
     ("b-too-big", "library_file", {"src": "{tmp}/big.ps1"}, "at most 20 MB"),
     ("b-absent-nothing", "library_file", {"state": "absent"}, "state is absent but any of"),
     ("b-state", "library_file", {"src": "{tmp}/ok.ps1", "state": "gone"}, CHOICES),
+    # --- defender_library_sync, defender_library_info -----------------------------------------------------------
+    ("y-purge-no-scope", "library_sync", {"src_dir": "{tmp}", "purge": True}, "needs a scope"),
+    ("y-not-folder", "library_sync", {"src_dir": "{tmp}/file"}, "is not a folder"),
+    ("y-bad-name-in-folder", "library_sync", {"src_dir": "{tmp}"}, "not a valid library file name"),
+    ("y-managed-path", "library_sync", {"src_dir": "{tmp}", "managed_names": ["../x.ps1"]}, "is a path"),
+    ("y-two-scopes", "library_sync", {"src_dir": "{tmp}", "name_prefix": "a", "managed_names": ["a"]}, EXCLUSIVE),
+    ("i-two-filters", "library_info", {"name": "a.ps1", "name_prefix": "a"}, EXCLUSIVE),
     # --- defender_machine_info ---------------------------------------------------------------------------------
     ("m-ip", "machine_info", {"ip": "999.1.1.1", "timestamp": "{recent}"}, "is not an IP address"),
     ("m-ip-cidr", "machine_info", {"ip": "10.0.0.0/8", "timestamp": "{recent}"}, "is not an IP address"),
