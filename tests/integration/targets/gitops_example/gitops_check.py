@@ -100,8 +100,11 @@ def main(config_path, step, *args):
         check_diff(library, "library", r'^\+\s+"gitops_collect_triage.ps1": \{', r'^-\s+"gitops_retired.ps1": \{')
         assert not re.search(r'^[-+]\s+"gitops-keep.ps1"', library, flags=re.M), library
         assert "gitops-keep.ps1" not in library, library
-        for task in ("Indicators", "Device tags"):
-            assert "changed: [localhost]" in found[task], (task, found[task])
+        indicators = found["Indicators, exclusive within the title prefix"]
+        check_diff(indicators, "indicators", r'^\+\s+"login-update.gitops-example.net \(DomainName\)": \{',
+                   r'^-\s+"retired.gitops-example.net \(DomainName\)": \{')
+        assert "keep.gitops-example.net" not in indicators, indicators
+        assert "changed: [localhost]" in found["Device tags"], found["Device tags"]
         changed, failed = recap_changed(log)
         assert failed == 0 and changed >= 5, (changed, failed)
     elif step == "applied":
@@ -128,6 +131,7 @@ def main(config_path, step, *args):
             assert "gitops-managed" in names[name]["machineTags"], names[name]
         values = set(i["indicatorValue"] for i in state["indicators"])
         assert {"login-update.gitops-example.net", "203.0.113.77"} <= values, values
+        assert "retired.gitops-example.net" not in values and "keep.gitops-example.net" in values, values
         # The library holds exactly the folder's scripts within the scope, each with the folder's content ...
         scripts = os.path.join(repo, "scripts")
         wanted = {}
