@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet
+.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet bench-downloads
 
 venv: $(STAMP)
 
@@ -60,6 +60,9 @@ bench: $(STAMP)
 # 1000 devices against the documented limits with scaled windows; prints figures, asserts nothing (~10 min).
 bench-fleet: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/fleet.py
+
+bench-downloads: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/downloads.py
 
 demo: $(STAMP)
 	bash demo/demo.sh
