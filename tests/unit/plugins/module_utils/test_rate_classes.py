@@ -233,3 +233,31 @@ def test_a_damaged_or_foreign_file_never_fails_a_task(tmp_path, state):
     b.done(b.reserve("isolate", 600))
     b.pause("isolate", 1)
     assert b.report()["calls"] == 1
+
+
+# --- through the real client, against the emulator -------------------------------------------------------------
+def test_per_api_reads_are_not_paced_behind_other_apis(emulator, control, params):
+    from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
+    control("POST", "/settings", {"rate_limits": {"default": [[3, 60]]}})
+    client = build_client(dict(params, rate_limits={"default": [[3, 60]]}))
+    for dummy in range(3):
+        client.get("/api/machines/%s" % MID)
+        client.get("/api/machineactions", params={"$top": 1})
+        client.get("/api/machines", params={"$top": 1})
+    assert [c["status"] for c in control.api_calls("GET")] == [200] * 9
+    assert client.budget.report()["paced_calls"] == 0
+
+
+def test_the_single_pool_meets_a_tenant_that_counts_every_call_together(emulator, control, params):
+    """Against an API with one pool, the per-API budget sends too soon and meets 429s; rate_pool single paces every
+    call into the one pool and meets none."""
+    from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
+    control("POST", "/settings", {"rate_pool": "single", "rate_limits": {"default": [[3, 2]]}})
+    client = build_client(dict(params, rate_limits={"default": [[3, 2]]}, rate_pool="single",
+                               token_cache_dir=params["token_cache_dir"] + "-single"))
+    for dummy in range(2):
+        client.get("/api/machines/%s" % MID)
+        client.get("/api/machineactions", params={"$top": 1})
+        client.get("/api/machines", params={"$top": 1})
+    assert [c["status"] for c in control.api_calls("GET")] == [200] * 6
+    assert client.budget.report()["paced_calls"] >= 1 and client.budget.report()["rate_limited"] == 0
