@@ -165,6 +165,25 @@ def pooled_class(klass, pool):
     return klass
 
 
+class SinglePool:
+    """rate_pool single over a budget that has no pools of its own (the shared coordination store): calls count in
+    their pooled class, and a 429 pauses every pool, so every call waits."""
+
+    def __init__(self, budget):
+        self._budget = budget
+
+    def reserve(self, klass, max_wait, timeout=60):
+        return self._budget.reserve(pooled_class(klass, "single"), max_wait, timeout)
+
+    def pause(self, klass, seconds, bound=None):
+        for pooled in sorted(SINGLE_POOL_CLASSES):
+            self._budget.pause(pooled, seconds, bound)
+        self._budget.stats["rate_limited"] -= len(SINGLE_POOL_CLASSES) - 1  # one 429, however many pools it holds
+
+    def __getattr__(self, name):  # done(), report(), stats...: the budget's own
+        return getattr(self._budget, name)
+
+
 def parse_limits(value):
     """DEFAULT_LIMITS with the user's overrides (a dict, or its JSON text) merged in, checked."""
     limits = dict((k, [list(w) for w in v]) for k, v in DEFAULT_LIMITS.items())

@@ -261,3 +261,21 @@ def test_the_single_pool_meets_a_tenant_that_counts_every_call_together(emulator
         client.get("/api/machines", params={"$top": 1})
     assert [c["status"] for c in control.api_calls("GET")] == [200] * 6
     assert client.budget.report()["paced_calls"] >= 1 and client.budget.report()["rate_limited"] == 0
+
+
+def test_single_pool_over_a_budget_without_pools_folds_classes_and_pauses_every_pool(tmp_path):
+    """The shared coordination store's budget has classes only: SinglePool folds them and a 429 holds every pool."""
+    from ansible_collections.secops.defender.plugins.module_utils._budget import SINGLE_POOL_CLASSES, SinglePool
+    fake = FakeTime()
+    single = SinglePool(budget(tmp_path, fake, {"default": [[2, 60]]}))  # a per_api budget underneath
+    single.done(single.reserve("isolate", 600))
+    single.done(single.reserve("getmachineaction", 600))
+    assert fake.slept == []
+    single.done(single.reserve("listmachines", 600))
+    assert 59.9 < sum(fake.slept) < 61
+    fake.slept = []
+    single.pause("isolate", 30)
+    assert single.report()["rate_limited"] == 1
+    for klass in sorted(SINGLE_POOL_CLASSES - {"default"}):
+        single.done(single.reserve(klass, 600))
+        assert 29.9 < sum(fake.slept) < 31
