@@ -40,7 +40,7 @@ VARIANTS = {
     "rate_pool_single": ({"rate_pool": "single"}, "one pool for every API with the standard limits, not one each"),
 }
 # One target per module at least.
-TARGETS = ("defender_fleet", "defender_app_restriction", "defender_av_scan", "defender_cancel_action", "defender_indicator",
+TARGETS = ("defender_app_restriction", "defender_av_scan", "defender_cancel_action", "defender_indicator",
            "defender_investigation_package", "defender_isolation", "defender_library_file", "defender_live_response",
            "defender_machine_action_info", "defender_machine_info", "defender_machine_tags", "defender_offboard",
            "defender_quarantine_file")
