@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet bench-controllers bench-indicators
+.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet bench-controllers bench-indicators \
+	bench-downloads
 
 venv: $(STAMP)
 
@@ -60,6 +61,10 @@ bench: $(STAMP)
 # 1000 devices against the documented limits with scaled windows; prints figures, asserts nothing (~10 min).
 bench-fleet: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/fleet.py
+
+# A 512 MB GetFile result, gzip and raw, downloaded by curl and by the collection on the same link: MB/s, RSS.
+bench-downloads: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/downloads.py
 
 # Four controllers (separate HOME, TMPDIR, state) on one tenant, without and with a Redis coordination store.
 bench-controllers: $(STAMP)

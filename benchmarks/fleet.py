@@ -6,11 +6,14 @@ The client's rate budget is given the same scaled limits. Side by side:
   (a) quarantine one SHA-1 on all 1000 devices in one task (machines: [...]);
   (b) the same with an inventory of 1000 hosts, forks=25, one task per host;
   (c) the 0.1.0 way, a loop of single-device tasks, on a subset, projected to 1000;
-  (d) the collect_forensics role on 100 devices.
-For each: wall time, the bound the limits allow, wall / bound, API calls per device by endpoint, 429s, failed
+  (d) the collect_forensics role on 100 devices;
+  (e) (a) on 200 devices at the real limits (windows and clock unscaled: about a minute or two).
+Each API counts in its own rate class, as each Learn page states ("Rate limitations for this API"), in the emulator
+and in the client's budget alike. For each: wall time, the bound the limits allow (per class, from the calls each
+class took: the slowest class decides), wall / bound, API calls per device by class and by endpoint, 429s, failed
 devices and duplicate actions.
 
-    python benchmarks/fleet.py [--scale 0.05] [--only a,b,c,d] [--subset 50]
+    python benchmarks/fleet.py [--scale 0.05] [--only a,b,c,d,e] [--subset 50] [--real-devices 200]
 """
 
 import argparse
@@ -25,21 +28,26 @@ import tempfile
 import time
 from urllib.parse import urlsplit
 
-from mde_emulator import Emulator
-from mde_emulator.seeding import load_seed
-from mde_emulator.testclient import RESPONDER, Client
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))  # this checkout's emulator, whatever the venv installed
 
+from mde_emulator import Emulator  # noqa: E402
+from mde_emulator.seeding import load_seed  # noqa: E402
+from mde_emulator.testclient import RESPONDER, Client  # noqa: E402
 
-DOCUMENTED = {"default": [[100, 60], [1500, 3600]], "runliveresponse": [[10, 60]],
-              "getpackageuri": [[2, 60], [120, 3600]]}
 SESSION_CAP = 25
 TRIAGE_ZIP = "C:\\Windows\\Temp\\secops-triage.zip"
 
 
+def collection_budget():
+    """The collection's _budget (its class table and the documented limits), from the layout the plays use."""
+    sys.path.insert(0, collection_path())
+    from ansible_collections.secops.defender.plugins.module_utils import _budget
+    return _budget
+
+
 def scaled_limits(scale):
-    return dict((k, [[calls, seconds * scale] for calls, seconds in v]) for k, v in DOCUMENTED.items())
+    return dict((k, [[calls, seconds * scale] for calls, seconds in v]) for k, v in BUDGET.DEFAULT_LIMITS.items())
 
 
 def posts_bound(count, windows):
@@ -50,9 +58,17 @@ def posts_bound(count, windows):
     return bound
 
 
+BUDGET = None  # the collection's _budget, once main() has laid the collection out
+
+
+_LAYOUT = []
+
+
 def collection_path():
-    out = subprocess.check_output(["bash", os.path.join(ROOT, "tests", "utils", "layout.sh")], text=True)
-    return os.path.dirname(os.path.dirname(os.path.dirname(out.strip())))
+    if not _LAYOUT:
+        out = subprocess.check_output(["bash", os.path.join(ROOT, "tests", "utils", "layout.sh")], text=True)
+        _LAYOUT.append(os.path.dirname(os.path.dirname(os.path.dirname(out.strip()))))
+    return _LAYOUT[0]
 
 
 def fleet_seed(count, scale):
@@ -80,11 +96,14 @@ class Bench:
                      "rate_limits": scaled_limits(scale)}
         self.ids = sorted(m.id for m in emu.tenant.machines.values() if m.name.endswith(".fleet.example.com"))
 
-    def fresh(self, name):
-        """A clean log, a reset limiter, and a budget and token cache of the scenario's own."""
-        self.client.control("POST", "/settings", {"rate_limits": scaled_limits(self.scale)})
+    def fresh(self, name, scale=None):
+        """A clean log, a reset limiter, and a budget and token cache of the scenario's own; `scale` (the
+        benchmark's unless given) sets the windows of both sides and the emulator's clock."""
+        scale = self.scale if scale is None else scale
+        self.client.control("POST", "/settings", {"rate_limits": scaled_limits(scale), "clock_speed": 1.0 / scale})
         self.client.control("DELETE", "/log")
-        return dict(self.auth, token_cache_dir=os.path.join(self.workdir, "state-" + name))
+        return dict(self.auth, token_cache_dir=os.path.join(self.workdir, "state-" + name),
+                    rate_limits=scaled_limits(scale))
 
     def play(self, name, plays, hosts=None, forks=10):
         """Run the plays; the tree callback writes each host's last result to <workdir>/<name>-tree/<host>, so
@@ -110,10 +129,21 @@ class Bench:
             print("\n".join("  | " + line for line in (result.stdout + result.stderr).splitlines()[-15:]))
         return wall
 
-    def figures(self, label, devices, wall, bound, failed=None, undone=None, projected_from=None):
+    def figures(self, label, devices, wall, bound=None, failed=None, undone=None, projected_from=None,
+                windows=None, floor=0.0, tail=0.0):
+        """Print a scenario's figures. Without `bound`, the bound is the slowest class's: the least time in which
+        the calls each class took (429s excluded) fit its windows (`windows`), at least `floor`; plus `tail`, the
+        time the last action needs to run once it is submitted (no client can be done before it is)."""
         log = self.client.control("GET", "/log")["value"]
         api = [e for e in log if e["host"] == "api" and e["path"].startswith("/api/")]
         by_endpoint = collections.Counter(endpoint(e) for e in api)
+        by_class = collections.Counter(BUDGET.rate_class(e["path"], e["method"]) for e in api if e["status"] != 429)
+        scale_up = devices / float(projected_from) if projected_from else 1.0
+        class_bounds = dict((k, posts_bound(int(math.ceil(c * scale_up)), windows[k]))
+                            for k, c in by_class.items()) if windows else {}
+        slowest = max(class_bounds, key=class_bounds.get) if class_bounds else None
+        if bound is None:
+            bound = max([floor] + list(class_bounds.values())) + tail
         state = self.client.control("GET", "/state")
         per_target = collections.Counter((a["machineId"], a["type"], (a.get("relatedFileInfo") or {}).get(
             "fileIdentifier") or a.get("requestorComment")) for a in state["actions"])
@@ -128,7 +158,8 @@ class Bench:
             devices_measured = projected_from
         else:
             devices_measured = devices
-        print("  wall %.1f s, bound %.1f s, wall/bound %.2f" % (wall, bound, wall / bound if bound else float("nan")))
+        print("  wall %.1f s, bound %.1f s (the slowest class %.1f s + the last action's run %.1f s), wall/bound %.2f"
+              % (wall, bound, bound - tail, tail, wall / bound if bound else float("nan")))
         if api and not projected_from:
             span = api[-1]["time"] - api[0]["time"]
             posts = [e["time"] for e in api if e["method"] == "POST"]
@@ -138,9 +169,20 @@ class Bench:
               % (len(api), len(api) / float(devices_measured), throttled, 100.0 * throttled / max(1, len(api)),
                  "?" if failed is None else failed,
                  "" if undone is None else " (without a Succeeded action in the emulator: %d)" % undone, duplicates))
+        print("  calls per device by rate class (429s excluded), each class's bound; the slowest decides:")
+        for name, count in by_class.most_common():
+            print("    %-28s %6d  (%.3f per device)  bound %6.1f s%s"
+                  % (name, count, count / float(devices_measured), class_bounds.get(name, 0.0),
+                     "  <- slowest" if name == slowest else ""))
+        print("  by endpoint:")
         for name, count in by_endpoint.most_common():
             print("    %-48s %6d  (%.3f per device)" % (name, count, count / float(devices_measured)))
         return {"wall": wall, "bound": bound, "calls": len(api), "throttled": throttled, "duplicates": duplicates}
+
+    def action_run(self, scale):
+        """Seconds an action takes from its submission to Succeeded, at this scale (the emulator's clock runs
+        1/scale times as fast)."""
+        return (self.emu.settings["pending_seconds"] + self.emu.settings["action_seconds"]) * scale
 
     def failed_devices(self, results_file):
         try:
@@ -187,7 +229,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=0.05,
                         help="window scale factor (default 0.05: a minute lasts 3 s)")
-    parser.add_argument("--only", default="a,b,c,d")
+    parser.add_argument("--only", default="a,b,c,d,e")
+    parser.add_argument("--real-devices", type=int, default=200, help="devices for (e), at the real limits")
     parser.add_argument("--subset", type=int, default=50, help="devices for (c), projected to 1000")
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10, help="the module's concurrency option for (a)")
@@ -197,6 +240,8 @@ def main():
     print("Fleet benchmark: %d devices; documented limits with windows scaled by %g (a minute lasts %.1f s, an "
           "hour %.0f s); emulator clock %gx"
           % (args.devices, args.scale, 60 * args.scale, 3600 * args.scale, 1 / args.scale))
+    global BUDGET
+    BUDGET = collection_budget()
     with Emulator(fleet_seed(args.devices, args.scale), state_dir=workdir) as emu:
         bench = Bench(emu, args.scale, workdir, collection_path())
         windows = scaled_limits(args.scale)
@@ -207,8 +252,8 @@ def main():
                 {"secops.defender.defender_quarantine_file": dict(
                     auth, machines=bench.ids, sha1="a" * 40, comment="bench a", fail_on_device_error=False,
                     concurrency=args.concurrency)}]}])
-            bench.figures("a) one task, %d devices" % n, n, wall, posts_bound(n, windows["default"]),
-                          bench.failed_in_tree("a"), bench.devices_without("a" * 40))
+            bench.figures("a) one task, %d devices" % n, n, wall, None, bench.failed_in_tree("a"),
+                          bench.devices_without("a" * 40), windows=windows, tail=bench.action_run(args.scale))
         if "b" in only:
             auth = bench.fresh("b")
             hosts = ["h%04d machine=%s" % (i, m) for i, m in enumerate(bench.ids)]
@@ -217,9 +262,8 @@ def main():
                     auth, machine_id="{{ machine }}", sha1="b" * 40, comment="bench b"),
                  "ignore_errors": True}]}],
                 hosts=hosts, forks=25)
-            bench.figures("b) %d hosts, forks=25, one task per host" % n, n, wall,
-                          posts_bound(n, windows["default"]), bench.failed_in_tree("b"),
-                          bench.devices_without("b" * 40))
+            bench.figures("b) %d hosts, forks=25, one task per host" % n, n, wall, None, bench.failed_in_tree("b"),
+                          bench.devices_without("b" * 40), windows=windows, tail=bench.action_run(args.scale))
         if "c" in only:
             auth = bench.fresh("c")
             subset = bench.ids[:args.subset]
@@ -227,9 +271,9 @@ def main():
                 {"secops.defender.defender_quarantine_file": dict(
                     auth, machine_id="{{ item }}", sha1="c" * 40, comment="bench c"),
                  "loop": subset, "ignore_errors": True}]}])
-            bench.figures("c) the 0.1.0 way: a loop of single-device tasks", n, wall,
-                          posts_bound(n, windows["default"]), bench.failed_in_tree("c"),
-                          bench.devices_without("c" * 40) - (n - len(subset)), projected_from=len(subset))
+            bench.figures("c) the 0.1.0 way: a loop of single-device tasks", n, wall, None,
+                          bench.failed_in_tree("c"), bench.devices_without("c" * 40) - (n - len(subset)),
+                          projected_from=len(subset), windows=windows)
         if "d" in only:
             auth = bench.fresh("d")
             subset = bench.ids[:100]
@@ -244,11 +288,22 @@ def main():
                                      "post_tasks": [save_results("collect_forensics_run.results", out)]}])
             session = (emu.settings["pending_seconds"] + emu.settings["script_seconds"]
                        + emu.settings["command_seconds"]) * args.scale
-            bound = max(posts_bound(len(subset), windows["runliveresponse"]),
-                        math.ceil(len(subset) / float(SESSION_CAP)) * session)
-            print("  (bound for (d): 10 starts a minute, cap %d sessions of %.2f s each)" % (SESSION_CAP, session))
-            bench.figures("d) collect_forensics on %d devices" % len(subset), len(subset), wall, bound,
-                          bench.failed_devices(out))
+            bound = math.ceil(len(subset) / float(SESSION_CAP)) * session
+            print("  (bound for (d): the slowest class (live response: 10 starts a minute), at least the cap of %d "
+                  "sessions of %.2f s each)" % (SESSION_CAP, session))
+            bench.figures("d) collect_forensics on %d devices" % len(subset), len(subset), wall, None,
+                          bench.failed_devices(out), windows=windows, floor=bound)
+        if "e" in only:
+            real = BUDGET.DEFAULT_LIMITS
+            auth = bench.fresh("e", scale=1.0)
+            subset = bench.ids[:args.real_devices]
+            wall = bench.play("e", [{"hosts": "localhost", "gather_facts": False, "tasks": [
+                {"secops.defender.defender_quarantine_file": dict(
+                    auth, machines=subset, sha1="e" * 40, comment="bench e", fail_on_device_error=False,
+                    concurrency=args.concurrency)}]}])
+            bench.figures("e) one task, %d devices, at the real limits" % len(subset), len(subset), wall, None,
+                          bench.failed_in_tree("e"), bench.devices_without("e" * 40) - (n - len(subset)),
+                          windows=real, tail=bench.action_run(1.0))
 
 
 if __name__ == "__main__":

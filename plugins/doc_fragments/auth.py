@@ -185,11 +185,26 @@ options:
   rate_limits:
     description:
       - Override the documented limits the rate budget paces to, per endpoint class, as a dict of class to a list
-        of C([calls, seconds]) windows. Classes are V(default) (most endpoints), V(runliveresponse),
-        V(getpackageuri) and V(alertbatchupdate).
+        of C([calls, seconds]) windows. Each API has its own class, named as in the rate budget section of the
+        fleet guide (for example V(isolate), V(getmachineaction), V(listmachineactions), V(runliveresponse),
+        V(getpackageuri), V(alertupdate), V(alertbatchupdate), V(advancedqueries)); V(default) is for a route the
+        collection does not know.
+      - A window given for V(default) also applies to every class with the standard limits (100 a minute, 1500
+        an hour) that the dict does not name.
       - 'For example C({"default": [[50, 60], [750, 3600]]}) leaves half of the tenant''s budget to other tools.'
       - If not set, E(DEFENDER_RATE_LIMITS) (the same dict as JSON) is used, and then the documented limits.
     type: dict
+  rate_pool:
+    description:
+      - How the rate budget counts calls. V(per_api) counts each API in its own class with the limits its
+        Microsoft Learn page states ("Rate limitations for this API"), so reads such as polling an action do not
+        take the slots of isolations.
+      - V(single) counts every call with the standard limits in one pool (the classes with lower limits of their
+        own, such as live response, keep them), and a 429 on any call pauses every call. Use it for a tenant that
+        answers 429 where the per-API limits say it should not.
+      - If not set, E(DEFENDER_RATE_POOL) is used, and then V(per_api).
+    type: str
+    choices: [per_api, single]
   token_cache:
     description:
       - Whether to share access tokens between tasks through a per-user cache file, so that a play signs in once
@@ -406,4 +421,9 @@ options:
     description: Overrides of the documented limits, a dict (or its JSON text) as for the modules.
     type: raw
     env: [{name: DEFENDER_RATE_LIMITS}]
+  rate_pool:
+    description: How the rate budget counts calls, V(per_api) or V(single), as for the modules; V(per_api) when not set.
+    type: str
+    choices: [per_api, single]
+    env: [{name: DEFENDER_RATE_POOL}]
 """

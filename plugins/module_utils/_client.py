@@ -116,7 +116,9 @@ class DefenderClient(Downloads):
         shown_path = urlsplit(url).path
         self._check_api_url(url)
         started = self._clock()
-        klass = rate_class(shown_path)
+        # Each API has its own limits (Learn, each page's "Limitations"); the budget maps them to one pool when
+        # rate_pool is single.
+        klass = rate_class(shown_path, method)
         attempt = 0
         refreshes = 0
         throttled = None

@@ -26,7 +26,13 @@ from ansible_collections.secops.defender.plugins.module_utils._auth import (
     make_cache,
     select_credential,
 )
-from ansible_collections.secops.defender.plugins.module_utils._budget import RateBudget, budget_key, parse_limits
+from ansible_collections.secops.defender.plugins.module_utils._budget import (
+    RATE_POOLS,
+    RateBudget,
+    SinglePool,
+    budget_key,
+    parse_limits,
+)
 from ansible_collections.secops.defender.plugins.module_utils._coordination import RedisBudget
 from ansible_collections.secops.defender.plugins.module_utils._cloud import (
     CLOUDS,
@@ -80,6 +86,7 @@ AUTH_ARGSPEC = dict(
     token_cache_dir=dict(type="path", fallback=_env("DEFENDER_TOKEN_CACHE_DIR")),
     rate_budget=dict(type="bool", fallback=_env("DEFENDER_RATE_BUDGET")),
     rate_limits=dict(type="dict", fallback=_env("DEFENDER_RATE_LIMITS")),
+    rate_pool=dict(type="str", choices=list(RATE_POOLS), fallback=_env("DEFENDER_RATE_POOL")),
     download_hosts=dict(type="list", elements="str", fallback=_env("DEFENDER_DOWNLOAD_HOSTS")),
     max_response_mb=dict(type="int", fallback=_env("DEFENDER_MAX_RESPONSE_MB")),
     coordination_url=dict(type="str", no_log=True, fallback=_env("DEFENDER_COORDINATION_URL")),
@@ -88,7 +95,8 @@ AUTH_ARGSPEC = dict(
 
 # Defaults live here rather than in the argspec, so that an env fallback is consulted before a default applies.
 AUTH_DEFAULTS = dict(auth_method="auto", cloud="commercial", allow_insecure_http=False, validate_certs=True,
-                     timeout=30, max_retry_wait=3600, token_cache=True, rate_budget=True, max_response_mb=64)
+                     timeout=30, max_retry_wait=3600, token_cache=True, rate_budget=True, max_response_mb=64,
+                     rate_pool="per_api")
 
 
 def resolve_connection(args):
@@ -181,9 +189,11 @@ def build_client(params, clock=None):
         limits = parse_limits(options["rate_limits"])
         store = coordination_store(options)
         if store is not None:
+            # The shared store knows classes, not pools: SinglePool folds them as RateBudget(pool=...) does.
             budget = RedisBudget(store, scope_key(options, urls), limits)
+            budget = SinglePool(budget) if options["rate_pool"] == "single" else budget
         else:
-            budget = RateBudget(state_dir(options), scope_key(options, urls), limits)
+            budget = RateBudget(state_dir(options), scope_key(options, urls), limits, pool=options["rate_pool"])
     client = DefenderClient(urls["api_url"], tokens, verify=verify, timeout=options["timeout"],
                             max_retry_wait=options["max_retry_wait"], session=session, budget=budget,
                             allow_http=options["allow_insecure_http"], download_hosts=urls["download_hosts"],

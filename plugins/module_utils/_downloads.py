@@ -14,6 +14,8 @@ __metaclass__ = type
 
 import base64
 import hashlib
+import queue
+import threading
 
 try:  # requests' own transport; present whenever requests is, which the module checks for
     import urllib3.exceptions as urllib3_errors
@@ -53,6 +55,9 @@ GZIP_TYPES = ("application/gzip", "application/x-gzip")
 JSON_TYPES = ("application/json", "text/json")
 HTML_TYPES = ("text/html",)
 MAX_KEPT_JSON = 16 * 1024 * 1024
+# A download is read in pieces of this size: a few MB, so that per-call costs vanish next to the disk's, while the
+# process stays far below 64 MB.
+DOWNLOAD_CHUNK = 2 * 1024 * 1024
 
 
 class Downloads:
@@ -123,12 +128,13 @@ class Downloads:
         except (BodyTooLarge, DeadlinePassed, self._requests.exceptions.RequestException, urllib3_errors.HTTPError):
             return ""
 
-    def download(self, url, handle, chunk_size=1024 * 1024):
+    def download(self, url, handle, chunk_size=DOWNLOAD_CHUNK):
         """Stream a result link into `handle`, once. The bearer token never goes with it: the link is its own
         credential, on another host. Returns the number of bytes written, or raises with the link's query hidden.
 
         What arrived is checked against what the storage said it sent: Content-Length, Content-MD5 when given, and
-        the gzip signature when the type says gzip."""
+        the gzip signature when the type says gzip. Only what is checked is hashed: MD5 only when the storage sent
+        Content-MD5 (the file's own sha256 is the handle's business)."""
         requests = self._requests
         self._check_download_url(url)
         shown = redact_url(url)
@@ -145,25 +151,82 @@ class Downloads:
                                          correlation_id=response.headers.get("x-ms-request-id"))
                 error.retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 raise error
-            md5 = hashlib.new("md5", usedforsecurity=False)
+            md5 = hashlib.new("md5", usedforsecurity=False) if response.headers.get("Content-MD5") else None
             written, head = 0, b""
             # A body declared as JSON is kept (up to a bound) to check that it parses.
             kept = bytearray() if _declared_type(response.headers) in JSON_TYPES else None
+            # A large body is hashed and written beside the network reads: hashlib, zlib and file writes let go of
+            # the GIL, so the download runs at the pace of its slowest stage rather than of their sum.
+            length = response.headers.get("Content-Length") or ""
+            beside = not (length.isdigit() and int(length) <= chunk_size)
+            stages = [Beside(handle.write, beside)] + ([Beside(md5.update, beside)] if md5 is not None else [])
             try:
-                for chunk in response.raw.stream(chunk_size, decode_content=False):
-                    if len(head) < 2:
-                        head += chunk[:2]
-                    if kept is not None and len(kept) < MAX_KEPT_JSON:
-                        kept.extend(chunk)
-                    md5.update(chunk)
-                    handle.write(chunk)
-                    written += len(chunk)
-            except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
-                raise DefenderTransportError("The download broke off after %d bytes: %s"
-                                             % (written, describe_transport_error(exc, url)), method="GET", path=shown,
-                                             code="DownloadBrokenOff")
+                try:
+                    for chunk in response.raw.stream(chunk_size, decode_content=False):
+                        if len(head) < 2:
+                            head += chunk[:2]
+                        if kept is not None and len(kept) < MAX_KEPT_JSON:
+                            kept.extend(chunk)
+                        for stage in stages:
+                            stage.put(chunk)
+                        written += len(chunk)
+                except (requests.exceptions.RequestException, urllib3_errors.HTTPError) as exc:
+                    raise DefenderTransportError("The download broke off after %d bytes: %s"
+                                                 % (written, describe_transport_error(exc, url)), method="GET",
+                                                 path=shown, code="DownloadBrokenOff")
+            finally:
+                for stage in stages:  # every stage has finished (or failed) before the handle is used again
+                    stage.close()
+            for stage in stages:
+                stage.raise_error()
             _check_received(response.headers, written, md5, head, shown, kept)
         return written
+
+
+class Beside:
+    """Run `work(chunk)` on each chunk in a thread of its own, a few chunks behind the caller at most (so memory
+    stays a few chunks), or in the caller's thread when `threaded` is false. The first error stops the work and is
+    raised by put() and raise_error(), as it would have been raised inline."""
+
+    DEPTH = 1
+
+    def __init__(self, work, threaded=True):
+        self._work = work
+        self._error = None
+        self._queue = queue.Queue(self.DEPTH) if threaded else None
+        self._thread = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="secops-download")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _run(self):
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self._error is None:
+                try:
+                    self._work(chunk)
+                except Exception as exc:  # pylint: disable=broad-except  # raised in the caller's thread
+                    self._error = exc
+
+    def put(self, chunk):
+        self.raise_error()
+        if self._queue is None:
+            self._work(chunk)
+        else:
+            self._queue.put(chunk)
+
+    def close(self):
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def raise_error(self):
+        if self._error is not None:
+            raise self._error
 
 
 def _declared_type(headers):
@@ -179,7 +242,7 @@ def _check_received(headers, written, md5, head, shown, kept=None):
     kind = _declared_type(headers)
     if length is not None and length.isdigit() and int(length) != written:
         problem = "%d of %s bytes arrived" % (written, length)
-    elif expected_md5 and base64.b64encode(md5.digest()).decode("ascii") != expected_md5.strip():
+    elif md5 is not None and base64.b64encode(md5.digest()).decode("ascii") != expected_md5.strip():
         problem = "its MD5 does not match the Content-MD5 the storage sent"
     elif (kind in GZIP_TYPES or headers.get("Content-Encoding") == "gzip") and head[:2] != b"\x1f\x8b":
         problem = "it was sent as gzip but is not gzip"

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_machine_id
@@ -26,6 +27,9 @@ _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin|conout|clock)
 MAX_CLAIM_ATTEMPTS = 1000
 # The characters of the machine id a device's folder name carries (48 bits: no accidental collision).
 FOLDER_ID_CHARS = 12
+# What one write to disk or one inflate step handles at most: large enough that Python's per-call cost vanishes
+# next to the disk's, small enough that a download's memory stays a few of them.
+CHUNK = 4 * 1024 * 1024
 
 
 def safe_name(remote_path, taken=(), directory=None):
@@ -88,9 +92,11 @@ class AtomicWriter:
     """Write to a temporary file beside the destination, then rename, so a reader never sees half a file.
 
     Bytes written through `write()` are hashed on the way, so a gigabyte download is never read back to be
-    hashed. After commit_unpacked(), `sha256` and `size` describe the committed file."""
+    hashed. With `inflate`, a stream that starts as gzip is unpacked as it arrives (GetFile results come
+    compressed): only the unpacked file is written and hashed, and commit_unpacked() checks that the stream ended
+    whole. After commit_unpacked(), `sha256` and `size` describe the committed file."""
 
-    def __init__(self, directory, name):
+    def __init__(self, directory, name, inflate=False):
         self.directory = directory
         self.final_path = os.path.join(directory, name)
         self.wanted = name
@@ -98,11 +104,25 @@ class AtomicWriter:
         self.handle = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self.size = 0
+        self.received = 0
+        self._inflate = inflate
+        self.gunzip = None  # the _Gunzip of a stream being unpacked as it arrives
 
     def write(self, data):
+        if self._inflate and not self.received and data[:2] == GZIP_MAGIC:
+            self.gunzip = _Gunzip()
+        self.received += len(data)
+        if self.gunzip is None:
+            self._put(data)
+        else:
+            for piece in self.gunzip.feed(data):
+                self._put(piece)
+        return len(data)
+
+    def _put(self, data):
         self._hash.update(data)
         self.size += len(data)
-        return self.handle.write(data)
+        self.handle.write(data)
 
     @property
     def sha256(self):
@@ -138,14 +158,15 @@ class AttemptWriters:
     """The handle factory of a download that may be tried more than once: each call starts a fresh AtomicWriter
     for `directory/name` and throws away the one before, so a failed attempt leaves nothing behind."""
 
-    def __init__(self, directory, name):
+    def __init__(self, directory, name, inflate=False):
         self.directory = directory
         self.name = name
+        self.inflate = inflate
         self.last = None
 
     def __call__(self):
         self.abort()
-        self.last = AtomicWriter(self.directory, self.name)
+        self.last = AtomicWriter(self.directory, self.name, inflate=self.inflate)
         return self.last
 
     def abort(self):
@@ -153,10 +174,57 @@ class AttemptWriters:
             self.last.abort()
 
 
-def commit_unpacked(writer, chunk_size=1024 * 1024):
+class _Gunzip:
+    """Gzip members inflated as they arrive, in pieces of CHUNK at most (a small bomb never becomes a large
+    buffer). zlib checks each member's CRC-32 and length, as gzip.open does; zero padding between members is
+    allowed, as gzip.open allows it. A stream that does not decode keeps its error for finish()."""
+
+    def __init__(self):
+        self._member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.error = None
+
+    def feed(self, data):
+        while data and self.error is None:
+            if self._member is None:  # between members
+                data = data.lstrip(b"\0")
+                if not data:
+                    return
+                self._member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                piece = self._member.decompress(data, CHUNK)
+            except zlib.error as exc:
+                self.error = exc
+                return
+            if piece:
+                yield piece
+            if self._member.eof:
+                data, self._member = self._member.unused_data, None
+            else:
+                data = self._member.unconsumed_tail
+
+    def finish(self):
+        """Raise what gzip.open would have raised for this stream: zlib.error, or EOFError when it is cut short."""
+        if self.error is not None:
+            raise self.error
+        if self._member is not None:
+            raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+
+
+def commit_unpacked(writer, chunk_size=CHUNK):
     """Commit a finished download under its final name, unpacked first if it is gzip (peers and the emulator
-    serve GetFile results compressed). Returns True if it was unpacked. Memory stays bounded by chunk_size."""
+    serve GetFile results compressed). Returns True if it was unpacked. Memory stays bounded by chunk_size.
+
+    A writer that unpacked as it went (inflate) only checks that its stream ended whole; any other is unpacked
+    from its file here."""
     writer.handle.close()
+    if writer.gunzip is not None:
+        try:
+            writer.gunzip.finish()
+        except Exception:
+            writer.abort()
+            raise
+        writer.commit()
+        return True
     with open(writer.tmp_path, "rb") as handle:
         packed = handle.read(2) == GZIP_MAGIC
     if not packed:
@@ -177,7 +245,7 @@ def commit_unpacked(writer, chunk_size=1024 * 1024):
     return True
 
 
-def digest(path, chunk_size=1024 * 1024):
+def digest(path, chunk_size=CHUNK):
     sha256, size = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(chunk_size), b""):

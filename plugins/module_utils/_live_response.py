@@ -316,7 +316,7 @@ class Collector:
             raise DefenderInputError("Cannot create dest %s: %s" % (dest, exc.strerror))
         inside(self.dest or dest, dest)
         name = safe_name(remote_path, taken, dest)
-        writers = AttemptWriters(dest, name)
+        writers = AttemptWriters(dest, name, inflate=True)  # a gzip result is unpacked as it arrives
         unpacked = []
 
         def commit(writer):  # a body that does not decode is retried like any other transient fault

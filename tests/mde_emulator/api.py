@@ -10,7 +10,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from .clock import parse_iso
-from . import alerts, entities, hunting, indicators, investigations
+from . import alerts, entities, hunting, indicators, investigations, ratelimit
 from .errors import ApiError, json_response
 from .odata import FilterError, compile_filter
 from .state import SHA1
@@ -143,27 +143,17 @@ URL_MAP = Map([
 ], strict_slashes=False)
 
 
-def rate_class(path, method="GET"):
+def rate_class(path, method=None, pool="per_api"):
+    """The rate class a call counts in: each API on its own, as each Learn page's "Limitations" says ("Rate
+    limitations for this API are ..."); with `rate_pool: single` (a drift variant), the pools of a tenant that
+    counts every call of the standard windows together."""
     lowered = path.lower().rstrip("/")
-    if lowered.endswith("/runliveresponse"):
-        return "runliveresponse"
-    if lowered.endswith("/getpackageuri"):
-        return "getpackageuri"
-    # Microsoft Learn's per-API limits: "Update alert", "Batch update alerts", "Start Investigation API",
-    # "Import Indicators API", "Batch Delete Indicators".
-    if lowered == "/api/alerts/batchupdate":
-        return "alertbatchupdate"
-    if method.upper() == "PATCH" and re.match(r"^/api/alerts/[^/]+$", lowered):
-        return "alertupdate"
-    if re.match(r"^/api/machines/[^/]+/startinvestigation$", lowered):
-        return "startinvestigation"
-    if lowered == "/api/indicators/import":
-        return "indicatorimport"
-    if lowered == "/api/indicators/batchdelete":
-        return "indicatorbatchdelete"
+    klass = ratelimit.route_class(lowered, method) or entities.rate_class(lowered, method or "GET") or "default"
     if lowered.startswith("/api/advancedqueries/"):
-        return hunting.RATE_CLASS
-    return entities.rate_class(lowered, method) or "default"
+        klass = hunting.RATE_CLASS
+    if pool == "single" and klass not in ratelimit.SINGLE_POOL_CLASSES:
+        return "default"
+    return klass
 
 
 def _require(app, roles):

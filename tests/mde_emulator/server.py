@@ -323,7 +323,7 @@ class Emulator:
         if claims.get("aud") not in API_AUDIENCES:
             raise ApiError(403, "Forbidden", "The token's audience %s is not this API; request a token for "
                                              "%s/.default" % (claims.get("aud"), API_AUDIENCES[0]))
-        klass = rate_class(path, request.method)
+        klass = rate_class(path, request.method, self.tenant.settings["rate_pool"])
         who = self.tenant.tenant_id if klass in hunting.TENANT_WIDE_CLASSES else app.client_id
         wait, calls, window = self.limiter.check_window(who, klass)
         if wait and klass == hunting.RATE_CLASS:

@@ -58,6 +58,9 @@ DEFAULTS = {
     "hunting_old_range": "error",           # a query naming a time older than 30 days: "error" (400) or "clip"
     "alert_evidence_by_id": "expand",       # GET /api/alerts/{id}: evidence with $expand=evidence, or "always"
     "entity_permissions": "current",        # "current" Learn pages (2025), or "legacy" (also the read permissions)
+    # "per_api": each API counts in its own class (Learn states each page's limits "for this API"); "single": every
+    # call with the standard windows shares `default` (ratelimit.SINGLE_POOL_CLASSES keep their own).
+    "rate_pool": "per_api",
     # Rate limits: class -> list of [calls, window seconds]; windows run on real time.
     "rate_limits": {
         "default": [[100, 60], [1500, 3600]],

@@ -35,6 +35,9 @@ VARIANTS = {
                           "Learn live-response#limitations: run may take 30 minutes"),
     "package_uri_unquoted": ({"package_uri_quoted": False}, "getPackageUri's value without the documented quotes"),
     "offboard_201": ({"offboard_status": 201}, "offboard answers 201 (the doc says '200 - Created')"),
+    # Learn states each API's limits "for this API"; a tenant that counts them in one pool is met with rate_pool
+    # single (write_integration_config.py hands it to the targets when the emulator runs this way).
+    "rate_pool_single": ({"rate_pool": "single"}, "one pool for every API with the standard limits, not one each"),
 }
 # One target per module at least.
 TARGETS = ("defender_app_restriction", "defender_av_scan", "defender_cancel_action", "defender_indicator",

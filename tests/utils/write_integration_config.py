@@ -1,6 +1,7 @@
 """Turn the emulator's start-up JSON into tests/integration/integration_config.yml for the targets."""
 
 import json
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -13,12 +14,18 @@ def main(info_path, cache_dir):
         info = json.load(handle)
     apps = dict((a["client_id"], a) for a in info["apps"])
 
+    # An emulator that counts every API in one pool (the drift variant rate_pool_single) is met with the option
+    # made for such a tenant.
+    pool = json.loads(os.environ.get("MDE_EMULATOR_SETTINGS") or "{}").get("rate_pool")
+    extra = {"rate_pool": pool} if pool else {}
+
     def auth(client_id):
-        return {"tenant_id": info["tenant_id"], "client_id": client_id,
-                "client_secret": apps[client_id]["client_secret"], "api_url": info["api_url"],
-                "authority_url": info["authority_url"], "ca_path": info["ca_path"], "token_cache_dir": cache_dir,
-                # result links point at the emulator's storage host (127.0.0.1), not Microsoft's
-                "download_hosts": [urlsplit(info["blob_url"]).hostname]}
+        settings = {"tenant_id": info["tenant_id"], "client_id": client_id,
+                    "client_secret": apps[client_id]["client_secret"], "api_url": info["api_url"],
+                    "authority_url": info["authority_url"], "ca_path": info["ca_path"], "token_cache_dir": cache_dir,
+                    # result links point at the emulator's storage host (127.0.0.1), not Microsoft's
+                    "download_hosts": [urlsplit(info["blob_url"]).hostname]}
+        return dict(settings, **extra)
 
     config = {
         "defender_auth": auth(RESPONDER),

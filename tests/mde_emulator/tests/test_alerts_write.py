@@ -197,8 +197,8 @@ def test_batch_update_has_its_own_class_of_10_calls_a_minute(client):
 def test_rate_classes_by_path_and_method():
     assert rate_class("/api/alerts/batchUpdate", "POST") == "alertbatchupdate"
     assert rate_class("/api/alerts/da123", "PATCH") == "alertupdate"
-    assert rate_class("/api/alerts/da123", "GET") == "default"
-    assert rate_class("/api/alerts", "GET") == "default"
+    assert rate_class("/api/alerts/da123", "GET") == "getalert"
+    assert rate_class("/api/alerts", "GET") == "listalerts"
     assert rate_class("/api/machines/%s/startInvestigation" % WS1, "POST") == "startinvestigation"
     assert rate_class("/api/indicators/import", "POST") == "indicatorimport"
     assert rate_class("/api/indicators/BatchDelete", "POST") == "indicatorbatchdelete"

@@ -237,6 +237,14 @@ options:
       - The default is the documented limits.
     type: dict
     env: [{name: DEFENDER_RATE_LIMITS}]
+  rate_pool:
+    description:
+      - How the rate budget counts calls, V(per_api) (each API in its own class, as its Learn page states) or
+        V(single) (one pool, for a tenant that needs it), as for the modules.
+    type: str
+    choices: [per_api, single]
+    default: per_api
+    env: [{name: DEFENDER_RATE_POOL}]
   token_cache:
     description:
       - Whether to share access tokens with the modules through the per-user cache file C(tokens.json) in

@@ -31,7 +31,7 @@ def budget(tmp_path, limits, fake):
 def test_classes_follow_the_documented_endpoints():
     assert rate_class("/api/machines/x/runliveresponse") == "runliveresponse"
     assert rate_class("/api/machineactions/x/getPackageUri") == "getpackageuri"
-    assert rate_class("/api/machines/x/StopAndQuarantineFile") == "default"
+    assert rate_class("/api/machines/x/StopAndQuarantineFile") == "stopandquarantinefile"
     assert rate_class("/api/advancedqueries/run") == "advancedqueries"
     assert rate_class("/api/machines/x/startInvestigation") == "startinvestigation"
     assert rate_class("/api/indicators/import") == "indicatorimport"
