@@ -37,6 +37,7 @@ EXAMPLES = {
     "findbytag": ("GET", "/api/machines/findbytag"),
     "findbyip": ("GET", "/api/machines/findbyip(ip='10.0.0.1',timestamp=2024-09-22T08:44:05Z)"),
     "logonusers": ("GET", "/api/machines/%s/logonusers" % MID),
+    "machine_alerts": ("GET", "/api/machines/%s/alerts" % MID),
     "getmachine": ("GET", "/api/machines/%s" % MID),
     "listmachineactions": ("GET", "/api/machineactions"),
     "getpackageuri": ("GET", "/api/machineactions/%s/getPackageUri" % AID),
