@@ -82,7 +82,7 @@ EXAMPLES = r"""
   secops.defender.defender_investigation_package:
     machines: "{{ affected_devices }}"
     comment: "INC-4711: investigation package"
-    dest: /evidence/INC-4711
+    dest: evidence/INC-4711
   register: packages
 
 - name: Show where each package is

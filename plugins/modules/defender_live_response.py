@@ -214,7 +214,7 @@ EXAMPLES = r"""
         script_name: collect_triage.ps1
       - type: GetFile
         path: C:\Windows\Temp\secops-triage.zip
-    dest: /evidence/INC-4711          # /evidence/INC-4711/<device>-<12 of its id>/<action id>/...
+    dest: evidence/INC-4711           # evidence/INC-4711/<device>-<12 of its id>/<action id>/...
     action_subdir: true
     manifest: true
     on_active_action: wait

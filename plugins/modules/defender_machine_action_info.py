@@ -98,9 +98,16 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Start a quick scan and move on
+  secops.defender.defender_av_scan:
+    machine_name: ws-fin-001.corp.example.com
+    scan_type: Quick
+    wait: false
+  register: submitted
+
 - name: One action
   secops.defender.defender_machine_action_info:
-    action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+    action_id: "{{ submitted.action_id }}"
 
 - name: Wait for an action submitted earlier with wait=false
   secops.defender.defender_machine_action_info:
