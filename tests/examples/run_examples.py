@@ -213,7 +213,11 @@ def main(argv=None):
         sys.path.insert(0, os.path.join(ROOT, "tests"))
         from mde_emulator.seeding import load_seed
         data = load_seed(seed)
-        data["machines"] = [m for m in data["machines"] if m.get("computerDnsName") not in args.without_device]
+        gone = [m for m in data["machines"] if m.get("computerDnsName") in args.without_device]
+        data["machines"] = [m for m in data["machines"] if m not in gone]
+        keys = {m.get("computerDnsName") for m in gone} | {m.get("id") for m in gone}
+        for table, rows in (data.get("events") or {}).items():   # its hunting events go with it
+            data["events"][table] = [r for r in rows if r.get("DeviceName") not in keys and r.get("DeviceId") not in keys]
         seed = os.path.join(work, "seed.json")
         with open(seed, "w") as handle:
             json.dump(data, handle)
