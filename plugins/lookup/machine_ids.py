@@ -97,8 +97,12 @@ from ansible_collections.secops.defender.plugins.module_utils._selection import 
 
 
 class LookupModule(LookupBase):
+    _from_vars = frozenset()   # the connection options a defender_<option> variable set, in this run
     def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=dict(self._connection_var(variables), **kwargs))
+        direct = dict(self._connection_var(variables), **kwargs)
+        self.set_options(var_options=variables, direct=direct)
+        # What a defender_<option> variable set (no keyword, no defender_connection key): templated when read.
+        self._from_vars = set(n for n in AUTH_ARGSPEC if n not in direct and "defender_" + n in (variables or {}))
         options = dict((name, self.get_option(name)) for name in SELECTION_OPTIONS)
         clauses = [c for c in [options.get("filter")] + list(terms or []) if c]
         options["filter"] = " and ".join("(%s)" % c for c in clauses) if clauses else None
@@ -129,7 +133,7 @@ class LookupModule(LookupBase):
     def _connection_option(self, name):
         """An option's value; one that came from a variable (defender_<option>) is templated first, as a play's
         variables are."""
-        value, origin = self.get_option_and_origin(name)
-        if isinstance(value, str) and str(origin).startswith("var"):
+        value = self.get_option(name)
+        if name in self._from_vars and isinstance(value, str):
             value = self._templar.template(value)
         return value
