@@ -166,6 +166,8 @@ options:
   fail_on_script_error:
     description:
       - Whether a failed command or a script's non-zero exit code fails the device.
+      - With V(false) such a device is not failed, but its RV(results[].msg) (and, for one device, the task's
+        C(msg)) says which command or script went wrong, and RV(summary.script_errors) counts it.
       - A session that timed out or was cancelled always fails the device.
     type: bool
     default: true
@@ -378,7 +380,13 @@ summary:
     failed:
       description: The devices that failed, as in RV(failed_machines).
       type: int
-  sample: {devices: 3, submitted: 2, already_done: 0, would_submit: 0, failed: 1}
+    script_errors:
+      description: The devices whose session had a failed command or a script that exited non-zero, and that are
+        not counted in RV(summary.failed) because O(fail_on_script_error=false); each one's RV(results[].msg) says
+        what went wrong.
+      type: int
+      version_added: 0.3.0
+  sample: {devices: 3, submitted: 2, already_done: 0, would_submit: 0, failed: 1, script_errors: 1}
 rate_budget:
   description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
     O(rate_budget)). Shown at C(-v).

@@ -62,8 +62,11 @@ class CallbackModule(CallbackBase):
         host = hosts[0] if hosts else None
         if host != self.current:
             self.current = host
-            self._fresh(host)
-            self.outcome.setdefault(host, {"ok": 0, "failures": [], "plays": 0, "started": time.time()})
+            row = self.outcome.setdefault(host, {"ok": 0, "failures": [], "plays": 0, "started": time.time()})
+            try:
+                self._fresh(host)
+            except Exception as exc:  # noqa: B902  (the example is judged failed, the others still run)
+                row["failures"].append({"task": "(reset and setup before the example)", "msg": repr(exc)})
         self.outcome[host]["plays"] += 1
 
     def _row(self, result):
@@ -89,7 +92,7 @@ class CallbackModule(CallbackBase):
             started = row.pop("started", None)
             row["seconds"] = round(row.pop("last", started or 0) - (started or 0), 1)
             summary = stats.summarize(host)
-            row["failed"] = bool(summary.get("failures") or summary.get("unreachable"))
+            row["failed"] = bool(summary.get("failures") or summary.get("unreachable") or row["failures"])
             row["rescued"] = summary.get("rescued", 0)
         with open(self.run["outcome"], "w") as handle:
             json.dump(self.outcome, handle, indent=1)
