@@ -98,6 +98,7 @@ from ansible_collections.secops.defender.plugins.module_utils._selection import 
 
 class LookupModule(LookupBase):
     _from_vars = frozenset()   # the connection options a defender_<option> variable set, in this run
+
     def run(self, terms, variables=None, **kwargs):
         direct = dict(self._connection_var(variables), **kwargs)
         self.set_options(var_options=variables, direct=direct)
@@ -120,9 +121,9 @@ class LookupModule(LookupBase):
             return {}
         connection = self._templar.template(connection)
         if not isinstance(connection, Mapping):
+            kind = "text" if isinstance(connection, str) else "a %s" % type(connection).__name__
             raise AnsibleError("secops.defender.machine_ids: defender_connection must be a dict of connection "
-                               "options (api_url, tenant_id, ...), not %s." % (
-                "text" if isinstance(connection, str) else "a %s" % type(connection).__name__))
+                               "options (api_url, tenant_id, ...), not %s." % kind)
         unknown = sorted(set(connection) - set(AUTH_ARGSPEC))
         if unknown:
             raise AnsibleError("secops.defender.machine_ids: defender_connection has %s, which %s no connection "

@@ -65,7 +65,7 @@ def start_emulator(work, seed):
          "--info-file", info_file, "--env-file", os.path.join(work, "mde.env"),
          "--settings", json.dumps(EMULATOR_SETTINGS)],
         stdout=subprocess.DEVNULL, stderr=log, env=env)
-    for _ in range(600):
+    for dummy in range(600):
         if os.path.exists(info_file) and os.path.getsize(info_file):
             break
         if process.poll() is not None:
@@ -85,7 +85,7 @@ def read_env_file(path):
     values = {}
     with open(path) as handle:
         for line in handle:
-            name, _, value = line.rstrip("\n").partition("=")
+            name, dummy, value = line.rstrip("\n").partition("=")
             if value.startswith("'") and value.endswith("'"):
                 value = value[1:-1].replace("'\\''", "'")
             values[name] = value
@@ -153,7 +153,7 @@ def syntax_errors(plays, hosts, work, play_dir, env):
         with open(path, "w") as handle:
             yaml.safe_dump(subset, handle, sort_keys=False, width=200)
         answer = subprocess.run([tool("ansible-playbook"), "--syntax-check", "-i", "localhost,", name], cwd=play_dir,
-                                env=env, text=True, capture_output=True, timeout=600)
+                                env=env, text=True, capture_output=True, timeout=600, check=False)
         return "" if answer.returncode == 0 else (answer.stderr or answer.stdout).strip()[-1500:]
     if not check(plays, "syntax.yml"):
         return {}
@@ -308,7 +308,7 @@ def run(args, chosen, declared, variables, inventory_groups, coll, work, play_di
         with open(path, "w") as handle:
             handle.write(snippet.text)
         answer = subprocess.run([tool("ansible-inventory"), "-i", path, "--list"], cwd=play_dir, env=env, text=True,
-                                capture_output=True, timeout=300)
+                                capture_output=True, timeout=300, check=False)
         listed = json.loads(answer.stdout or "{}").get("_meta", {}).get("hostvars", {})
         if answer.returncode or not listed or "[WARNING]" in answer.stderr:
             rows.append((snippet, "FAILED", "ansible-inventory rc %d, %d host(s): %s"
