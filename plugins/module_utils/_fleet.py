@@ -258,10 +258,12 @@ class FleetEngine:
         seen = {}
         for row in rows:
             if not row.failed and row.machine_id in seen:
+                first = seen[row.machine_id]
+                row.machine_name = row.machine_name or first.machine_name   # the same device: its name is known
                 row.fail(DefenderInputError("%s is the same device as %s, listed earlier; it is acted on once."
-                                            % (row.given, seen[row.machine_id])))
+                                            % (row.given, first.given)))
             elif not row.failed:
-                seen[row.machine_id] = row.given
+                seen[row.machine_id] = row
         return rows
 
     def _read_machine(self, row):
