@@ -46,7 +46,11 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     resolve_names,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
-from ansible_collections.secops.defender.plugins.module_utils._prediction import offline_warning, refusal
+from ansible_collections.secops.defender.plugins.module_utils._prediction import (
+    missing_permission,
+    offline_warning,
+    refusal,
+)
 from ansible_collections.secops.defender.plugins.module_utils._results import DEVICES, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._specs import (
     COUNTS_AS_DONE,
@@ -214,8 +218,9 @@ class FleetEngine:
                 to_submit.append(row)
         self._warn_offline(live)
         if request.check_mode:
+            forbidden = self._missing_permission() if to_submit else None
             for row in to_submit:
-                refused = refusal(self.spec, self.options, row.machine)
+                refused = forbidden or refusal(self.spec, self.options, row.machine)
                 if refused is not None:
                     row.fail(refused)
                     continue
@@ -228,6 +233,15 @@ class FleetEngine:
             # acted on would leave a lock file behind for good.
             request.locks.prune()
         return rows
+
+    def _missing_permission(self):
+        """The 403 the token's roles predict for this action, or None; the token is only decoded, never shown."""
+        tokens = getattr(self.client, "tokens", None)
+        try:
+            token = tokens.token() if tokens is not None else None
+        except DefenderError:
+            return None
+        return missing_permission(self.spec, token)
 
     def _warn_offline(self, rows):
         """At once, for each device whose record was read (by name, or every one in check mode) and that is not

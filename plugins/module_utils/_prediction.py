@@ -8,15 +8,20 @@
   the API would answer (OsPlatformNotSupported, ClientVersionNotSupported), in the API's words.
 - offline_warning(): a device that is not Active queues the action until it is back, which may take long
   (Learn: api/live-response, "a device that is not available": the session waits in a queue).
+- missing_permission(): an app token (a JWT) lists its application permissions in its `roles` claim
+  (Learn: api/exposed-apis-create-app-webapp, "validate the token"); one without the action's permission would
+  get 403. Only the claim is read, never the token shown.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import json
 import re
 
-from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError, DefenderForbiddenError
 
 WINDOWS_CLIENTS = ("Windows10", "Windows11")
 FULL_ISOLATION = WINDOWS_CLIENTS + ("Linux",)
@@ -113,3 +118,29 @@ def offline_warning(spec, machine, check_mode):
     return ("%s is %s%s: its %s %s in Defender until the device is back online (%s); a wait for it ends at "
             "wait_timeout." % (name, health, seen, spec.action_type, "would queue" if check_mode else "queues",
                                QUEUE_WAIT))
+
+
+def token_roles(token):
+    """The `roles` claim of a JWT access token (a list), or None when it has none or is not a JWT. The signature
+    is not checked: this only predicts what the API would say."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8"))
+    except (AttributeError, IndexError, ValueError, TypeError):
+        return None
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else None
+
+
+def missing_permission(spec, token):
+    """The 403 the API would answer when the app token's roles lack the action's permission, or None (a token
+    without a roles claim, a delegated one, says nothing here)."""
+    roles = token_roles(token)
+    if roles is None or not spec.permission or spec.permission in roles:
+        return None
+    return DefenderForbiddenError(
+        "The API would refuse %s: the app's token has no %s role (its roles: %s) (Forbidden, predicted in check mode "
+        "from the token's roles claim; nothing was sent)." % (spec.action_type, spec.permission,
+                                                              ", ".join(sorted(roles)) or "none"),
+        status=403, code="Forbidden",
+        hint="The app needs the application permission %s, with admin consent." % spec.permission)

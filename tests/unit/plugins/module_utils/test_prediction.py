@@ -100,3 +100,34 @@ def test_a_short_wait_notes_nothing(client, control, fast):
     run_action(client, _quarantine.SPEC, _quarantine.options(SHA1, "short"), target_list(machines=[WS1]),
                single=False, wait=True, wait_timeout=200, poll_interval=10)
     assert client.progress == []
+
+
+def test_check_mode_predicts_the_403_of_a_token_without_the_permission(params, control):
+    from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
+    from .conftest import READER
+    reader = build_client(dict(params, client_id=READER[0], client_secret=READER[1]))
+    options = _quarantine.options(SHA1, "forbidden")
+    dry = run_action(reader, _quarantine.SPEC, options, target_list(machines=[WS1]), single=False, check_mode=True,
+                     fail_on_device_error=False, wait=False)
+    real = run_action(reader, _quarantine.SPEC, options, target_list(machines=[WS1]), single=False,
+                      fail_on_device_error=False, wait=False)
+    predicted, refused = dry["results"][0], real["results"][0]
+    assert predicted["error"]["code"] == refused["error"]["code"] == "Forbidden"
+    assert predicted["error"]["status"] == refused["error"]["status"] == 403
+    assert "no Machine.StopAndQuarantine role (its roles: Machine.Read.All)" in predicted["msg"]
+    assert "Machine.StopAndQuarantine" in refused["msg"]
+    token = reader.tokens.token()
+    assert token not in str(dry)
+
+
+def test_token_roles_reads_only_a_jwt_roles_claim():
+    from ansible_collections.secops.defender.plugins.module_utils._prediction import token_roles
+    import base64
+    import json
+
+    def jwt(claims):
+        body = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+        return "eyJhbGciOiJIUzI1NiJ9.%s.sig" % body
+    assert token_roles(jwt({"roles": ["Machine.Isolate"]})) == ["Machine.Isolate"]
+    assert token_roles(jwt({"scp": "user_impersonation"})) is None
+    assert token_roles("not-a-jwt") is None and token_roles(None) is None
