@@ -446,7 +446,8 @@ class Api:
     # --- indicators --------------------------------------------------------------------------
     def list_indicators(self, request, app):
         _require(app, indicators.READ)
-        return self._page(request, [dict(e) for e in self.tenant.indicators.items.values()], "/api/indicators")
+        return self._page(request, [dict(e) for e in self.tenant.indicators.items.values()], "/api/indicators",
+                          indicators.FILTERABLE)
 
     def submit_indicator(self, request, app):
         _require(app, indicators.WRITE)

@@ -213,6 +213,23 @@ CASES = [
      "generate_alert"),
     ("n-duplicate", "indicator", {"indicators": [{"value": "10.1.2.3"}, {"value": "10.1.2.3"}], "type": "IpAddress",
                                   "title": "t", "description": "d", "action": "Block"}, "more than once"),
+    ("n-purge-unscoped", "indicator", {"indicators": [], "purge": True}, "purge_scope: title_prefix"),
+    ("n-purge-empty-prefix", "indicator", {"indicators": [], "purge": True, "purge_scope": {"title_prefix": " "}},
+     "title_prefix is empty"),
+    ("n-purge-one", "indicator", {"value": "evil.example.com", "state": "absent", "purge": True,
+                                  "purge_scope": {"title_prefix": "IaC"}}, "needs the whole list"),
+    ("n-scope-no-purge", "indicator", {"indicators": [], "purge_scope": {"title_prefix": "IaC"}}, "purge is not"),
+    # --- defender_indicator_info --------------------------------------------------------------------------------
+    ("ni-filter", "indicator_info", {"filter": "lastUpdateTime gt 2026-01-01T00:00:00Z"}, "cannot filter indicators"),
+    ("ni-type", "indicator_info", {"type": ["Ip"]}, "must be one or more of"),
+    ("ni-limit", "indicator_info", {"limit": 0}, "limit " + RANGE),
+    ("ni-creators", "indicator_info", {"created_by": "x", "created_by_this_app": True}, EXCLUSIVE),
+    # --- defender_machine_tags: purge ---------------------------------------------------------------------------
+    ("t-purge-unscoped", "machine_tags", {"machines": [WS1], "tags": ["iac-a"], "purge": True}, "tag_prefix"),
+    ("t-purge-absent", "machine_tags", {"machines": [WS1], "tags": ["iac-a"], "purge": True, "tag_prefix": "iac-",
+                                        "state": "absent"}, "needs state: present"),
+    ("t-scope-no-purge", "machine_tags", {"machine_id": WS1, "tags": ["iac-a"], "managed_tags": ["iac-b"]},
+     "only scope a purge"),
 ]
 
 
