@@ -28,6 +28,8 @@ class Snippet:
     def kind(self):
         """play (a list of tasks and/or plays), inventory (an inventory source's config) or rulebook."""
         data = self.data
+        if isinstance(data, yaml.YAMLError):
+            return "not YAML (%s)" % str(data).replace("\n", " ")
         if isinstance(data, dict):
             return "inventory" if "plugin" in data else ("rulebook" if "sources" in data else "unknown")
         if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
@@ -115,16 +117,33 @@ def _doc_examples(root):
                 lines = handle.read().splitlines()
             blocks = _rst_blocks(lines) if path.endswith(".rst") else _markdown_blocks(lines)
             for line, text in blocks:
-                data = yaml.safe_load(text)
-                yield Snippet("%s: %s" % (rel, _first_name(data, text)), rel, line, text, data)
+                try:
+                    first = next(iter(yaml.safe_load_all(text)), None)
+                except yaml.YAMLError:
+                    first = None
+                for snippet in _documents(Snippet("%s: %s" % (rel, _first_name(first, text)), rel, line, text)):
+                    yield snippet
+
+
+def _documents(snippet):
+    """A block of several YAML documents (two inventory files, `---` between them) is one example per document:
+    the first keeps the block's name, the others are named "(document N)"."""
+    parts = re.split(r"(?m)^---[ \t]*$", snippet.text)
+    parts = [p for p in parts if p.strip()] or [snippet.text]
+    for number, text in enumerate(parts, 1):
+        name = snippet.name if number == 1 else "%s (document %d)" % (snippet.name, number)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:   # not YAML as written: reported as the example's failure
+            data = exc
+        yield Snippet(name, snippet.source, snippet.line, text, data)
 
 
 def discover(root):
     """Every example, plugins first; the YAML is parsed (a block that is not YAML fails here, which is a finding)."""
     found = []
     for snippet in _plugin_examples(root):
-        snippet.data = yaml.safe_load(snippet.text)
-        found.append(snippet)
+        found.extend(_documents(snippet))
     found.extend(_doc_examples(root))
     names = [s.name for s in found]
     for snippet in found:
