@@ -121,8 +121,7 @@ def _doc_examples(root):
                     first = next(iter(yaml.safe_load_all(text)), None)
                 except yaml.YAMLError:
                     first = None
-                for snippet in _documents(Snippet("%s: %s" % (rel, _first_name(first, text)), rel, line, text)):
-                    yield snippet
+                yield from _documents(Snippet("%s: %s" % (rel, _first_name(first, text)), rel, line, text))
 
 
 def _documents(snippet):
