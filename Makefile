@@ -28,9 +28,10 @@ test: $(STAMP)
 #                     (Python 3.12 and 3.13 from PATH or pyenv)
 #   integration       against the emulator on the oldest and the newest ansible-core (2.16 and 2.21)
 #   lint              ansible-lint --profile production, no skip list
+#   examples          every module's and plugin's EXAMPLES and the README/guide YAML, run against the emulator
 #   docs              the HTML docs site (antsibull-docs): docs/build/html
 #   ecosystem         galaxy-importer on the built tarball, ansible-builder create and introspect, an ansible-runner job
-STAGES := sanity units matrix integration lint docs ecosystem
+STAGES := sanity units matrix integration lint docs ecosystem examples
 .PHONY: $(STAGES)
 
 $(STAGES): $(STAMP)

@@ -57,7 +57,23 @@ if [ -s "$out/evidence/summary.txt" ]; then
     echo "That is part of the story: two laptops are offline (their isolation and quarantine time out in the"
     echo "queue), and the API isolates and quarantines on Windows 10/11 only (full isolation also on Linux), so the"
     echo "servers report OsPlatformNotSupported. Their evidence was still collected, and the SHA-1 is blocked"
-    echo "tenant-wide. Release the devices with: -e incident_release=true."
+    echo "tenant-wide."
+  fi
+  if [ "${DEMO_RELEASE:-0}" = "1" ]; then
+    echo
+    echo "== Running: ansible-playbook secops.defender.incident_response -e @demo/incident.json -e incident_release=true"
+    set +e
+    ansible-playbook secops.defender.incident_response -e @demo/incident.json -e "incident_dest=$out/evidence" \
+      -e incident_release=true > "$out/release.log" 2>&1
+    release_rc=$?
+    set -e
+    # The contain_devices role's lines: one per device and step, then the counts.
+    sed -n '/TASK \[secops.defender.contain_devices : One line per device/,/^$/p' "$out/release.log" \
+      | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p'
+    echo "The release ended with exit code $release_rc; its output is in $out/release.log."
+  else
+    echo "To release the devices too, in the same emulator: make demo DEMO_RELEASE=1"
+    echo "(it runs the same playbook again with -e incident_release=true before the emulator stops)."
   fi
   exit 0
 fi

@@ -319,111 +319,137 @@ options:
     description: The Microsoft Entra ID tenant that holds the app registration.
     type: str
     env: [{name: DEFENDER_TENANT_ID}, {name: AZURE_TENANT_ID}, {name: AZURE_TENANT}]
+    vars: [{name: defender_tenant_id}]
   client_id:
     description: The application (client) id of the app registration.
     type: str
     env: [{name: DEFENDER_CLIENT_ID}, {name: AZURE_CLIENT_ID}]
+    vars: [{name: defender_client_id}]
   client_secret:
     description: A client secret of the app registration.
     type: str
     env: [{name: DEFENDER_CLIENT_SECRET}, {name: AZURE_CLIENT_SECRET}, {name: AZURE_SECRET}]
+    vars: [{name: defender_client_secret}]
   certificate_path:
     description: A PEM file with the private key and the certificate registered on the app.
     type: path
     env: [{name: DEFENDER_CLIENT_CERTIFICATE_PATH}, {name: AZURE_CLIENT_CERTIFICATE_PATH}]
+    vars: [{name: defender_certificate_path}]
   certificate_password:
     description: The password of the private key in O(certificate_path), if it is encrypted.
     type: str
     env: [{name: DEFENDER_CLIENT_CERTIFICATE_PASSWORD}, {name: AZURE_CLIENT_CERTIFICATE_PASSWORD}]
+    vars: [{name: defender_certificate_password}]
   access_token:
     description: A bearer token acquired elsewhere, for the Defender API audience.
     type: str
     env: [{name: DEFENDER_ACCESS_TOKEN}]
+    vars: [{name: defender_access_token}]
   auth_method:
     description: How to sign in; V(auto) when not set (see the modules' O(auth_method)).
     type: str
     choices: [auto, client_secret, certificate, access_token, managed_identity]
     env: [{name: DEFENDER_AUTH_METHOD}]
+    vars: [{name: defender_auth_method}]
   managed_identity_client_id:
     description: The client id of a user-assigned managed identity.
     type: str
     env: [{name: DEFENDER_MANAGED_IDENTITY_CLIENT_ID}]
+    vars: [{name: defender_managed_identity_client_id}]
   cloud:
     description: Which Microsoft cloud the tenant lives in; when not set, E(AZURE_CLOUD_ENVIRONMENT) as AWX injects
       it (V(AzureUSGovernment) is V(gcc_high)), and then V(commercial).
     type: str
     choices: [commercial, dod, gcc, gcc_high]
     env: [{name: DEFENDER_CLOUD}]
+    vars: [{name: defender_cloud}]
   api_url:
     description: Overrides the API base of O(cloud), for a regional host or an emulator.
     type: str
     env: [{name: DEFENDER_API_URL}]
+    vars: [{name: defender_api_url}]
   authority_url:
     description: Overrides the sign-in host of O(cloud).
     type: str
     env: [{name: DEFENDER_AUTHORITY_URL}]
+    vars: [{name: defender_authority_url}]
   scope:
     description: Overrides the token scope of O(cloud).
     type: str
     env: [{name: DEFENDER_SCOPE}]
+    vars: [{name: defender_scope}]
   allow_insecure_http:
     description: Allow plain C(http://) API and sign-in URLs, for a lab only (the modules' O(allow_insecure_http)).
     type: bool
     env: [{name: DEFENDER_ALLOW_INSECURE_HTTP}]
+    vars: [{name: defender_allow_insecure_http}]
   validate_certs:
     description: Whether to validate TLS certificates; V(true) when not set.
     type: bool
     env: [{name: DEFENDER_VALIDATE_CERTS}]
+    vars: [{name: defender_validate_certs}]
   ca_path:
     description: A PEM bundle of CA certificates to trust instead of the system's.
     type: path
     env: [{name: DEFENDER_CA_PATH}]
+    vars: [{name: defender_ca_path}]
   timeout:
     description: Seconds one HTTP request may take in all, answer included; 30 when not set.
     type: int
     env: [{name: DEFENDER_TIMEOUT}]
+    vars: [{name: defender_timeout}]
   max_response_mb:
     description: The largest answer read, in MiB; 64 when not set.
     type: int
     env: [{name: DEFENDER_MAX_RESPONSE_MB}]
+    vars: [{name: defender_max_response_mb}]
   coordination_url:
     description: A Redis shared by every controller for the rate budget and the submit locks (see the modules).
     type: str
     version_added: 0.3.0
     env: [{name: DEFENDER_COORDINATION_URL}]
+    vars: [{name: defender_coordination_url}]
   coordination_ca_path:
     description: A PEM bundle of CA certificates for a V(rediss://) O(coordination_url).
     type: path
     version_added: 0.3.0
     env: [{name: DEFENDER_COORDINATION_CA_PATH}]
+    vars: [{name: defender_coordination_ca_path}]
   download_hosts:
     description: The hosts result links may point to (names or V(*.suffix)); the storage of O(cloud) when not set.
     type: list
     elements: str
     env: [{name: DEFENDER_DOWNLOAD_HOSTS}]
+    vars: [{name: defender_download_hosts}]
   max_retry_wait:
     description: The most seconds one call may wait for the rate budget and retries; 3600 when not set.
     type: int
     env: [{name: DEFENDER_MAX_RETRY_WAIT}]
+    vars: [{name: defender_max_retry_wait}]
   token_cache:
     description: Whether to share access tokens with the modules through the per-user cache; V(true) when not set.
     type: bool
     env: [{name: DEFENDER_TOKEN_CACHE}]
+    vars: [{name: defender_token_cache}]
   token_cache_dir:
     description: Where the token cache and the rate budget live.
     type: path
     env: [{name: DEFENDER_TOKEN_CACHE_DIR}]
+    vars: [{name: defender_token_cache_dir}]
   rate_budget:
     description: Whether to pace calls through the tenant's shared rate budget; V(true) when not set.
     type: bool
     env: [{name: DEFENDER_RATE_BUDGET}]
+    vars: [{name: defender_rate_budget}]
   rate_limits:
     description: Overrides of the documented limits, a dict (or its JSON text) as for the modules.
     type: raw
     env: [{name: DEFENDER_RATE_LIMITS}]
+    vars: [{name: defender_rate_limits}]
   rate_pool:
     description: How the rate budget counts calls, V(per_api) or V(single), as for the modules; V(per_api) when not set.
     type: str
     choices: [per_api, single]
     env: [{name: DEFENDER_RATE_POOL}]
+    vars: [{name: defender_rate_pool}]
 """

@@ -16,6 +16,8 @@ description:
   - The documented properties become one OData filter for one paged query; tags use the C(findbytag) endpoint, one
     call per tag. One sign-in, through the same token cache and rate budget as the modules.
   - The inventory file's name must end in C(.defender.yml) or C(.defender.yaml).
+  - A connection option comes from the inventory file, else from the extra variable listed under it
+    (C(-e defender_api_url=...)), else from its environment variables.
 author:
   - Secops Defender Contributors (@secops-collections)
 extends_documentation_fragment:

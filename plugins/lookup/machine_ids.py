@@ -18,6 +18,11 @@ description:
   - Terms, when given, are raw OData C($filter) clauses joined with C(and) to the options.
   - One paged query for the properties, one call per tag. Same connection options, environment variables, token
     cache and rate budget as the modules.
+  - The connection can be set once per play, in variables. Each option is taken from, in this order, the lookup's
+    own keyword (C(tenant_id=...)), the C(defender_connection) dict variable (the one the shipped playbooks take,
+    with keys such as C(api_url) and C(ca_path)), a variable C(defender_<option>) (such as C(defender_tenant_id),
+    listed under each option), and then the environment variables. A lookup runs on the controller, so a secret in
+    a variable (best kept in Ansible Vault) is never written into a module's payload.
 author:
   - Secops Defender Contributors (@secops-collections)
 extends_documentation_fragment:
@@ -80,24 +85,56 @@ _raw:
   elements: str
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
-from ansible_collections.secops.defender.plugins.module_utils._connection import client_for
+from ansible_collections.secops.defender.plugins.module_utils._connection import AUTH_ARGSPEC, client_for
 from ansible_collections.secops.defender.plugins.module_utils._selection import SELECTION_OPTIONS, select_machines
 
 
 class LookupModule(LookupBase):
+    _from_vars = frozenset()   # the connection options a defender_<option> variable set, in this run
+
     def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
+        direct = dict(self._connection_var(variables), **kwargs)
+        self.set_options(var_options=variables, direct=direct)
+        # What a defender_<option> variable set (no keyword, no defender_connection key): templated when read.
+        self._from_vars = set(n for n in AUTH_ARGSPEC if n not in direct and "defender_" + n in (variables or {}))
         options = dict((name, self.get_option(name)) for name in SELECTION_OPTIONS)
         clauses = [c for c in [options.get("filter")] + list(terms or []) if c]
         options["filter"] = " and ".join("(%s)" % c for c in clauses) if clauses else None
         try:
-            machines = select_machines(client_for(self.get_option), options)
+            machines = select_machines(client_for(self._connection_option), options)
         except DefenderError as exc:
             raise AnsibleError("secops.defender.machine_ids: %s" % exc)
         # select_machines keeps only ids of 40 hex; marked unsafe all the same, as everything from the API is.
         return make_unsafe([m["id"].lower() for m in machines])
+
+    def _connection_var(self, variables):
+        """The defender_connection dict variable, templated, with only connection options in it."""
+        connection = (variables or {}).get("defender_connection")
+        if not connection:
+            return {}
+        connection = self._templar.template(connection)
+        if not isinstance(connection, Mapping):
+            kind = "text" if isinstance(connection, str) else "a %s" % type(connection).__name__
+            raise AnsibleError("secops.defender.machine_ids: defender_connection must be a dict of connection "
+                               "options (api_url, tenant_id, ...), not %s." % kind)
+        unknown = sorted(set(connection) - set(AUTH_ARGSPEC))
+        if unknown:
+            raise AnsibleError("secops.defender.machine_ids: defender_connection has %s, which %s no connection "
+                               "option; the options are %s." % (", ".join(unknown), "is" if len(unknown) == 1
+                                                                else "are", ", ".join(sorted(AUTH_ARGSPEC))))
+        return dict((k, v) for k, v in connection.items() if v is not None)
+
+    def _connection_option(self, name):
+        """An option's value; one that came from a variable (defender_<option>) is templated first, as a play's
+        variables are."""
+        value = self.get_option(name)
+        if name in self._from_vars and isinstance(value, str):
+            value = self._templar.template(value)
+        return value

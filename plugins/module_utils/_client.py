@@ -100,6 +100,7 @@ class DefenderClient(Downloads):
         self._clock = time.monotonic
         self.clock = clock or SYSTEM
         self.warnings = []
+        self.progress = []   # notes of a long wait (_waiter.py), returned as wait_progress
         self.waited = 0.0
 
     # --- one request, with the retry policy ---------------------------------------------------------

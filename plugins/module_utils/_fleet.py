@@ -46,6 +46,11 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     resolve_names,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+from ansible_collections.secops.defender.plugins.module_utils._prediction import (
+    missing_permission,
+    offline_warning,
+    refusal,
+)
 from ansible_collections.secops.defender.plugins.module_utils._results import DEVICES, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._specs import (
     COUNTS_AS_DONE,
@@ -148,6 +153,7 @@ class Row(ItemRow):
         self.finished = False       # final status seen and handed on
         self.adopted = False        # its action was found (an earlier run's, or another task's), not submitted
         self.release = None         # called once when this device no longer holds a session slot
+        self.machine = None         # the device's Machine entity, when it was read (by name, or in check mode)
 
     @staticmethod
     def result_keys():
@@ -211,8 +217,14 @@ class FleetEngine:
                     " or ".join(self.spec.state_types))
             else:
                 to_submit.append(row)
+        self._warn_offline(live)
         if request.check_mode:
+            forbidden = self._missing_permission() if to_submit else None
             for row in to_submit:
+                refused = forbidden or refusal(self.spec, self.options, row.machine)
+                if refused is not None:
+                    row.fail(refused)
+                    continue
                 row.changed = True
                 row.msg = "Would submit %s." % self.spec.action_type
             return rows
@@ -222,6 +234,23 @@ class FleetEngine:
             # acted on would leave a lock file behind for good.
             request.locks.prune()
         return rows
+
+    def _missing_permission(self):
+        """The 403 the token's roles predict for this action, or None; the token is only decoded, never shown."""
+        tokens = getattr(self.client, "tokens", None)
+        try:
+            token = tokens.token() if tokens is not None else None
+        except DefenderError:
+            return None
+        return missing_permission(self.spec, token)
+
+    def _warn_offline(self, rows):
+        """At once, for each device whose record was read (by name, or every one in check mode) and that is not
+        Active: its action waits in Defender's queue."""
+        for row in rows:
+            warning = offline_warning(self.spec, row.machine, self.request.check_mode)
+            if warning:
+                self.warnings.append(warning)
 
     # --- resolve ---------------------------------------------------------------------------------------
     def _resolve(self, targets):
@@ -234,6 +263,7 @@ class FleetEngine:
                     matches = found.get(row.given) or []
                     if len(matches) == 1:
                         row.machine_id, row.machine_name = matches[0]["id"].lower(), matches[0].get("computerDnsName")
+                        row.machine = matches[0]
                     else:
                         row.fail(DefenderInputError(ambiguous_message(row.given, matches) if matches
                                                     else not_found_message(row.given)))
@@ -243,16 +273,19 @@ class FleetEngine:
         seen = {}
         for row in rows:
             if not row.failed and row.machine_id in seen:
+                first = seen[row.machine_id]
+                row.machine_name = row.machine_name or first.machine_name   # the same device: its name is known
                 row.fail(DefenderInputError("%s is the same device as %s, listed earlier; it is acted on once."
-                                            % (row.given, seen[row.machine_id])))
+                                            % (row.given, first.given)))
             elif not row.failed:
-                seen[row.machine_id] = row.given
+                seen[row.machine_id] = row
         return rows
 
     def _read_machine(self, row):
         try:
             machine = get_by_id(self.client, row.machine_id)
             row.machine_name = machine.get("computerDnsName")
+            row.machine = machine
         except DefenderError as exc:
             row.fail(exc)
 

@@ -152,9 +152,36 @@ def live_response(client, commands, comment, request, dest=None, action_subdir=F
         check_library(client, checked["commands"])
     collector = Collector(client, dest, action_subdir=action_subdir, fail_on_script_error=fail_on_script_error,
                           manifest=manifest, per_device=not request.single)
-    return run_action(client, SPEC, checked, request.but(
+    return with_script_errors(lambda: run_action(client, SPEC, checked, request.but(
         on_final=collector, max_active=max_sessions, force=request.force or not adopt_window,
-        lookback_seconds=adopt_window, after=verify_evidence))
+        lookback_seconds=adopt_window, after=verify_evidence)))
+
+
+def with_script_errors(produce):
+    """The result of produce() (or of the DefenderActionError it raises) with summary.script_errors: the devices
+    whose session ended with a failed command or a script's non-zero exit, without failing the device
+    (fail_on_script_error=false)."""
+    try:
+        result = produce()
+    except DefenderActionError as exc:
+        _count_script_errors(exc.result)
+        raise
+    return _count_script_errors(result)
+
+
+def _count_script_errors(result):
+    rows = result.get("results") or []
+    tolerated = [r for r in rows if not r.get("failed") and r.get("all_succeeded") is False]
+    summary = result.get("summary")
+    if isinstance(summary, dict):
+        summary["script_errors"] = len(tolerated)
+    if tolerated and not result.get("msg"):
+        if len(rows) == 1:
+            result["msg"] = tolerated[0]["msg"]
+        else:
+            result["msg"] = "%d of %d device(s) ended with a script error, not counted as failed: %s" % (
+                len(tolerated), len(rows), "; ".join("%s: %s" % (r.get("machine"), r["msg"]) for r in tolerated))
+    return result
 
 
 def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_script_error=True, manifest=False,
@@ -194,7 +221,7 @@ def fetch_results(client, action_id, dest=None, action_subdir=False, fail_on_scr
         # A file written to the controller is a change there; one that was already there, byte for byte, is not.
         row.changed = any(f.get("downloaded") for f in row.extra.get("files") or [])
     row.adopted = True   # found, not submitted: its results were brought home again
-    return device_results([row], single=True, client=client)
+    return with_script_errors(lambda: device_results([row], single=True, client=client))
 
 
 class Collector:
@@ -230,7 +257,9 @@ class Collector:
             self._adopted(row)
         if self.manifest and folder:
             row.extra["manifest"] = write_manifest(folder, action, row, row.extra)
-        self._judge(action, row.extra)
+        tolerated = self._judge(action, row.extra)
+        if tolerated:
+            row.msg = ("%s %s" % (row.msg, tolerated)).strip()
 
     @staticmethod
     def _adopted(row):
@@ -359,17 +388,21 @@ class Collector:
         result["all_succeeded"] = not (status != "Succeeded" or failed or nonzero)
         if status in ("TimeOut", "Cancelled"):
             raise DefenderActionError(describe_failure(action), result=result)
-        if not self.fail_on_script_error:
-            return
         if status != "Succeeded" or failed:
-            raise DefenderActionError(describe_failure(action), result=result)
-        if nonzero:
-            raise DefenderActionError("Live response %s on %s: %s." % (
+            problem, hint = describe_failure(action), None
+        elif nonzero:
+            problem = "Live response %s on %s: %s." % (
                 action["id"], action.get("computerDnsName"), "; ".join(
                     "%s exited %s%s" % (c["params"].get("ScriptName"), c["exit_code"],
                                         (": " + c["script_errors"].rstrip(". ")) if c.get("script_errors") else "")
-                    for c in nonzero)), result=result,
-                hint="Set fail_on_script_error=false to handle exit codes in the playbook.")
+                    for c in nonzero))
+            hint = "Set fail_on_script_error=false to handle exit codes in the playbook."
+        else:
+            return None
+        if self.fail_on_script_error:
+            raise DefenderActionError(problem, result=result, hint=hint)
+        # Tolerated, but said: the row's msg tells what went wrong, and summary.script_errors counts it.
+        return "%s Not counted as a failure (fail_on_script_error=false): all_succeeded is false." % problem
 
 
 def _target(command):

@@ -79,7 +79,7 @@ class DefenderModule(AnsibleModule):
             result = service(self)
         except DefenderError as exc:
             self._warn_from_client()
-            extra = {"error": exc.to_dict()}
+            extra = dict(self._progress(), error=exc.to_dict())
             if isinstance(exc, DefenderActionError):
                 extra.update(exc.result)
                 if exc.result.get("error"):
@@ -94,7 +94,12 @@ class DefenderModule(AnsibleModule):
                                "output of -vvv." % (type(exc).__name__, str(exc)[:300]),
                            exception=traceback.format_exc())
         self._warn_from_client()
-        self.exit_json(**result)
+        self.exit_json(**dict(self._progress(), **result))
+
+    def _progress(self):
+        """wait_progress: what a long wait said once a minute (shown at -v with the rest of the result)."""
+        notes = getattr(self._client, "progress", None)
+        return {"wait_progress": list(notes)} if notes else {}
 
     def _state_dir_failure(self, exc):
         """For an OSError on a file in the local state folder, the error that names the folder; else None."""

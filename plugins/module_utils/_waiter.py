@@ -28,6 +28,10 @@ from ansible_collections.secops.defender.plugins.module_utils._validate import a
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
 # Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
 MACHINE_FILTER_MAX = 20
+# A wait says how it goes once a minute (client.progress, returned as wait_progress and shown at -v), naming the
+# actions that have waited longest.
+PROGRESS_EVERY = 60
+PROGRESS_SLOWEST = 3
 
 
 def is_final(action):
@@ -38,6 +42,9 @@ class Waiter:
     def __init__(self, client):
         self.client = client
         self.clock = getattr(client, "clock", None) or SYSTEM
+        self._started = None     # when the first poll was made, on the client's clock
+        self._next_note = None
+        self._seen = set()       # every action id polled, for "N of M"
 
     def get(self, action_id):
         try:
@@ -53,6 +60,11 @@ class Waiter:
         """{action id: the action as it is now} for these actions (as last read): one GET for one action, else one
         paged list query for all. An action the list leaves out (it should not) is read on its own; one that is
         gone is left out of the answer."""
+        fresh = self._read(actions)
+        self._note_progress([fresh.get(a["id"], a) for a in actions])
+        return fresh
+
+    def _read(self, actions):
         if len(actions) == 1:
             return {actions[0]["id"]: self.get(actions[0]["id"])}
         oldest = min((a.get("creationDateTimeUtc") or "" for a in actions), key=instant)
@@ -71,6 +83,28 @@ class Waiter:
             except DefenderNotFoundError:
                 continue
         return fresh
+
+    def _note_progress(self, polled):
+        """Once a minute of waiting: how many actions are still open, by status, and the ones open longest, by
+        device name, into client.progress (a list; a client without one gets no notes)."""
+        notes = getattr(self.client, "progress", None)
+        now = self.clock.monotonic()
+        self._seen.update(a["id"] for a in polled)
+        if self._started is None:
+            self._started, self._next_note = now, now + PROGRESS_EVERY
+        open_actions = [a for a in polled if not is_final(a)]
+        if notes is None or not open_actions or now < self._next_note:
+            return
+        self._next_note = now + PROGRESS_EVERY
+        statuses = {}
+        for action in open_actions:
+            statuses[action.get("status")] = statuses.get(action.get("status"), 0) + 1
+        slowest = sorted(open_actions, key=lambda a: instant(a.get("creationDateTimeUtc") or ""))[:PROGRESS_SLOWEST]
+        notes.append("After %d s of waiting: %d of %d action(s) still open (%s); open longest: %s." % (
+            now - self._started, len(open_actions), len(self._seen),
+            ", ".join("%d %s" % (n, status) for status, n in sorted(statuses.items(), key=lambda i: str(i[0]))),
+            "; ".join("%s (%s %s since %s)" % (a.get("computerDnsName") or a.get("machineId"), a.get("type"),
+                                               a.get("status"), a.get("creationDateTimeUtc")) for a in slowest)))
 
     def wait(self, actions, timeout, poll_interval):
         """Poll until every action is final or `timeout` seconds have passed; returns the actions as last read, in

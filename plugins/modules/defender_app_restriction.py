@@ -271,6 +271,17 @@ error:
       description: The path of the failed request (for a download, without its query, which is a credential); V(null)
         when no request failed.
       type: str
+wait_progress:
+  description:
+    - What a wait longer than a minute said once a minute, how many actions were still open (by status) and the ones
+      open longest, by device name. Shown at C(-v).
+  returned: when the task waited longer than a minute
+  type: list
+  elements: str
+  sample:
+    - "After 60 s of waiting: 1 of 2 action(s) still open (1 Pending); open longest: lt-sales-007.corp.example.com
+      (StopAndQuarantineFile Pending since 2026-12-01T16:02:11Z)."
+  version_added: 0.3.0
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._containment import (

@@ -79,10 +79,27 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Cancel a live response that is stuck on an offline laptop
+- name: Start triage on a laptop that is offline; the session waits in Defender until the laptop is back
+  secops.defender.defender_live_response:
+    machine_name: lt-sales-007.corp.example.com
+    comment: "INC-4711: triage"
+    commands:
+      - type: RunScript
+        script_name: collect_triage.ps1
+    wait: false
+  register: stuck
+
+- name: Cancel the live response that is stuck on the offline laptop
   secops.defender.defender_cancel_action:
-    action_id: 7c4f2a1e-0b5d-4e3a-9f1c-2d8e6b4a9c01
+    action_id: "{{ stuck.action_id }}"
     comment: "INC-4711: device is being reimaged"
+
+- name: Quarantine a file there too, without waiting
+  secops.defender.defender_quarantine_file:
+    machine_name: lt-sales-007.corp.example.com
+    sha1: 8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f
+    wait: false
+  register: quarantine
 
 - name: Cancel and make sure it took
   secops.defender.defender_cancel_action:
@@ -238,6 +255,17 @@ error:
       description: The path of the failed request (for a download, without its query, which is a credential); V(null)
         when no request failed.
       type: str
+wait_progress:
+  description:
+    - What a wait longer than a minute said once a minute, how many actions were still open (by status) and the ones
+      open longest, by device name. Shown at C(-v).
+  returned: when the task waited longer than a minute
+  type: list
+  elements: str
+  sample:
+    - "After 60 s of waiting: 1 of 2 action(s) still open (1 Pending); open longest: lt-sales-007.corp.example.com
+      (StopAndQuarantineFile Pending since 2026-12-01T16:02:11Z)."
+  version_added: 0.3.0
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._actions import ActionService, check_guid, is_final, summary

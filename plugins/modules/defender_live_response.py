@@ -166,6 +166,8 @@ options:
   fail_on_script_error:
     description:
       - Whether a failed command or a script's non-zero exit code fails the device.
+      - With V(false) such a device is not failed, but its RV(results[].msg) (and, for one device, the task's
+        C(msg)) says which command or script went wrong, and RV(summary.script_errors) counts it.
       - A session that timed out or was cancelled always fails the device.
     type: bool
     default: true
@@ -214,7 +216,7 @@ EXAMPLES = r"""
         script_name: collect_triage.ps1
       - type: GetFile
         path: C:\Windows\Temp\secops-triage.zip
-    dest: /evidence/INC-4711          # /evidence/INC-4711/<device>-<12 of its id>/<action id>/...
+    dest: evidence/INC-4711           # evidence/INC-4711/<device>-<12 of its id>/<action id>/...
     action_subdir: true
     manifest: true
     on_active_action: wait
@@ -378,7 +380,13 @@ summary:
     failed:
       description: The devices that failed, as in RV(failed_machines).
       type: int
-  sample: {devices: 3, submitted: 2, already_done: 0, would_submit: 0, failed: 1}
+    script_errors:
+      description: The devices whose session had a failed command or a script that exited non-zero, and that are
+        not counted in RV(summary.failed) because O(fail_on_script_error=false); each one's RV(results[].msg) says
+        what went wrong.
+      type: int
+      version_added: 0.3.0
+  sample: {devices: 3, submitted: 2, already_done: 0, would_submit: 0, failed: 1, script_errors: 1}
 rate_budget:
   description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
     O(rate_budget)). Shown at C(-v).
@@ -578,6 +586,17 @@ error:
       description: The path of the failed request (for a download, without its query, which is a credential); V(null)
         when no request failed.
       type: str
+wait_progress:
+  description:
+    - What a wait longer than a minute said once a minute, how many actions were still open (by status) and the ones
+      open longest, by device name. Shown at C(-v).
+  returned: when the task waited longer than a minute
+  type: list
+  elements: str
+  sample:
+    - "After 60 s of waiting: 1 of 2 action(s) still open (1 Pending); open longest: lt-sales-007.corp.example.com
+      (StopAndQuarantineFile Pending since 2026-12-01T16:02:11Z)."
+  version_added: 0.3.0
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._live_response import (

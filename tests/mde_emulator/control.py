@@ -138,6 +138,9 @@ def handle(emulator, request, path):
             machine = tenant.find_machine(parts[1])
             tenant.set_online(machine, bool(body.get("online", True)))
             return json_response({"id": machine.id, "online": machine.online})
+    if parts == ["reset"] and method == "POST":
+        emulator.reset()
+        return json_response({"reset": True})
     if parts == ["seed"] and method == "POST":
         try:
             seed(emulator, body)

@@ -1,6 +1,7 @@
 """Wires the tenant, sign-in, API, blob host and control API into two HTTPS servers on 127.0.0.1."""
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -71,6 +72,15 @@ class Emulator:
 
     def __init__(self, seed=None, state_dir=None):
         seed = seed or {}
+        self._seed = copy.deepcopy(seed)   # what reset() starts again from
+        self.control_key = seed.get("control_key") or secrets.token_urlsafe(24)
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="mde-emulator-")
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.api_url = self.blob_url = None
+        self._servers = []
+        self._new_tenant(seed)
+
+    def _new_tenant(self, seed):
         self.settings = merge(seed.get("settings"))
         self.clock = Clock(speed=self.settings["clock_speed"])
         self.tenant = Tenant(seed.get("tenant_id") or str(uuid.uuid4()), self.clock, self.settings)
@@ -80,14 +90,19 @@ class Emulator:
         self.aliases = {}   # ids answered by a rewrite fault with alias -> the real ids
         self.log = RequestLog()
         self.leaks = []
-        self.control_key = seed.get("control_key") or secrets.token_urlsafe(24)
         self._link_key = secrets.token_bytes(32)
         self.api = Api(self)
-        self.state_dir = state_dir or tempfile.mkdtemp(prefix="mde-emulator-")
-        os.makedirs(self.state_dir, exist_ok=True)
-        self.api_url = self.blob_url = None
-        self._servers = []
         control.seed(self, seed)
+
+    def reset(self):
+        """The tenant as the seed made it, again (POST /_emulator/reset): actions, alerts, library, indicators,
+        tokens, clock, rate counters, faults and the log start afresh. The ports, the CA, the control key and the
+        tenant id stay, so a client keeps its connection settings; a token it cached gets a 401 and signs in again."""
+        seed = copy.deepcopy(self._seed)
+        if not seed.get("tenant_id"):
+            seed["tenant_id"] = self.tenant.tenant_id
+        with self.tenant.lock:
+            self._new_tenant(seed)
 
     # --- serving -------------------------------------------------------------------------------
     def start(self, port=0, blob_port=0):

@@ -7,6 +7,7 @@
 #   matrix     sanity and units on 2.16, 2.20 and 2.21, each in its own pinned venv (.venvs/); then the floor row:
 #              units and the certificate sign-in target on 2.16 with the minimum of each of requirements.txt
 #   integration  ansible-test integration against the emulator on the oldest and newest (2.16 and 2.21)
+#   examples   every EXAMPLES block and README/guide YAML snippet, run against a fresh emulator (tests/examples)
 #   ecosystem  galaxy-importer, ansible-builder and an ansible-runner job, on the built collection
 #   docs       the docs site with antsibull-docs
 #   drift      today's documented API variant; soak: a short fault soak
@@ -15,7 +16,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0
-steps=${*:-"emulator lint sanity units matrix integration ecosystem docs drift soak"}
+steps=${*:-"emulator lint sanity units matrix integration examples ecosystem docs drift soak"}
 coll=$(bash tests/utils/layout.sh)
 bash tests/utils/seed_get_pip.sh
 bash tests/utils/ensure_redis.sh
@@ -54,6 +55,10 @@ for s in $steps; do
         step "ansible-test integration against the emulator on ansible-core $version"
         bash "$root/tests/utils/matrix.sh" run "$version" integration
       done
+      ;;
+    examples)
+      step "examples: every EXAMPLES block and README/guide snippet against the emulator (ansible-core 2.19)"
+      python "$root/tests/examples/run_examples.py" --collection "$coll"
       ;;
     ecosystem)
       step "galaxy-importer, ansible-builder, ansible-runner"

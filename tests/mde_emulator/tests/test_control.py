@@ -165,6 +165,23 @@ def test_state_shows_machines_library_actions(client):
     assert "client_secret" not in json.dumps(state["apps"])
 
 
+def test_reset_brings_back_the_seeded_tenant_on_the_same_ports(client, emu):
+    api_url, key, tenant_id = emu.api_url, emu.control_key, emu.tenant.tenant_id
+    old_headers = client.headers()
+    assert quarantine(client).status_code == 201
+    client.control("POST", "/machines/%s/online" % WS1, {"online": False})
+    client.control("POST", "/settings", {"pending_seconds": 99})
+    assert client.control("POST", "/reset") == {"reset": True}
+    state = client.control("GET", "/state")
+    assert (emu.api_url, emu.control_key, state["tenant_id"]) == (api_url, key, tenant_id)
+    assert state["actions"] == [] and client.control("GET", "/log")["value"] == []
+    assert [m["online"] for m in state["machines"] if m["id"] == WS1] == [True]
+    assert state["settings"]["pending_seconds"] != 99
+    # A token of the tenant before the reset is refused, so a client signs in again.
+    stale = requests.get(api_url + "/api/machines", headers=old_headers, verify=emu.ca_path)
+    assert stale.status_code == 401
+
+
 def test_servers_bind_loopback_only(emu):
     for server, _thread in emu._servers:
         assert server.server_address[0] == "127.0.0.1"

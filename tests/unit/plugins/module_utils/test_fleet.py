@@ -233,3 +233,11 @@ def test_a_post_whose_outcome_stays_unknown_is_sent_again_until_made_never_twice
     assert len(actions) == 1 and result["results"][0]["action_id"] == actions[0]["id"]
     assert [c["status"] for c in control.api_calls("POST")] == [500, 500, 500, 201]
     assert result["summary"]["submitted"] == 1
+
+
+def test_a_device_listed_twice_is_named_in_its_row(client, control):
+    """The second listing fails (acted on once), and its row names the device, so summaries show a name."""
+    result = fleet(client, ["ws-fin-001.corp.example.com", WS1], check_mode=True, fail_on_device_error=False)
+    twice = result["results"][1]
+    assert twice["failed"] and "is the same device as ws-fin-001.corp.example.com" in twice["msg"]
+    assert twice["machine_name"] == "ws-fin-001.corp.example.com"

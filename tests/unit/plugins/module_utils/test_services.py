@@ -168,6 +168,25 @@ def test_failing_script_fails_but_returns_results(client, control, fast, tmp_pat
     control("POST", "/clock", {"advance": 60})
     relaxed = lrrun(client, False, tmp_path, commands, fail_on_script_error=False)
     assert relaxed["all_succeeded"] is False and relaxed["commands"][0]["exit_code"] == 3
+    # Not a failure, but said: the message names the script and its exit, and the summary counts it.
+    assert "fail.ps1 exited 3: Access is denied" in relaxed["msg"] and "fail_on_script_error=false" in relaxed["msg"]
+    assert relaxed["results"][0]["msg"] == relaxed["msg"]
+    assert relaxed["summary"]["failed"] == 0 and relaxed["summary"]["script_errors"] == 1
+
+
+def test_failing_script_on_a_fleet_is_counted_and_named(client, control, fast, tmp_path):
+    commands = [{"type": "RunScript", "script_name": "fail.ps1"}]
+    result = lrrun(client, False, tmp_path, commands, machines=[WS1, "ws-fin-002.corp.example.com"],
+                   fail_on_script_error=False)
+    assert result["summary"]["script_errors"] == 2 and result["summary"]["failed"] == 0
+    assert result["failed_machines"] == []
+    assert all("fail.ps1 exited 3" in row["msg"] for row in result["results"])
+    assert result["msg"].startswith("2 of 2 device(s) ended with a script error, not counted as failed: ")
+    assert "ws-fin-002.corp.example.com: Live response" in result["msg"]
+    # A clean session counts no script error.
+    clean = lrrun(client, False, tmp_path, [{"type": "RunScript", "script_name": "collect_triage.ps1"}],
+                  machines=[WS1], fail_on_script_error=False)
+    assert clean["summary"]["script_errors"] == 0 and "msg" not in clean
 
 
 def test_failed_command_stops_the_rest(client, fast, tmp_path):

@@ -1,0 +1,1 @@
+Get-Process | Out-File C:\Windows\Temp\triage.txt
