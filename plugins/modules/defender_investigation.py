@@ -103,7 +103,7 @@ notes:
     example C(OsPlatformNotSupported)), and the message says where it runs.
   - In check mode the module resolves the devices and looks for open investigations, and reports what it would
     start and what it would reuse, without starting anything.
-  - What the API returns (device names, status details) is the tenant's data, set by whoever controls a device:
+  - What the API returns (device names, status details) is the tenant's data, set by whoever controls a device;
     treat it as untrusted text.
 seealso:
   - module: secops.defender.defender_investigation_info
@@ -150,7 +150,8 @@ results:
       description: The device as it was given, a name or an id (ids in lower case).
       type: str
     machine_id:
-      description: The device's machine id, in lower case; V(null) for a name that matched no device, or several.
+      description: The device's machine id, in lower case; V(null) when it is not known, for example for a name
+        that matched no device, or several.
       type: str
     machine_name:
       description: The device's computer DNS name, when known.
@@ -237,7 +238,7 @@ summary:
   sample: {devices: 3, started: 1, reused: 1, would_start: 0, failed: 1, states: {Benign: 1, Running: 1}}
 rate_budget:
   description: What this task saw of the tenant's rate budget, shared by every task on the controller (see
-    O(rate_budget)); RV(rate_budget.paced_seconds) shows how long starts waited for the hourly limit.
+    O(rate_budget)). Shown at C(-v).
   returned: unless O(rate_budget=false)
   type: dict
   contains:
@@ -253,7 +254,7 @@ rate_budget:
     rate_limited:
       description: How many times the API answered 429 (too many requests).
       type: int
-  sample: {calls: 4, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
+  sample: {calls: 62, paced_calls: 10, paced_seconds: 1820.5, rate_limited: 0}
 machine_id:
   description: The id of the device, in lower case.
   returned: for one device (not with O(machines))
@@ -261,7 +262,7 @@ machine_id:
   sample: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07
 machine_name:
   description: The computer DNS name of the device.
-  returned: for one device (not with O(machines)), when known
+  returned: for one device (not with O(machines))
   type: str
   sample: ws-fin-001.corp.example.com
 investigation_id:
@@ -285,8 +286,9 @@ investigation:
   type: dict
   sample: {id: "63017", state: Running, machineId: 1e5bc9d7e413ddd7902c2932e418702b84d0cc07}
 error:
-  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
-    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad
+    input, no connection, a check that did not pass) the module's own reason, with V(null) for what does not
+    apply.
   returned: on failure
   type: dict
   contains:
@@ -294,20 +296,24 @@ error:
       description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: The API's error code, for example V(OsPlatformNotSupported), or the module's own, for example
-        V(RateBudgetSpent), V(WaitTimeout) or the investigation's final state (V(Failed)); V(null) when there is none.
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see
+        L(the API's error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the
+        module's own, for example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when
+        there is none.
       type: str
     message:
       description: The API's error message, or the module's own when the API gave none.
       type: str
     correlation_id:
-      description: The id Microsoft support asks for; V(null) when the answer had none.
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's
+        request id header when the error has none); V(null) when the answer had neither.
       type: str
     method:
       description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request; V(null) when no request failed.
+      description: The path of the failed request (for a download, without its query, which is a
+        credential); V(null) when no request failed.
       type: str
 """
 

@@ -76,7 +76,7 @@ extends_documentation_fragment:
 notes:
   - Needs the application permission C(Alert.Read.All) or C(Alert.ReadWrite.All), and C(Machine.Read.All) to find
     devices by name.
-  - What the API returns (device names, status details) is the tenant's data, set by whoever controls a device:
+  - What the API returns (device names, status details) is the tenant's data, set by whoever controls a device;
     treat it as untrusted text.
 seealso:
   - module: secops.defender.defender_investigation
@@ -138,6 +138,36 @@ missing:
   type: list
   elements: str
   sample: ["99999"]
+error:
+  description: Why the task failed. For an error the API answered, what it said; for any other failure (bad
+    input, no connection, a check that did not pass) the module's own reason, with V(null) for what does not
+    apply.
+  returned: on failure
+  type: dict
+  contains:
+    status:
+      description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
+      type: int
+    code:
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see
+        L(the API's error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the
+        module's own, for example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when
+        there is none.
+      type: str
+    message:
+      description: The API's error message, or the module's own when the API gave none.
+      type: str
+    correlation_id:
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's
+        request id header when the error has none); V(null) when the answer had neither.
+      type: str
+    method:
+      description: The HTTP method of the failed request; V(null) when no request failed.
+      type: str
+    path:
+      description: The path of the failed request (for a download, without its query, which is a
+        credential); V(null) when no request failed.
+      type: str
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._automated_investigation import (
