@@ -161,7 +161,7 @@ class InvestigationStarter:
         rows = self._resolve()
         live = [r for r in rows if not r.failed]
         self._find_open(live)
-        to_start = [r for r in live if r.investigation is None]
+        to_start = [r for r in live if r.investigation is None and not r.failed]
         if self.request.check_mode:
             for row in to_start:
                 row.changed = True

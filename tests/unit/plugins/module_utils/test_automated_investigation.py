@@ -7,11 +7,12 @@ from ansible_collections.secops.defender.plugins.module_utils._automated_investi
     read_investigations,
     start_investigations,
 )
+from ansible_collections.secops.defender.plugins.module_utils._connection import build_client
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderActionError, DefenderInputError
 from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetRequest
 from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
 
-from .conftest import WS1
+from .conftest import READER, WS1
 
 WS2 = "2b2f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 LINUX = "3c3f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
@@ -76,3 +77,12 @@ def test_read_by_id_by_alert_and_by_device(client, control):
     assert [i["id"] for i in by_device] == [ids[1]]
     with pytest.raises(DefenderInputError):
         read_investigations(client, odata_filter="comment eq 'x'")
+
+
+def test_a_missing_permission_says_what_to_grant(params, control):
+    reader = build_client(dict(params, client_id=READER[0], client_secret=READER[1]))
+    with pytest.raises(DefenderActionError) as failed:
+        start_investigations(reader, request([WS1], wait=False), "no permission")
+    assert "Alert.Read.All" in str(failed.value)
+    assert failed.value.result["results"][0]["error"]["status"] == 403
+    assert control.api_calls(method="POST") == []   # the failed look-up stops the device before any start
