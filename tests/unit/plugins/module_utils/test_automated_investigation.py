@@ -4,6 +4,7 @@ poll, the platform refusal, and no duplicate after a start whose outcome was unk
 import pytest
 
 from ansible_collections.secops.defender.plugins.module_utils._automated_investigation import (
+    InvestigationStarter,
     read_investigations,
     start_investigations,
 )
@@ -86,3 +87,26 @@ def test_a_missing_permission_says_what_to_grant(params, control):
     assert "Alert.Read.All" in str(failed.value)
     assert failed.value.result["results"][0]["error"]["status"] == 403
     assert control.api_calls(method="POST") == []   # the failed look-up stops the device before any start
+
+
+def test_a_start_that_was_never_made_is_sent_once_more(client, control, fast):
+    """The first POST is dropped before the emulator processes it: the look-up finds nothing, so it is sent again."""
+    control("POST", "/faults", {"kind": "drop", "method": "POST", "path": "startInvestigation"})
+    result = start_investigations(client, request([WS1], wait=False), "dropped")
+    assert result["changed"] and result["investigation_id"]
+    assert len(control.api_calls(method="POST", contains="startInvestigation")) == 2
+    assert [i["id"] for i in investigations(control)] == [result["investigation_id"]]
+
+
+def test_a_parallel_task_that_started_one_meanwhile_is_reused(client, control, tmp_path):
+    """Task B looks for open investigations, task A starts one, then B reaches the device's lock: it reads A's
+    journal entry and reuses that investigation instead of starting a second."""
+    locks = SubmitLocks(str(tmp_path / "locks"), "scope")
+    late = InvestigationStarter(client, request([WS1], wait=False, locks=locks), "parallel")
+    rows = late._resolve()
+    late._find_open(rows)
+    first = start_investigations(client, request([WS1], wait=False, locks=locks), "parallel")
+    late._start_one(rows[0])
+    assert rows[0].reused and not rows[0].changed
+    assert rows[0].investigation["id"] == first["investigation_id"]
+    assert len(control.api_calls(method="POST", contains="startInvestigation")) == 1
