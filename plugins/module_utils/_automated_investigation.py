@@ -30,6 +30,7 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.secops.defender.plugins.module_utils._budget import DEFAULT_LIMITS
 from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
@@ -162,6 +163,7 @@ class InvestigationStarter:
         live = [r for r in rows if not r.failed]
         self._find_open(live)
         to_start = [r for r in live if r.investigation is None and not r.failed]
+        self._warn_of_pacing(len(to_start))
         if self.request.check_mode:
             for row in to_start:
                 row.changed = True
@@ -176,6 +178,19 @@ class InvestigationStarter:
             for row in live:
                 self._judge(row)
         return rows
+
+    def _warn_of_pacing(self, count):
+        """Say up front how long the starts take when they are more than one window of the limit allows."""
+        budget = getattr(self.client, "budget", None)
+        windows = (budget.limits if budget is not None else DEFAULT_LIMITS)["startinvestigation"]
+        for calls, seconds in windows:
+            if count > calls:
+                self.client.warnings.append(
+                    "%d automated investigations %s started, and the rate budget (startinvestigation) allows %d in %d seconds: the task "
+                    "takes at least %d seconds, waiting for the rate budget (max_retry_wait bounds each wait)." % (
+                        count, "would be" if self.request.check_mode else "are", calls, seconds,
+                        (count - 1) // calls * seconds))
+                return
 
     # --- resolve ---------------------------------------------------------------------------------------
     def _resolve(self):
