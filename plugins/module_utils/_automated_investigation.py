@@ -186,8 +186,9 @@ class InvestigationStarter:
         for calls, seconds in windows:
             if count > calls:
                 self.client.warnings.append(
-                    "%d automated investigations %s started, and the rate budget (startinvestigation) allows %d in %d seconds: the task "
-                    "takes at least %d seconds, waiting for the rate budget (max_retry_wait bounds each wait)." % (
+                    "%d automated investigations %s started, and the rate budget (startinvestigation) allows %d "
+                    "in %d seconds: the task takes at least %d seconds, waiting for it (max_retry_wait bounds each "
+                    "wait)." % (
                         count, "would be" if self.request.check_mode else "are", calls, seconds,
                         (count - 1) // calls * seconds))
                 return
