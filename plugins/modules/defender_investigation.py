@@ -21,10 +21,12 @@ description:
     the task again after it ended starts a new one.
   - The API allows 50 starts an hour. The starts are paced through the tenant's rate budget (its
     C(startinvestigation) class, shared by every task on the controller), so a list longer than that waits for the
-    next hour's slots instead of failing. Every 50 devices beyond the first 50 that need a new
-    investigation add about an hour (60 devices take about an hour, 101 about two); each start waits at most O(max_retry_wait) (default 3600 seconds, which is one window)
-    for its slot, so keep O(max_retry_wait) at 3600 or more for more than 50 devices, or split the list over
-    several runs. The waits and the calls show in RV(rate_budget).
+    next hour's slots instead of failing. Every 50 devices beyond the first 50 that need a new investigation add
+    about an hour (60 devices take about an hour, 101 about two). Each start waits at most O(max_retry_wait) for
+    its slot; the default, 3600 seconds, is one window, which is the longest a start waits unless other tasks spend
+    the same budget. With a shorter O(max_retry_wait), the devices beyond the first 50 fail with
+    C(RateBudgetSpent). The task warns up front when its starts need more than one window, and RV(rate_budget)
+    shows the waits.
   - A start whose outcome is unknown (the connection dropped, the API answered 5xx) is never sent again blind. The
     investigation entity has no comment or external id, so the module looks for one on the same device started since
     shortly before the task began that it had not seen before, and sends once more only when there is none. While a
