@@ -111,8 +111,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 investigations:
-  description: The investigation entities as the API returned them, unmodified (untrusted text); for O(investigation_ids)
-    in the order given, each once.
+  description: The investigation entities as the API returned them, unmodified (untrusted text); for
+    O(investigation_ids) in the order given, each once.
   returned: always
   type: list
   elements: dict
