@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet
+.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet bench-controllers bench-indicators
 
 venv: $(STAMP)
 
@@ -60,6 +60,15 @@ bench: $(STAMP)
 # 1000 devices against the documented limits with scaled windows; prints figures, asserts nothing (~10 min).
 bench-fleet: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/fleet.py
+
+# Four controllers (separate HOME, TMPDIR, state) on one tenant, without and with a Redis coordination store.
+bench-controllers: $(STAMP)
+	bash tests/utils/ensure_redis.sh
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/controllers.py
+
+# 3000 indicators created, rerun, and purged to 0 under the documented limits; prints calls by route (~1 min).
+bench-indicators: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/indicators.py
 
 demo: $(STAMP)
 	bash demo/demo.sh

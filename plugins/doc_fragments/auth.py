@@ -128,6 +128,25 @@ options:
         advance, or passes 200 pages fails with C(PagingLoop), before the rate budget is spent on it.
       - If not set, E(DEFENDER_MAX_RESPONSE_MB) is used, and then V(64).
     type: int
+  coordination_url:
+    description:
+      - A Redis that every controller running against this tenant can reach (V(redis://[:password@]host:port/db),
+        or V(rediss://) for TLS). The rate budget's windows, its 429 pauses and the per-device submit locks with
+        their journal then live there instead of in O(token_cache_dir), so AWX/AAP jobs in separate pods, job
+        slices on several nodes and one job per EDA event share one budget and never submit the same action twice.
+      - The store is checked before anything is sent; one that cannot be reached (refused, wrong password, TLS,
+        timeout) fails the task with the code C(CoordinationStore), naming its host and port, never the password.
+        There is no fall back to local files, which would break the promise.
+      - Needs the C(redis) Python library (5.0.0 or later) where the modules run.
+      - If not set, E(DEFENDER_COORDINATION_URL) is used.
+    type: str
+    version_added: 0.3.0
+  coordination_ca_path:
+    description:
+      - A PEM bundle of CA certificates to verify a V(rediss://) O(coordination_url) with, instead of the system's.
+      - If not set, E(DEFENDER_COORDINATION_CA_PATH) is used.
+    type: path
+    version_added: 0.3.0
   download_hosts:
     description:
       - The hosts that result links (live response results, the investigation package) may point to. Any other
@@ -352,6 +371,16 @@ options:
     description: The largest answer read, in MiB; 64 when not set.
     type: int
     env: [{name: DEFENDER_MAX_RESPONSE_MB}]
+  coordination_url:
+    description: A Redis shared by every controller for the rate budget and the submit locks (see the modules).
+    type: str
+    version_added: 0.3.0
+    env: [{name: DEFENDER_COORDINATION_URL}]
+  coordination_ca_path:
+    description: A PEM bundle of CA certificates for a V(rediss://) O(coordination_url).
+    type: path
+    version_added: 0.3.0
+    env: [{name: DEFENDER_COORDINATION_CA_PATH}]
   download_hosts:
     description: The hosts result links may point to (names or V(*.suffix)); the storage of O(cloud) when not set.
     type: list

@@ -83,6 +83,30 @@ options:
         with C(machine_id={{ defender_id }}). Set V(false) to connect to the devices themselves.
     type: bool
     default: true
+  tenants:
+    description:
+      - Read several tenants into one inventory, as a managed security provider does for its customers. Each
+        entry is a C(name) plus any of the connection options above (C(tenant_id), C(client_id), C(client_secret),
+        C(certificate_path), C(api_url), C(authority_url), C(ca_path), C(token_cache_dir), C(rate_limits)...); what
+        an entry sets overrides the plugin's own option for that tenant only, so credentials shared by every tenant
+        (one multi-tenant app) are given once at the top.
+      - C(name) is 1 to 40 letters, digits, C(_) or C(-). Each host gets C(defender_tenant) (the name) and
+        C(defender_tenant_id), and joins the group C(tenant_<name>). Host names become C(<name>.<host name>), so
+        two customers' C(DESKTOP-01) stay two hosts.
+      - Each tenant has its own sign-in, token cache entry and rate budget, as it would in a task that names it.
+      - Without O(tenants), the plugin reads the one tenant its connection options name.
+    type: list
+    elements: dict
+    version_added: 0.3.0
+  tenant_errors:
+    description:
+      - What a tenant that cannot be read (a wrong secret, a missing permission, an outage) does to the whole
+        inventory. V(fail) stops with that tenant's error; V(warn) leaves its devices out with a warning that names
+        it and reads the others.
+    type: str
+    choices: [fail, warn]
+    default: fail
+    version_added: 0.3.0
   default_groups:
     description:
       - Add the groups C(tag_<tag>), C(os_<platform>), C(risk_<score>) and C(health_<status>), on top of any
@@ -120,18 +144,32 @@ keyed_groups:
 #   ansible-playbook -i finance.defender.yml quarantine.yml
 # and in quarantine.yml, the ids of a group for a module's machines option:
 #   machines: groups['tag_finance'] | map('extract', hostvars, 'defender_id') | list
+
+---
+# customers.defender.yml: two customers' devices, read through one multi-tenant app that each customer consented
+# to (client_id and client_secret from DEFENDER_CLIENT_ID and DEFENDER_CLIENT_SECRET); hosts such as
+# contoso.ws-01.contoso.com in the groups tenant_contoso and tenant_fabrikam
+plugin: secops.defender.machines
+tenants:
+  - name: contoso
+    tenant_id: 11111111-1111-4111-8111-111111111111
+  - name: fabrikam
+    tenant_id: 22222222-2222-4222-8222-222222222222
+    rate_limits: {default: [[50, 60], [750, 3600]]}   # leave this customer half of its budget
+tenant_errors: warn
 """
 
 import re
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.six import string_types
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._untrusted import HOST_NAME, shaped
 from ansible_collections.secops.defender.plugins.plugin_utils._unsafe import make_unsafe
-from ansible_collections.secops.defender.plugins.module_utils._connection import client_for
+from ansible_collections.secops.defender.plugins.module_utils._connection import AUTH_ARGSPEC, build_client, connection_for
 from ansible_collections.secops.defender.plugins.module_utils._selection import SELECTION_OPTIONS, select_machines
 
 
@@ -155,6 +193,32 @@ def host_vars(machine):
         "defender_rbac_group": machine.get("rbacGroupName"),
         "defender_aad_device_id": machine.get("aadDeviceId"),
     }
+
+
+TENANT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+
+
+def tenant_entries(tenants):
+    """The `tenants` option checked: [(name, {connection option: value})], names unique (case-insensitive)."""
+    out, seen = [], set()
+    for index, entry in enumerate(tenants or []):
+        if not isinstance(entry, dict):
+            raise AnsibleError("secops.defender.machines: tenants[%d] must be a dict with a name and connection "
+                               "options, not %s." % (index, type(entry).__name__))
+        name = entry.get("name")
+        if not isinstance(name, string_types) or not TENANT_NAME.match(name):
+            raise AnsibleError("secops.defender.machines: tenants[%d] needs a name of 1 to 40 letters, digits, _ "
+                               "or -, not %r; it names the host prefix and the group tenant_<name>." % (index, name))
+        if name.lower() in seen:
+            raise AnsibleError("secops.defender.machines: the tenant name %s is given twice." % name)
+        seen.add(name.lower())
+        unknown = sorted(k for k in entry if k != "name" and k not in AUTH_ARGSPEC)
+        if unknown:
+            raise AnsibleError("secops.defender.machines: tenants[%d] (%s) has unknown option(s) %s; an entry takes "
+                               "a name and the connection options (%s)."
+                               % (index, name, ", ".join(unknown), ", ".join(sorted(AUTH_ARGSPEC))))
+        out.append((name, dict((k, v) for k, v in entry.items() if k != "name")))
+    return out
 
 
 def group_name(prefix, value):
@@ -185,18 +249,41 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 machines = self._cache[cache_key]
             except KeyError:
                 update_cache = True
+        if not (isinstance(machines, list) and all(isinstance(t, dict) and "machines" in t for t in machines)):
+            machines = None   # nothing cached, or what an older release cached (a bare list of devices)
+            update_cache = self.get_option("cache")
         if machines is None:
             machines = self._fetch()
         if update_cache:
             self._cache[cache_key] = machines
-        self._populate(machines)
+        for tenant in machines:
+            self._populate(tenant)
 
     def _fetch(self):
+        """[{"tenant": name or None, "tenant_id": ..., "machines": [...]}], one entry per tenant read."""
         options = dict((name, self.get_option(name)) for name in SELECTION_OPTIONS)
-        try:
-            return select_machines(client_for(self.get_option), options)
-        except DefenderError as exc:
-            raise AnsibleError("secops.defender.machines: %s" % exc)
+        entries = tenant_entries(self.get_option("tenants"))
+        if not entries:
+            try:
+                return [{"tenant": None, "tenant_id": None,
+                         "machines": select_machines(build_client(connection_for(self.get_option)), options)}]
+            except DefenderError as exc:
+                raise AnsibleError("secops.defender.machines: %s" % exc)
+        out = []
+        for name, overrides in entries:
+            def get_option(option, overrides=overrides):
+                return overrides[option] if option in overrides else self.get_option(option)
+            try:
+                connection = connection_for(get_option)
+                machines = select_machines(build_client(connection), options)
+            except DefenderError as exc:
+                if self.get_option("tenant_errors") == "warn":
+                    self.display.warning("secops.defender.machines: tenant %s was not read, its devices are left "
+                                         "out: %s" % (name, exc))
+                    continue
+                raise AnsibleError("secops.defender.machines: tenant %s: %s" % (name, exc))
+            out.append({"tenant": name, "tenant_id": connection.get("tenant_id"), "machines": machines})
+        return out
 
     def _hostname(self, machine):
         """The first of the `hostnames` the device has in a shape that cannot be a template or a path."""
@@ -240,11 +327,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 out.append((name if index == 0 else ids[index], machine, others))
         return out
 
-    def _populate(self, machines):
+    def _populate(self, tenant):
         strict = self.get_option("strict")
-        for name, machine, duplicates in self._named(machines):
+        prefix = "%s." % tenant["tenant"] if tenant["tenant"] else ""
+        for name, machine, duplicates in self._named(tenant["machines"]):
+            name = prefix + name
             self.inventory.add_host(name)
             variables = make_unsafe(dict(host_vars(machine), defender_duplicates=duplicates))
+            if tenant["tenant"]:
+                variables.update(defender_tenant=tenant["tenant"], defender_tenant_id=tenant["tenant_id"])
+                group = group_name("tenant", tenant["tenant"])
+                self.inventory.add_group(group)
+                self.inventory.add_child(group, name)
             if self.get_option("local_connection"):
                 variables["ansible_connection"] = "local"
             for key, value in variables.items():

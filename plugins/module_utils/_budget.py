@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import threading
 import time
 import uuid
@@ -62,6 +63,20 @@ _CLASS_SUFFIXES = (("/runliveresponse", "runliveresponse"), ("/getpackageuri", "
                    ("/alerts/batchupdate", "alertbatchupdate"), ("/advancedqueries/run", "advancedqueries"),
                    ("/startinvestigation", "startinvestigation"), ("/indicators/import", "indicatorimport"),
                    ("/indicators/batchdelete", "indicatorbatchdelete"))
+# The entity routes: each Learn page (get-file-information, get-file-statistics, get-ip-statistics,
+# get-domain-related-machines, get-user-related-alerts, get-machine-log-on-users, get-alert-related-files-info, ...)
+# states "100 calls per minute and 1500 calls per hour" for that API alone; the class names are the emulator's.
+_ENTITY_ROUTE = re.compile(r"/api/(files|ips|domains|users|machines|alerts)/[^/]+(?:/([a-z]+))?$")
+_ENTITY_CLASSES = {
+    ("files", None): "files", ("files", "stats"): "file_stats", ("files", "machines"): "file_machines",
+    ("files", "alerts"): "file_alerts", ("ips", "stats"): "ip_stats", ("ips", "alerts"): "ip_alerts",
+    ("domains", "stats"): "domain_stats", ("domains", "machines"): "domain_machines",
+    ("domains", "alerts"): "domain_alerts", ("users", "machines"): "user_machines", ("users", "alerts"): "user_alerts",
+    ("machines", "logonusers"): "logonusers", ("machines", "alerts"): "machine_alerts",
+    ("alerts", "files"): "alert_files", ("alerts", "ips"): "alert_ips", ("alerts", "domains"): "alert_domains",
+    ("alerts", "user"): "alert_user", ("alerts", "machine"): "alert_machine",
+}
+DEFAULT_LIMITS.update((klass, [[100, 60], [1500, 3600]]) for klass in _ENTITY_CLASSES.values())
 # A reserved call whose answer never came (the process died) stops counting as in flight after this long.
 IN_FLIGHT_GRACE = 120
 # The bound of a pause given without one (and of one an older release wrote): the default max_retry_wait.
@@ -74,7 +89,8 @@ def rate_class(path):
     for suffix, klass in _CLASS_SUFFIXES:
         if lowered.endswith(suffix):
             return klass
-    return "default"
+    route = _ENTITY_ROUTE.search(lowered)
+    return _ENTITY_CLASSES.get(route.groups(), "default") if route else "default"
 
 
 def parse_limits(value):

@@ -27,6 +27,7 @@ from ansible_collections.secops.defender.plugins.module_utils._auth import (
     select_credential,
 )
 from ansible_collections.secops.defender.plugins.module_utils._budget import RateBudget, budget_key, parse_limits
+from ansible_collections.secops.defender.plugins.module_utils._coordination import RedisBudget
 from ansible_collections.secops.defender.plugins.module_utils._cloud import (
     CLOUDS,
     cloud_from_azure_environment,
@@ -81,6 +82,8 @@ AUTH_ARGSPEC = dict(
     rate_limits=dict(type="dict", fallback=_env("DEFENDER_RATE_LIMITS")),
     download_hosts=dict(type="list", elements="str", fallback=_env("DEFENDER_DOWNLOAD_HOSTS")),
     max_response_mb=dict(type="int", fallback=_env("DEFENDER_MAX_RESPONSE_MB")),
+    coordination_url=dict(type="str", no_log=True, fallback=_env("DEFENDER_COORDINATION_URL")),
+    coordination_ca_path=dict(type="path", fallback=_env("DEFENDER_COORDINATION_CA_PATH")),
 )
 
 # Defaults live here rather than in the argspec, so that an env fallback is consulted before a default applies.
@@ -175,7 +178,12 @@ def build_client(params, clock=None):
     tokens = TokenProvider(credential, http_client, make_cache(options["token_cache"], options["token_cache_dir"]))
     budget = None
     if options["rate_budget"]:
-        budget = RateBudget(state_dir(options), scope_key(options, urls), parse_limits(options["rate_limits"]))
+        limits = parse_limits(options["rate_limits"])
+        store = coordination_store(options)
+        if store is not None:
+            budget = RedisBudget(store, scope_key(options, urls), limits)
+        else:
+            budget = RateBudget(state_dir(options), scope_key(options, urls), limits)
     client = DefenderClient(urls["api_url"], tokens, verify=verify, timeout=options["timeout"],
                             max_retry_wait=options["max_retry_wait"], session=session, budget=budget,
                             allow_http=options["allow_insecure_http"], download_hosts=urls["download_hosts"],
@@ -192,18 +200,36 @@ def scope_key(options, urls):
                       urls["api_url"])
 
 
-def client_for(get_option):
-    """A DefenderClient from a controller plugin's options (inventory, lookup)."""
+def connection_for(get_option):
+    """The connection options of a controller plugin (inventory, lookup), resolved as a module's would be."""
     # "" is unset, as for the modules; then the modules' own argspec types what ansible's config handed over.
     given = dict((name, get_option(name)) for name in AUTH_ARGSPEC)
-    return build_client(resolve_connection(dict((k, v) for k, v in given.items() if v != "")))
+    return resolve_connection(dict((k, v) for k, v in given.items() if v != ""))
+
+
+def client_for(get_option):
+    """A DefenderClient from a controller plugin's options (inventory, lookup)."""
+    return build_client(connection_for(get_option))
+
+
+def coordination_store(options):
+    """The shared store of coordination_url (checked by a round trip now, so that a store out of reach fails the
+    task before anything is sent), or None without one."""
+    if not options.get("coordination_url"):
+        return None
+    from ansible_collections.secops.defender.plugins.module_utils._coordination import store_for
+    return store_for(options["coordination_url"], options.get("coordination_ca_path"), options["timeout"])
 
 
 def submit_locks(params, api_url, warn):
-    """The per-device submit locks in the state folder. Without a usable folder: none, when the task asked to run
-    without local state (token_cache and rate_budget off), with a warning through `warn`; else the LocalState
-    error."""
+    """The per-device submit locks: in the coordination store when there is one, else in the state folder.
+    Without a usable folder: none, when the task asked to run without local state (token_cache and rate_budget
+    off), with a warning through `warn`; else the LocalState error."""
     options = auth_options(params)
+    store = coordination_store(options)
+    if store is not None:
+        from ansible_collections.secops.defender.plugins.module_utils._coordination import RedisLocks
+        return RedisLocks(store, scope_key(params, {"api_url": api_url}))
     folder = state_dir(params)
     problem = state_dir_problem(folder)
     if problem is None:

@@ -190,6 +190,7 @@ class FleetEngine:
         self.query_started = time.time()
         self.settled = set()   # devices already in the state asked for, never having had an action of its pair
         self.before = set()    # the ids of the equal actions found before submitting
+        self.states = {}       # with state_types: {machine id: its newest pending, running or succeeded action of them}
         self.one_device = False
 
     # --- the template ------------------------------------------------------------------------------------
@@ -267,6 +268,7 @@ class FleetEngine:
         if self.spec.state_types:
             query = all_of(any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE))
             actions = list(self.client.paged("/api/machineactions", {"$filter": query}))
+            self.states = newest_state(actions, ids, self.spec.state_types)
             best = current_state(actions, ids, self.spec, self.options)
             if self.spec.settled_without_history:
                 seen = set((a.get("machineId") or "").lower() for a in actions)
@@ -550,15 +552,21 @@ def newest_equal(actions, machine_ids, spec, options):
     return best
 
 
-def current_state(actions, machine_ids, spec, options):
-    """{machine id: its newest pending, running or succeeded action of spec.state_types, when that one is of this
-    spec's type and equal}: the device is already in the state asked for."""
+def newest_state(actions, machine_ids, state_types):
+    """{machine id: its newest pending, running or succeeded action of `state_types`}: the device's state."""
     newest = {}
     for action in _newest_first(actions):
         machine = (action.get("machineId") or "").lower()
-        if (machine in machine_ids and machine not in newest and action.get("type") in spec.state_types
+        if (machine in machine_ids and machine not in newest and action.get("type") in state_types
                 and action.get("status") in COUNTS_AS_DONE):
             newest[machine] = action
+    return newest
+
+
+def current_state(actions, machine_ids, spec, options):
+    """{machine id: its newest pending, running or succeeded action of spec.state_types, when that one is of this
+    spec's type and equal}: the device is already in the state asked for."""
+    newest = newest_state(actions, machine_ids, spec.state_types)
     return dict((m, a) for m, a in newest.items() if a.get("type") == spec.action_type and spec.equal(a, options))
 
 
@@ -566,21 +574,24 @@ def _newest_first(actions):
     return sorted(actions, key=lambda a: instant(a.get("creationDateTimeUtc")), reverse=True)
 
 
-def run_action(client, spec, options, request, **settings):
+def run_action(client, spec, options, request, diff=None, **settings):
     """Run one machine action for a FleetRequest (or targets and FleetRequest settings) and return the module
     result, or raise DefenderActionError (carrying the result) when a single device failed, or any device of a list
-    with fail_on_device_error."""
+    with fail_on_device_error. `diff(rows, states)`, when given, makes the result's `diff` from the rows and the
+    devices' states as they were before (FleetEngine.states)."""
     request = as_request(request, **settings)
     engine = FleetEngine(client, spec, options, request)
     rows = engine.run()
     if request.after is not None and not request.check_mode:
         request.after(rows)
     client.warnings.extend(engine.warnings)
-    return device_results(rows, request.single, request.fail_on_device_error, client=client)
+    extra = {"diff": diff(rows, engine.states)} if diff is not None else {}
+    return device_results(rows, request.single, request.fail_on_device_error, client=client, extra=extra)
 
 
-def device_results(rows, single, fail_on_device_error=True, client=None):
-    """The module result of device Rows (_results.finish): for one device, its keys and its action at the top."""
+def device_results(rows, single, fail_on_device_error=True, client=None, extra=None):
+    """The module result of device Rows (_results.finish): for one device, its keys and its action at the top;
+    `extra` keys (a diff) on the result, failed or not."""
     results = [r.as_dict() for r in rows]
     skipped = ("machine", "changed", "failed", "msg", "error")
     top = [k for k in (results[0] if single and results else {}) if k not in skipped]
@@ -590,9 +601,11 @@ def device_results(rows, single, fail_on_device_error=True, client=None):
     except DefenderActionError as exc:
         if single:
             exc.result["machine_action"] = rows[0].action
+        exc.result.update(extra or {})
         raise
     if single:
         result["machine_action"] = rows[0].action
+    result.update(extra or {})
     return result
 
 

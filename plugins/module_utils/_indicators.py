@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to secops.defender: indicators (custom IoCs) as desired state, one or many.
 
-Current indicators are read with one filtered query for a few values, or one paged list for many. What must be
-written goes out as one POST (submit-or-update) for a single indicator, or through the import endpoint in batches
-of 500. Absent ones are deleted one by one (the API has no batch delete).
+Current indicators are read with one filtered query for a few values, or one paged list for many (and always for a
+purge, which must see every indicator in its scope). What must be written goes out as one POST (submit-or-update)
+for a single indicator, or through the import endpoint in batches of 500. What must go is deleted with BatchDelete
+in batches of 500; one indicator alone takes one DELETE (the general rate class, not BatchDelete's 30 a minute).
+A purge deletes only what its scope (_purge.PurgeScope) says the list owns.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +19,9 @@ import re
 
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
     DefenderError,
+    DefenderForbiddenError,
     DefenderInputError,
     DefenderNotFoundError,
 )
@@ -29,6 +33,7 @@ ACTIONS = ("Alert", "Warn", "Block", "Audit", "BlockAndRemediate", "AlertAndBloc
 SEVERITIES = ("Informational", "Low", "Medium", "High")
 HEX_LENGTH = {"FileSha1": 40, "FileSha256": 64, "FileMd5": 32, "CertificateThumbprint": 40}
 IMPORT_MAX = 500
+BATCH_DELETE_MAX = 500    # Learn, "Batch Delete Indicators": up to 500 ids a call
 QUERY_VALUES_MAX = 20     # up to this many values, one filtered query; beyond, one paged list of all
 # What the module compares, as (option, API field). Options left unset are not compared: they stay as they are.
 FIELDS = (("action", "action"), ("title", "title"), ("description", "description"), ("severity", "severity"),
@@ -126,23 +131,37 @@ def _instant(text):
     return re.sub(r"(\.0+)?(Z|\+00:00)$", "", str(text))
 
 
-def read_current(client, items):
-    """{(value lower, type): the indicator} for the items' values."""
+def read_current(client, items, everything=False):
+    """(the list read, {(value lower, type): the indicator}) for the items' values; `everything` (a purge) reads
+    every indicator the app can see, one paged list."""
     values = sorted(set(i["value"] for i in items))
-    params = {"$filter": any_of("indicatorValue", values)} if len(values) <= QUERY_VALUES_MAX else None
+    few = values and len(values) <= QUERY_VALUES_MAX and not everything
+    params = {"$filter": any_of("indicatorValue", values)} if few else None
     try:
         found = client.paged("/api/indicators", params)
     except DefenderNotFoundError:
         found = []
-    return dict(((str(e.get("indicatorValue", "")).lower(), e.get("indicatorType")), e) for e in found)
+    return found, dict((_key_of(e), e) for e in found)
+
+
+def _key_of(entity):
+    return (str(entity.get("indicatorValue", "")).lower(), entity.get("indicatorType"))
+
+
+def as_options(entity):
+    """An indicator as the module's options name it (for a diff)."""
+    out = {"value": entity.get("indicatorValue"), "type": entity.get("indicatorType"), "id": entity.get("id")}
+    out.update((option, entity.get(field)) for option, field in FIELDS)
+    return out
 
 
 class IndicatorRow(ItemRow):
     """One indicator's line: its outcome (created, updated, deleted, unchanged, failed) and what changed."""
 
-    def __init__(self, item, current, check_mode=False):
+    def __init__(self, item, current, check_mode=False, purged=False):
         super(IndicatorRow, self).__init__()
         self.item = item
+        self.purged = purged   # deleted by purge: in the scope, not in the list
         self.current = current
         self.check_mode = check_mode
         self.changes = []
@@ -174,19 +193,51 @@ class IndicatorRow(ItemRow):
         entity = self.entity or {}
         self.changed = self.outcome != "unchanged" and not self.failed
         if self.check_mode and self.changed:
-            self.msg = "Would be %s." % self.outcome
+            self.msg = "Would be %s%s." % (self.outcome, " (purge)" if self.purged else "")
         row = {"value": self.item["value"], "type": self.item["type"], "state": self.item["state"],
                "id": entity.get("id"), "outcome": self.outcome if not self.failed else "failed",
-               "changes": self.changes, "kept": self.kept}
+               "changes": self.changes, "kept": self.kept, "purged": self.purged}
         if entity and self.item["state"] == "present" and not self.failed:
             row["indicator"] = entity
         return row
 
+    def diff(self):
+        """(before, after) of this indicator for --diff, None for what does not change: the options that change
+        for an update, the whole indicator when it is created or deleted."""
+        if self.failed or self.outcome == "unchanged":
+            return None
+        if self.outcome == "created":
+            return None, dict((k, v) for k, v in self.item.items() if v is not None and k != "state")
+        if self.outcome == "deleted":
+            return as_options(self.current), None
+        have = as_options(self.current)
+        return (dict((o, have[o]) for o in self.changes), dict((o, self.item[o]) for o in self.changes))
 
-def apply(client, items, check_mode=False):
-    """Make every item so; returns IndicatorRows in the order given."""
-    current = read_current(client, items)
+    def label(self):
+        return "%s (%s)" % (self.item["value"], self.item["type"])
+
+
+def plan_purge(found, items, scope, check_mode=False):
+    """A row to delete for each listed indicator in `scope` that `items` does not name."""
+    named = set((i["value"].lower(), i["type"]) for i in items)
+    rows = []
+    for entity in found:
+        if _key_of(entity) in named or not scope.matches(entity):
+            continue
+        item = {"value": entity.get("indicatorValue"), "type": entity.get("indicatorType"), "state": "absent"}
+        rows.append(IndicatorRow(item, entity, check_mode, purged=True))
+    return rows
+
+
+def apply(client, items, check_mode=False, scope=None):
+    """Make every item so, and with a `scope` (a purge) delete what it holds that the items do not name. Returns
+    IndicatorRows: the items in the order given, then the purged ones."""
+    if not items and scope is None:
+        return []
+    found, current = read_current(client, items, everything=scope is not None)
     rows = [IndicatorRow(i, current.get((i["value"].lower(), i["type"])), check_mode) for i in items]
+    if scope is not None:
+        rows.extend(plan_purge(found, items, scope, check_mode))
     for row in rows:
         row.plan()
     if check_mode:
@@ -196,16 +247,62 @@ def apply(client, items, check_mode=False):
         _submit_one(client, writes[0])
     elif writes:
         _import(client, writes)
-    for row in rows:
-        if row.outcome == "deleted":
-            try:
-                client.request("DELETE", "/api/indicators/%s" % quote_segment(row.current["id"]), idempotent=True)
-            except DefenderNotFoundError:
-                pass  # gone already (another task, or a retry): absent is what was asked
-            except DefenderError as exc:
-                row.fail(exc)
-            row.entity = row.current if row.failed else None
+    delete(client, [r for r in rows if r.outcome == "deleted"])
     return rows
+
+
+def delete(client, rows):
+    """Delete the rows' indicators: one DELETE for one alone, else BatchDelete in batches of 500."""
+    if len(rows) == 1:
+        _delete_one(client, rows[0])
+        return
+    for start in range(0, len(rows), BATCH_DELETE_MAX):
+        _batch_delete(client, rows[start:start + BATCH_DELETE_MAX])
+
+
+def _delete_one(client, row):
+    try:
+        client.request("DELETE", "/api/indicators/%s" % quote_segment(row.current["id"]), idempotent=True)
+    except DefenderNotFoundError:
+        pass  # gone already (another task, or a retry): absent is what was asked
+    except DefenderError as exc:
+        row.fail(exc)
+    row.entity = row.current if row.failed else None
+
+
+def _batch_delete(client, batch, retry=True):
+    """One BatchDelete and its outcome for each row. Learn ("Batch Delete Indicators") gives no per-item result:
+    204 means all went; 404 means some id was not found, without saying whether the others went; 403 means the app
+    may not see one indicator's device groups, without saying which. So a 404 is followed by a read of what is left,
+    which is sent once more; a 403 by one DELETE each, so the others still go and the refused one is named."""
+    ids = [str(r.current["id"]) for r in batch]
+    try:
+        client.post("/api/indicators/BatchDelete", {"IndicatorIds": ids}, idempotent=True, expected=(200, 204))
+    except DefenderNotFoundError as exc:
+        left = _still_there(client, ids)
+        remaining = [r for r in batch if str(r.current["id"]) in left]
+        if remaining and retry:
+            _batch_delete(client, remaining, retry=False)
+        for row in remaining if not retry else []:
+            row.fail(exc)
+    except DefenderForbiddenError:
+        for row in batch:
+            _delete_one(client, row)
+        return
+    except DefenderError as exc:
+        for row in batch:
+            row.fail(exc)
+    for row in batch:
+        row.entity = row.current if row.failed else None
+
+
+def _still_there(client, ids):
+    """Which of `ids` the API still lists (one paged list: Learn documents no $filter on id)."""
+    wanted = set(ids)
+    try:
+        return set(str(e.get("id")) for e in client.paged("/api/indicators") if str(e.get("id")) in wanted)
+    except DefenderNotFoundError:
+        return set()
 
 
 def _submit_one(client, row):
@@ -235,11 +332,35 @@ def _import(client, rows):
                 row.entity = dict(row.current or {}, id=outcome.get("id"), **body(row.item))
 
 
-def result(rows, single, client=None):
+def diff(rows):
+    """The task's --diff: {"before": {label: ...}, "after": {label: ...}} over the indicators that change (a
+    created one only in after, a deleted one only in before)."""
+    before, after = {}, {}
+    for row in rows:
+        shown = row.diff()
+        if shown is None:
+            continue
+        if shown[0] is not None:
+            before[row.label()] = shown[0]
+        if shown[1] is not None:
+            after[row.label()] = shown[1]
+    return {"before": before, "after": after}
+
+
+def result(rows, single, client=None, with_diff=False):
     """The module result (_results.finish), or DefenderActionError carrying it: any failed indicator fails the
     task, and its `error` is the first failed one's."""
     out = [r.as_dict() for r in rows]
     summary = dict((k, len([r for r in out if r["outcome"] == k]))
                    for k in ("created", "updated", "deleted", "unchanged", "failed"))
-    return finish(out, INDICATORS, summary, single=single, top_keys=("id", "outcome", "indicator"), alone=False,
-                  first_error=True, client=client)
+    summary["purged"] = len([r for r in out if r["purged"] and r["outcome"] == "deleted"])
+    try:
+        done = finish(out, INDICATORS, summary, single=single, top_keys=("id", "outcome", "indicator"), alone=False,
+                      first_error=True, client=client)
+    except DefenderActionError as exc:
+        if with_diff:
+            exc.result["diff"] = diff(rows)
+        raise
+    if with_diff:
+        done["diff"] = diff(rows)
+    return done

@@ -32,6 +32,7 @@ DEVICES = ItemKind("machine", "device", "failed_machines")
 INDICATORS = ItemKind("value", "indicator", "failed_indicators")
 ACTIONS = ItemKind("action_id", "action", "failed_actions")
 ALERTS = ItemKind("alert_id", "alert", "failed_alerts")
+LIBRARY_FILES = ItemKind("name", "library file", "failed_files")
 
 
 class ItemRow:

@@ -228,6 +228,17 @@ _PERMISSIONS = tuple((r"/%s$" % re.escape(spec.verb.lower()), spec.permission) f
                                        "Machine.LiveResponse or Machine.StopAndQuarantine)"),
     (r"^/api/libraryfiles", "Library.Manage"),
     (r"^/api/indicators", "Ti.ReadWrite.All (or Ti.ReadWrite)"),
+    # The entity pivots and an alert's related entities, as each route's Learn page lists them (get-file-information,
+    # get-file-related-machines, get-domain-related-alerts (2025: write only), get-user-related-machines (2025: write
+    # only), get-machine-log-on-users, get-alert-related-*-info ...).
+    (r"^/api/domains/[^/]+/alerts$", "Alert.ReadWrite.All (Learn's page for this route lists no read-only permission)"),
+    (r"^/api/users/[^/]+/machines$", "Machine.ReadWrite.All (Learn's page for this route lists no read-only permission)"),
+    (r"^/api/(files|ips|users)/[^/]+/alerts$|^/api/machines/[^/]+/alerts$", "Alert.Read.All (or Alert.ReadWrite.All)"),
+    (r"^/api/(files|domains)/[^/]+/machines$|^/api/alerts/[^/]+/machine$", "Machine.Read.All (or Machine.ReadWrite.All)"),
+    (r"^/api/files/|^/api/alerts/[^/]+/files$", "File.Read.All"),
+    (r"^/api/ips/|^/api/alerts/[^/]+/ips$", "Ip.Read.All"),
+    (r"^/api/domains/|^/api/alerts/[^/]+/domains$", "URL.Read.All"),
+    (r"^/api/machines/[^/]+/logonusers$|^/api/alerts/[^/]+/user$", "User.Read.All"),
     # Reading and updating alerts (Learn, "Update alert" and "Batch update alerts"): the updates need write.
     (r"^/api/alerts", "Alert.ReadWrite.All"),
     # Automated investigations (Learn, "Start Investigation API" and "List Investigations API").

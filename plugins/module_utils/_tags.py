@@ -6,6 +6,8 @@
 Tags are not machine actions: they change at once and leave no action behind. So this is not a spec on the
 fleet engine, but it follows the same path: resolve in bulk, read the current tags, check mode, write the
 difference in as few calls as the API allows (one per tag and batch of 500 devices), one row per device.
+A purge makes `tags` the exclusive set within a managed scope (a prefix or a named set): other tags are never
+removed, so a purge can never take off a tag this task does not manage.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,7 @@ __metaclass__ = type
 
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
+    DefenderActionError,
     DefenderError,
     DefenderInputError,
     DefenderNotFoundError,
@@ -31,45 +34,93 @@ READ_EACH_MAX = 10       # up to this many ids, read each device; beyond, list t
 TAG_MAX_LENGTH = 200
 
 
-def check_tags(tags):
+def check_tags(tags, allow_empty=False, option="tags"):
     cleaned = []
     for tag in tags or []:
         text = (tag or "").strip()
         if not text:
-            raise DefenderInputError("tags must not contain empty values.")
+            raise DefenderInputError("%s must not contain empty values." % option)
         if len(text) > TAG_MAX_LENGTH:
             raise DefenderInputError("Tag %r is longer than %d characters." % (text[:40] + "...", TAG_MAX_LENGTH))
         if text not in cleaned:
             cleaned.append(text)
-    if not cleaned:
-        raise DefenderInputError("tags must name at least one tag.")
+    if not cleaned and not allow_empty:
+        raise DefenderInputError("%s must name at least one tag." % option)
     return cleaned
+
+
+class TagScope:
+    """The tags a purge manages: those in `managed` or starting with `prefix` (case-sensitive, as tags compare)."""
+
+    def __init__(self, managed=None, prefix=None):
+        self.managed = list(managed or [])
+        self.prefix = prefix or None
+
+    def manages(self, tag):
+        return tag in self.managed or bool(self.prefix and tag.startswith(self.prefix))
+
+
+def purge_scope(purge, state, managed_tags, tag_prefix):
+    """The TagScope of a purge, or None; DefenderInputError before anything is sent when it has none."""
+    if not purge:
+        if managed_tags or tag_prefix:
+            raise DefenderInputError("managed_tags and tag_prefix only scope a purge; set purge: true to remove the "
+                                     "managed tags that tags does not name, or drop them.")
+        return None
+    if state != "present":
+        raise DefenderInputError("purge: true makes tags the exclusive set of managed tags, so it needs state: present "
+                                 "(to remove tags, list them with state: absent).")
+    managed = check_tags(managed_tags, allow_empty=True, option="managed_tags")
+    if tag_prefix is not None and not tag_prefix.strip():
+        raise DefenderInputError("tag_prefix is empty; an empty prefix would manage every tag.")
+    if not managed and not tag_prefix:
+        raise DefenderInputError("purge: true was refused before anything was sent: without a scope it would remove "
+                                 "every tag that tags does not name, including tags others set (device groups, "
+                                 "other teams' automation). Name the tags this task manages: tag_prefix (for example "
+                                 "'iac-') or managed_tags (the full set it may remove).")
+    return TagScope(managed, tag_prefix)
 
 
 class TagRow(ItemRow):
     """One device's line: its tags before and after, what was (or would be) added or removed."""
 
-    def __init__(self, given, state="present", check_mode=False):
+    def __init__(self, given, state="present", check_mode=False, purge=False):
         super(TagRow, self).__init__()
         self.given = given
         self.machine = None
         self.state = state
         self.check_mode = check_mode
-        self.to_change = []
+        self.purge = purge
+        self.to_add = []
+        self.to_remove = []
+
+    def before(self):
+        return list((self.machine or {}).get("machineTags") or [])
+
+    def after(self):
+        before = self.before()
+        if self.failed:
+            return before
+        return [t for t in before if t not in self.to_remove] + [t for t in self.to_add if t not in before]
+
+    def label(self):
+        machine = self.machine or {}
+        return machine.get("computerDnsName") or (machine.get("id") or self.given).lower()
 
     def fields(self):
         machine = self.machine or {}
-        before = list(machine.get("machineTags") or [])
-        after = before
-        if not self.failed:
-            after = ([t for t in before if t not in self.to_change] if self.state == "absent"
-                     else before + [t for t in self.to_change if t not in before])
-        self.changed = bool(self.to_change) and not self.failed
+        self.changed = bool(self.to_add or self.to_remove) and not self.failed
         if self.changed and self.check_mode:
-            self.msg = "Would %s %s." % ("remove" if self.state == "absent" else "add", ", ".join(self.to_change))
-        return {"machine": self.given, "machine_id": (machine.get("id") or "").lower() or None,
-                "machine_name": machine.get("computerDnsName"), "tags_before": before, "tags": after,
-                "added" if self.state == "present" else "removed": [] if self.failed else list(self.to_change)}
+            self.msg = "Would %s." % "; ".join(
+                "%s %s" % (verb, ", ".join(tags)) for verb, tags in (("add", self.to_add), ("remove", self.to_remove))
+                if tags)
+        row = {"machine": self.given, "machine_id": (machine.get("id") or "").lower() or None,
+               "machine_name": machine.get("computerDnsName"), "tags_before": self.before(), "tags": self.after()}
+        if self.state == "present":
+            row["added"] = [] if self.failed else list(self.to_add)
+        if self.state == "absent" or self.purge:
+            row["removed"] = [] if self.failed else list(self.to_remove)
+        return row
 
 
 def read_machines(client, rows, ids):
@@ -94,9 +145,9 @@ def read_machines(client, rows, ids):
                                                hint="Check the id, or give the device's computer name instead."))
 
 
-def resolve(client, targets, state="present", check_mode=False):
+def resolve(client, targets, state="present", check_mode=False, purge=False):
     """One TagRow per (given, "id"|"name") target, with its Machine entity or its error."""
-    rows = [TagRow(given, state, check_mode) for given, dummy in targets]
+    rows = [TagRow(given, state, check_mode, purge) for given, dummy in targets]
     ids = set(given.lower() for given, kind in targets if kind == "id")
     names = [given for given, kind in targets if kind == "name"]
     if names:
@@ -114,34 +165,42 @@ def resolve(client, targets, state="present", check_mode=False):
     return rows
 
 
-def write(client, rows, tags, state, single):
-    """Send the difference: per tag, one call per batch of up to 500 devices (or the one-device endpoint)."""
-    action = "Remove" if state == "absent" else "Add"
-    for tag in tags:
-        needing = [r for r in rows if not r.failed and tag in r.to_change]
-        if not needing:
-            continue
-        if single:
-            try:
-                client.post("/api/machines/%s/tags" % quote_segment(needing[0].machine["id"]),
-                            {"Value": tag, "Action": action}, idempotent=True)
-            except DefenderError as exc:
-                needing[0].fail(exc)
-            continue
-        for start in range(0, len(needing), BATCH_MAX):
-            batch = needing[start:start + BATCH_MAX]
-            try:
-                client.post("/api/machines/AddOrRemoveTagForMultipleMachines",
-                            {"Value": tag, "Action": action, "MachineIds": [r.machine["id"] for r in batch]},
-                            idempotent=True)
-            except DefenderError as exc:
-                for row in batch:
-                    row.fail(exc)
+def write(client, rows, single):
+    """Send the difference: per tag and action, one call per batch of up to 500 devices (or the one-device
+    endpoint)."""
+    for action, wanted in (("Remove", "to_remove"), ("Add", "to_add")):
+        tags = []
+        for row in rows:
+            tags.extend(t for t in getattr(row, wanted) if t not in tags)
+        for tag in tags:
+            needing = [r for r in rows if not r.failed and tag in getattr(r, wanted)]
+            if needing:
+                _send(client, needing, tag, action, single)
 
 
-def machine_tags(client, targets, tags, state="present", check_mode=False, single=True):
-    """Make `tags` present on (or absent from) every target. Returns the TagRows."""
-    rows = resolve(client, targets, state, check_mode)
+def _send(client, needing, tag, action, single):
+    if single:
+        try:
+            client.post("/api/machines/%s/tags" % quote_segment(needing[0].machine["id"]),
+                        {"Value": tag, "Action": action}, idempotent=True)
+        except DefenderError as exc:
+            needing[0].fail(exc)
+        return
+    for start in range(0, len(needing), BATCH_MAX):
+        batch = needing[start:start + BATCH_MAX]
+        try:
+            client.post("/api/machines/AddOrRemoveTagForMultipleMachines",
+                        {"Value": tag, "Action": action, "MachineIds": [r.machine["id"] for r in batch]},
+                        idempotent=True)
+        except DefenderError as exc:
+            for row in batch:
+                row.fail(exc)
+
+
+def machine_tags(client, targets, tags, state="present", check_mode=False, single=True, scope=None):
+    """Make `tags` present on (or absent from) every target; with a TagScope (a purge), also remove the managed
+    tags `tags` does not name. Returns the TagRows."""
+    rows = resolve(client, targets, state, check_mode, purge=scope is not None)
     seen = set()
     for row in rows:
         if row.failed:
@@ -152,18 +211,38 @@ def machine_tags(client, targets, tags, state="present", check_mode=False, singl
             row.msg = "The same device is listed more than once; it is acted on once."
             continue
         seen.add(key)
-        row.to_change = [t for t in tags if (t in current) == (state == "absent")]
+        if state == "absent":
+            row.to_remove = [t for t in tags if t in current]
+        else:
+            row.to_add = [t for t in tags if t not in current]
+            if scope is not None:
+                row.to_remove = [t for t in current if scope.manages(t) and t not in tags]
     if not check_mode:
-        write(client, rows, tags, state, single)
+        write(client, rows, single)
     return rows
 
 
-def tags_result(rows, single, fail_on_device_error=True, client=None):
+def tags_diff(rows):
+    """--diff: each device that changes, by name, with its tags before and after."""
+    changing = [r for r in rows if r.changed]
+    return {"before": dict((r.label(), r.before()) for r in changing),
+            "after": dict((r.label(), r.after()) for r in changing)}
+
+
+def tags_result(rows, single, fail_on_device_error=True, client=None, with_diff=False):
     """The module result (_results.finish), or DefenderActionError carrying it."""
     results = [r.as_dict() for r in rows]
     changed = len([r for r in results if r["changed"]])
     failed = len([r for r in results if r["failed"]])
     summary = {"devices": len(results), "changed": changed, "unchanged": len(results) - changed - failed,
                "failed": failed}
-    return finish(results, DEVICES, summary, single=single, top_keys=("machine_id", "machine_name", "tags"),
-                  fail_on_error=fail_on_device_error, client=client)
+    try:
+        done = finish(results, DEVICES, summary, single=single, top_keys=("machine_id", "machine_name", "tags"),
+                      fail_on_error=fail_on_device_error, client=client)
+    except DefenderActionError as exc:
+        if with_diff:
+            exc.result["diff"] = tags_diff(rows)
+        raise
+    if with_diff:
+        done["diff"] = tags_diff(rows)
+    return done

@@ -47,7 +47,7 @@ extends_documentation_fragment:
   - secops.defender.auth.WAIT
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
-  - secops.defender.attributes.DIFF_MODE_NONE
+  - secops.defender.attributes.DIFF_MODE_FULL
 notes:
   - Needs the application permission C(Machine.RestrictExecution), and C(Machine.Read.All) to find devices and
     read their actions.
@@ -55,6 +55,9 @@ notes:
     C(OsPlatformNotSupported) or C(ClientVersionNotSupported), and the message says where the action runs.
   - In check mode the module resolves the devices and reads their restriction state, and reports what it would
     submit without submitting it.
+  - With C(--diff), the task shows each device's app restriction before it (V(restricted) or V(released), with
+    V(, pending) while its action runs) and the one asked for (check mode) or reached. The state comes from the same
+    query as the idempotence check, so the diff costs no API call.
 seealso:
   - module: secops.defender.defender_isolation
   - module: secops.defender.defender_machine_action_info
@@ -214,6 +217,32 @@ machine_name:
   returned: for one device (not with O(machines))
   type: str
   sample: ws-fin-001.corp.example.com
+diff:
+  description:
+    - In diff mode (C(--diff)), each device's app restriction before the task and the one asked for (check mode) or reached,
+      keyed by the device as given (as in RV(results[].machine)). Devices that failed before they had an
+      action are left out (their rows say why).
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: Per device, its app restriction before the task.
+      type: dict
+    after:
+      description: Per device, the app restriction asked for (check mode) or reached; a device whose action failed stays as it
+        was.
+      type: dict
+    before_header:
+      description: The header Ansible shows above RV(diff.before).
+      type: str
+    after_header:
+      description: The header Ansible shows above RV(diff.after).
+      type: str
+  sample:
+    before: {ws-fin-001.corp.example.com: released, ws-fin-002.corp.example.com: restricted}
+    after: {ws-fin-001.corp.example.com: restricted, ws-fin-002.corp.example.com: restricted}
+    before_header: app restriction before
+    after_header: app restriction asked for (check mode)
 error:
   description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
     connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
@@ -244,7 +273,11 @@ error:
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._containment import app_restriction
+from ansible_collections.secops.defender.plugins.module_utils._containment import (
+    app_restriction,
+    containment_result,
+    restriction_state,
+)
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 from ansible_collections.secops.defender.plugins.module_utils._options import (
     FLEET_ARGSPEC,
@@ -268,7 +301,8 @@ def main():
 
 def run(module):
     spec, options = app_restriction(module.params["state"], module.params["comment"])
-    return module.action_result(spec, options)
+    wanted = "released" if module.params["state"] == "released" else "restricted"
+    return containment_result(module, spec, options, restriction_state, wanted, "app restriction")
 
 
 if __name__ == "__main__":

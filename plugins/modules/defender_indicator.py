@@ -18,7 +18,13 @@ description:
     C(changed=false). One that differs is updated (the API's submit-or-update). O(state=absent) deletes it.
   - One indicator (O(value)) is written with one call. Many (O(indicators)) are read with one query (or one paged
     list for more than twenty values), and what must change is written through the import endpoint in batches of
-    500. Deletions go one by one; the API has no batch delete.
+    500. What must go is deleted with C(BatchDelete) in batches of 500; a task that deletes a single indicator uses
+    one C(DELETE) (it does not spend BatchDelete's 30 calls a minute).
+  - With O(purge=true), O(indicators) is the exclusive list of a scope (O(purge_scope)); every indicator in that scope
+    that the list does not name is deleted. Indicators outside the scope are never touched. A purge without a scope
+    is refused before anything is sent.
+  - With C(--diff), returns per indicator the options that change (a created or deleted indicator whole); in check
+    mode, what would change.
   - Every option of every indicator is checked before anything is sent, so a bad item fails the task with nothing
     written.
   - Every call is paced through the tenant's rate budget (O(rate_budget)).
@@ -137,17 +143,53 @@ options:
         description: See O(state).
         type: str
         choices: [present, absent]
+  purge:
+    description:
+      - Whether O(indicators) is the whole desired set of O(purge_scope). V(true) deletes every indicator in the
+        scope that O(indicators) does not name (listed as RV(results[].purged) rows); an empty O(indicators) empties
+        the scope.
+      - Needs O(indicators) and O(purge_scope). Without a scope the task is refused before any request.
+      - Check mode and C(--diff) list every indicator a purge would delete before it is deleted.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  purge_scope:
+    description:
+      - Which indicators this list owns, so that O(purge=true) can never delete what it does not. Criteria given
+        together must all match. The scope is matched on every indicator the API lists, by the module itself.
+      - Use a title prefix that only your repository writes, or your own device group, application name or app.
+    type: dict
+    version_added: 0.3.0
+    suboptions:
+      title_prefix:
+        description: Indicators whose title starts with this (case-sensitive), for example V(IaC:).
+        type: str
+      rbac_group_name:
+        description: Indicators whose C(rbacGroupNames) contains this device group.
+        type: str
+      application:
+        description: Indicators whose C(application) is this.
+        type: str
+      created_by_this_app:
+        description: Indicators whose C(createdBy) is this task's O(client_id), that is created by this app.
+        type: bool
+        default: false
 extends_documentation_fragment:
   - secops.defender.auth
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
-  - secops.defender.attributes.DIFF_MODE_NONE
+  - secops.defender.attributes.DIFF_MODE_FULL
 notes:
   - Needs the application permission C(Ti.ReadWrite.All) (or C(Ti.ReadWrite)).
   - CIDR ranges are refused (the API does not take them); give single addresses.
   - A tenant holds at most 15,000 active indicators.
   - Options that are left out are not compared and not changed on an existing indicator.
   - In check mode the module reads the indicators and reports what it would create, update or delete.
+  - A purge reads every indicator the app can see (one paged list, 10,000 a page). With C(Ti.ReadWrite) rather than
+    C(Ti.ReadWrite.All) the API shows an app only its own indicators, so a purge cannot reach others.
+  - C(BatchDelete) does not say which id it could not delete. On its 404 (an id not found) the module reads what is
+    left and sends that once more; on its 403 (an indicator of a device group the app may not see) it deletes the
+    batch one C(DELETE) each, so the others still go and the refused one fails its own row.
 seealso:
   - name: Submit or update indicator API
     description: Microsoft's documentation of the API this module calls.
@@ -155,6 +197,10 @@ seealso:
   - name: Import indicators API
     description: The batch endpoint.
     link: https://learn.microsoft.com/defender-endpoint/api/import-ti-indicators
+  - name: Batch delete indicators API
+    description: The batch delete endpoint.
+    link: https://learn.microsoft.com/defender-endpoint/api/batch-delete-ti-indicators
+  - module: secops.defender.defender_indicator_info
 """
 
 EXAMPLES = r"""
@@ -181,6 +227,19 @@ EXAMPLES = r"""
   secops.defender.defender_indicator:
     value: evil.example.com
     state: absent
+
+- name: "Indicators as code: exactly these, among the indicators titled 'IaC: ' (check mode and --diff show deletions first)"
+  secops.defender.defender_indicator:
+    indicators:
+      - {value: evil-c2.example.com}
+      - {value: 203.0.113.50, action: Warn}
+    action: Block
+    title: "IaC: blocked by the security repository"
+    description: Managed in git; changes go through review
+    purge: true
+    purge_scope:
+      title_prefix: "IaC: "
+  diff: true
 """
 
 RETURN = r"""
@@ -209,6 +268,10 @@ results:
       description: For an update, the options that differed.
       type: list
       elements: str
+    purged:
+      description: Whether this row is an indicator the list does not name, deleted (or to be) by O(purge).
+      type: bool
+      version_added: 0.3.0
     kept:
       description: Options that differ on an existing indicator but that the API sets only on creation
         (V(application)); the indicator keeps its value, and the task warns.
@@ -263,7 +326,30 @@ summary:
     failed:
       description: The indicators that failed, as in RV(failed_indicators).
       type: int
-  sample: {created: 1, updated: 0, deleted: 0, unchanged: 1, failed: 0}
+    purged:
+      description: Of RV(summary.deleted), those deleted by O(purge).
+      type: int
+      version_added: 0.3.0
+  sample: {created: 1, updated: 0, deleted: 0, unchanged: 1, failed: 0, purged: 0}
+diff:
+  description:
+    - With C(--diff), the indicators that change, keyed by C(value (type)). C(before) has an updated indicator's
+      changed options as they were and a deleted one whole; C(after) has the changed options as they are made and a
+      created one whole. In check mode, what would be.
+  returned: in diff mode
+  type: dict
+  version_added: 0.3.0
+  contains:
+    before:
+      description: The indicators' changed options before the task, by indicator.
+      type: dict
+    after:
+      description: The indicators' changed options after the task, by indicator.
+      type: dict
+  sample:
+    before: {"evil.example.com (DomainName)": {action: Alert}}
+    after: {"evil.example.com (DomainName)": {action: Block}, "203.0.113.50 (IpAddress)": {value: 203.0.113.50,
+            type: IpAddress, action: Warn, title: "IaC: blocked", description: Managed in git}}
 failed_indicators:
   description: The values that failed.
   returned: always
@@ -340,6 +426,7 @@ error:
 """
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._indicator_scope import purge_scope
 from ansible_collections.secops.defender.plugins.module_utils._indicators import (
     ACTIONS,
     OPTION_KEYS,
@@ -373,6 +460,10 @@ def main():
     argument_spec = fields()
     argument_spec["indicators"] = dict(type="list", elements="dict",
                                        options=fields(required_value=True, with_defaults=False))
+    argument_spec["purge"] = dict(type="bool", default=False)
+    argument_spec["purge_scope"] = dict(type="dict", options=dict(
+        title_prefix=dict(type="str"), rbac_group_name=dict(type="str"), application=dict(type="str"),
+        created_by_this_app=dict(type="bool", default=False)))
     module = DefenderModule(argument_spec, supports_check_mode=True, mutually_exclusive=[("value", "indicators")],
                             required_one_of=[("value", "indicators")])
     module.run(run)
@@ -380,7 +471,9 @@ def main():
 
 def run(module):
     params = module.params
-    single = not params.get("indicators")
+    single = params.get("value") is not None
+    scope = purge_scope(params["purge"], params.get("purge_scope"),
+                        params.get("client_id") or params.get("managed_identity_client_id"), many=not single)
     given = [params] if single else params["indicators"]
     items, seen = [], set()
     for entry in given:
@@ -392,10 +485,10 @@ def run(module):
             raise DefenderInputError("%s (%s) is listed more than once." % key)
         seen.add(key)
         items.append(checked)
-    rows = apply(module.client, items, module.check_mode)
+    rows = apply(module.client, items, module.check_mode, scope=scope)
     for warning in filter(None, (r.warning() for r in rows)):
         module.warn(warning)
-    return result(rows, single, client=module.client)
+    return result(rows, single, client=module.client, with_diff=module._diff)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ extends_documentation_fragment:
   - secops.defender.auth.WAIT
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
-  - secops.defender.attributes.DIFF_MODE_NONE
+  - secops.defender.attributes.DIFF_MODE_FULL
 notes:
   - Needs the application permission C(Machine.Isolate), and C(Machine.Read.All) to find devices and read their
     actions.
@@ -67,6 +67,9 @@ notes:
     C(ClientVersionNotSupported), and the message says where the action runs.
   - In check mode the module resolves the devices and reads their isolation state, and reports what it would
     submit without submitting it.
+  - With C(--diff), the task shows each device's isolation before it (V(released), V(isolated (Full\)), with
+    V(, pending) while its action runs) and the one asked for (check mode) or reached. The state comes from the same
+    query as the idempotence check, so the diff costs no API call.
   - The C(secops.defender.contain_devices) role isolates (and optionally restricts app execution) on a fleet
     and releases it again.
 seealso:
@@ -236,6 +239,32 @@ machine_name:
   returned: for one device (not with O(machines))
   type: str
   sample: ws-fin-001.corp.example.com
+diff:
+  description:
+    - In diff mode (C(--diff)), each device's isolation before the task and the one asked for (check mode) or reached,
+      keyed by the device as given (as in RV(results[].machine)). Devices that failed before they had an
+      action are left out (their rows say why).
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: Per device, its isolation before the task.
+      type: dict
+    after:
+      description: Per device, the isolation asked for (check mode) or reached; a device whose action failed stays as it
+        was.
+      type: dict
+    before_header:
+      description: The header Ansible shows above RV(diff.before).
+      type: str
+    after_header:
+      description: The header Ansible shows above RV(diff.after).
+      type: str
+  sample:
+    before: {ws-fin-001.corp.example.com: released, ws-fin-002.corp.example.com: isolated (Full)}
+    after: {ws-fin-001.corp.example.com: isolated (Full), ws-fin-002.corp.example.com: isolated (Full)}
+    before_header: isolation before
+    after_header: isolation asked for (check mode)
 error:
   description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
     connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
@@ -266,7 +295,12 @@ error:
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._containment import ISOLATION_TYPES, isolation
+from ansible_collections.secops.defender.plugins.module_utils._containment import (
+    ISOLATION_TYPES,
+    containment_result,
+    isolation,
+    isolation_state,
+)
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 from ansible_collections.secops.defender.plugins.module_utils._options import (
     FLEET_ARGSPEC,
@@ -292,7 +326,8 @@ def main():
 def run(module):
     params = module.params
     spec, options = isolation(params["state"], params["isolation_type"], params["comment"])
-    return module.action_result(spec, options)
+    wanted = "released" if params["state"] == "released" else "isolated (%s)" % params["isolation_type"]
+    return containment_result(module, spec, options, isolation_state, wanted, "isolation")
 
 
 if __name__ == "__main__":

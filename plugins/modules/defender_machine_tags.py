@@ -18,6 +18,10 @@ description:
     C(AddOrRemoveTagForMultipleMachines) in batches of at most 500 devices. One device uses the per-device
     endpoint.
   - Tags are compared exactly, as the API stores them (V(Finance) and V(finance) are two tags).
+  - With O(purge=true), O(tags) is the exclusive set of the tags this task manages (O(tag_prefix), O(managed_tags));
+    a managed tag a device has that O(tags) does not name is removed. Other tags are never touched. A purge without
+    a scope is refused before any request. It works on a whole fleet (O(machines)) in one task.
+  - With C(--diff), returns each device's tags before and after (in check mode, what they would be).
   - Every call is paced through the tenant's rate budget, shared by all tasks on the controller (O(rate_budget)).
 author:
   - Secops Defender Contributors (@secops-collections)
@@ -25,9 +29,34 @@ options:
   tags:
     description:
       - The tags, each at most 200 characters.
+      - With O(purge=true), the whole set of managed tags each device should have; it may then be empty, which
+        removes every managed tag.
     type: list
     elements: str
     required: true
+  purge:
+    description:
+      - Whether O(tags) is the exclusive set of managed tags. V(true) also removes the managed tags a device has that
+        O(tags) does not name; a tag outside O(tag_prefix) and O(managed_tags) is never removed.
+      - Needs O(state=present) and O(tag_prefix) or O(managed_tags); without either the task is refused before any
+        request.
+      - Check mode and C(--diff) list every tag a purge would remove before it is removed.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  tag_prefix:
+    description:
+      - With O(purge=true), the tags this task manages are those starting with this (case-sensitive), for example
+        V(iac-).
+    type: str
+    version_added: 0.3.0
+  managed_tags:
+    description:
+      - With O(purge=true), the tags this task manages, by name. With O(tag_prefix) too, a tag is managed when
+        either says so.
+    type: list
+    elements: str
+    version_added: 0.3.0
   state:
     description:
       - V(present) adds the tags a device lacks; V(absent) removes the ones it has. Other tags are left alone.
@@ -59,7 +88,7 @@ extends_documentation_fragment:
   - secops.defender.auth
   - secops.defender.attributes
   - secops.defender.attributes.CHECK_MODE_FULL
-  - secops.defender.attributes.DIFF_MODE_NONE
+  - secops.defender.attributes.DIFF_MODE_FULL
 notes:
   - Needs the application permission C(Machine.ReadWrite.All).
   - With more than ten device ids, the module lists the tenant's devices once (10000 a page) rather than reading
@@ -86,6 +115,14 @@ EXAMPLES = r"""
     machines: "{{ affected_devices }}"
     tags: [ir-hold]
     state: absent
+
+- name: "Tags as code: of the iac- tags, exactly these on every finance device (--diff shows each device's change)"
+  secops.defender.defender_machine_tags:
+    machines: [ws-fin-001, ws-fin-002]
+    tags: [iac-finance, iac-patch-ring-1]
+    purge: true
+    tag_prefix: iac-
+  diff: true
 """
 
 RETURN = r"""
@@ -135,7 +172,7 @@ results:
       elements: str
     removed:
       description: The tags removed (or that would be, in check mode).
-      returned: with O(state=absent)
+      returned: with O(state=absent) or O(purge=true)
       type: list
       elements: str
     changed:
@@ -194,6 +231,23 @@ rate_budget:
       description: How many times the API answered 429 (too many requests).
       type: int
   sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
+diff:
+  description:
+    - With C(--diff), the devices whose tags change, keyed by computer DNS name (or id), with their tags before and
+      after. In check mode, what they would be.
+  returned: in diff mode
+  type: dict
+  version_added: 0.3.0
+  contains:
+    before:
+      description: Each changing device's tags before the task.
+      type: dict
+    after:
+      description: Each changing device's tags after the task.
+      type: dict
+  sample:
+    before: {ws-fin-001.corp.example.com: [finance, iac-old]}
+    after: {ws-fin-001.corp.example.com: [finance, iac-finance]}
 tags:
   description: The device's tags after the task.
   returned: for one device (not with O(machines))
@@ -243,7 +297,12 @@ error:
 from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 from ansible_collections.secops.defender.plugins.module_utils._options import TARGET_ARGSPEC, TARGET_KWARGS
-from ansible_collections.secops.defender.plugins.module_utils._tags import check_tags, machine_tags, tags_result
+from ansible_collections.secops.defender.plugins.module_utils._tags import (
+    check_tags,
+    machine_tags,
+    purge_scope,
+    tags_result,
+)
 
 
 def main():
@@ -251,6 +310,9 @@ def main():
         tags=dict(type="list", elements="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         fail_on_device_error=dict(type="bool", default=True),
+        purge=dict(type="bool", default=False),
+        tag_prefix=dict(type="str"),
+        managed_tags=dict(type="list", elements="str"),
     )
     argument_spec.update(TARGET_ARGSPEC)
     module = DefenderModule(argument_spec, supports_check_mode=True, **TARGET_KWARGS)
@@ -259,11 +321,12 @@ def main():
 
 def run(module):
     params = module.params
-    tags = check_tags(params["tags"])
+    scope = purge_scope(params["purge"], params["state"], params.get("managed_tags"), params.get("tag_prefix"))
+    tags = check_tags(params["tags"], allow_empty=scope is not None)
     targets = target_list(params.get("machine_id"), params.get("machine_name"), params.get("machines"))
     single = not params.get("machines")
-    rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single)
-    return tags_result(rows, single, params["fail_on_device_error"], client=module.client)
+    rows = machine_tags(module.client, targets, tags, params["state"], module.check_mode, single, scope=scope)
+    return tags_result(rows, single, params["fail_on_device_error"], client=module.client, with_diff=module._diff)
 
 
 if __name__ == "__main__":

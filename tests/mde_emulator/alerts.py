@@ -24,8 +24,10 @@ WRITE = ("Alert.ReadWrite.All",)
 SEVERITIES = ("UnSpecified", "Informational", "Low", "Medium", "High")
 STATUSES = ("Unknown", "New", "InProgress", "Resolved")
 UPDATE_STATUSES = ("New", "InProgress", "Resolved")     # what an update may set
+# Learn, "List alerts API" (03/2025): also assignedTo (the page spells it "asssignedTo"), detectionSource and
+# lastEventTime.
 FILTERABLE = ("alertCreationTime", "lastUpdateTime", "incidentId", "InvestigationId", "id", "status", "severity",
-              "category")
+              "category", "assignedTo", "detectionSource", "lastEventTime")
 # Classification -> the determinations that belong to it (the alert entity page's enum names).
 PAIRS = {
     "TruePositive": ("MultiStagedAttack", "MaliciousUserActivity", "CompromisedUser", "Malware", "Phishing",

@@ -132,6 +132,8 @@ URL_MAP = Map([
     Rule("/api/users/<user_id>/alerts", methods=["GET"], endpoint="entity", defaults={"route": "user_alerts"}),
     Rule("/api/machines/<machine_id>/logonusers", methods=["GET"], endpoint="entity",
          defaults={"route": "logon_users"}),
+    Rule("/api/machines/<machine_id>/alerts", methods=["GET"], endpoint="entity",
+         defaults={"route": "machine_alerts"}),
     Rule("/api/alerts/<alert_id>", methods=["GET"], endpoint="entity", defaults={"route": "get_alert"}),
     Rule("/api/alerts/<alert_id>/files", methods=["GET"], endpoint="entity", defaults={"route": "alert_files"}),
     Rule("/api/alerts/<alert_id>/ips", methods=["GET"], endpoint="entity", defaults={"route": "alert_ips"}),
@@ -446,7 +448,8 @@ class Api:
     # --- indicators --------------------------------------------------------------------------
     def list_indicators(self, request, app):
         _require(app, indicators.READ)
-        return self._page(request, [dict(e) for e in self.tenant.indicators.items.values()], "/api/indicators")
+        return self._page(request, [dict(e) for e in self.tenant.indicators.items.values()], "/api/indicators",
+                          indicators.FILTERABLE)
 
     def submit_indicator(self, request, app):
         _require(app, indicators.WRITE)

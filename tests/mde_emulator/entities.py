@@ -7,6 +7,7 @@ API" (get-file-information), "Get file statistics API" (get-file-statistics), "G
 (get-domain-statistics), "Get domain-related machines API" (get-domain-related-machines), "Get domain-related
 alerts API" (get-domain-related-alerts), "Get user-related machines API" (get-user-related-machines), "Get
 user-related alerts API" (get-user-related-alerts), "Get machine logon users API" (get-machine-log-on-users), "Get
+machine related alerts API" (get-machine-related-alerts), "Get
 alert information by ID API" (get-alert-info-by-id) and "Get alert related domains/files/IPs/machine/user
 information" (get-alert-related-domain-info, -files-info, -ip-info, -machine-info, -user-info).
 
@@ -63,7 +64,8 @@ _RATE_CLASSES = {
     ("files", "alerts"): "file_alerts", ("ips", "stats"): "ip_stats", ("ips", "alerts"): "ip_alerts",
     ("domains", "stats"): "domain_stats", ("domains", "machines"): "domain_machines",
     ("domains", "alerts"): "domain_alerts", ("users", "machines"): "user_machines",
-    ("users", "alerts"): "user_alerts", ("machines", "logonusers"): "logonusers", ("alerts", "files"): "alert_files",
+    ("users", "alerts"): "user_alerts", ("machines", "logonusers"): "logonusers",
+    ("machines", "alerts"): "machine_alerts", ("alerts", "files"): "alert_files",
     ("alerts", "ips"): "alert_ips", ("alerts", "domains"): "alert_domains", ("alerts", "user"): "alert_user",
     ("alerts", "machine"): "alert_machine",
 }
@@ -353,6 +355,13 @@ class Entities:
                 "isOnlyNetworkUser": bool(types) and types == ["Network"],
             })
         return self._list("Users", users)
+
+    def machine_alerts(self, request, app, machine_id):
+        """Learn, "Get machine related alerts API" (get-machine-related-alerts): the device's alerts; 404 for an
+        unknown device."""
+        require(app, ALERT_READ)
+        machine = self.tenant.find_machine(machine_id)
+        return self._list("Alerts", [a for a in self.tenant.alerts.listed(False) if a.get("machineId") == machine.id])
 
     # --- an alert and its entities ---------------------------------------------------------------------
     def get_alert(self, request, app, alert_id):

@@ -21,6 +21,10 @@ IMPORT_MAX = 500
 BATCH_DELETE_MAX = 500
 WRITE = ("Ti.ReadWrite", "Ti.ReadWrite.All")
 READ = WRITE + ("Ti.Read.All",)
+# Microsoft Learn, "List Indicators API" (get-ti-indicators-collection): the properties $filter may name.
+FILTERABLE = ("application", "createdByDisplayName", "expirationTime", "generateAlert", "title", "rbacGroupNames",
+              "rbacGroupIds", "indicatorValue", "indicatorType", "creationTimeDateTimeUtc", "createdBy", "action",
+              "severity")
 
 
 def _value_error(kind, value):

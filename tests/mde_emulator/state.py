@@ -198,7 +198,7 @@ class Tenant:
         self.library[name.lower()] = {
             "fileName": name,
             "sha256": _sha256(data),
-            "description": description,
+            "description": description or None,   # Learn's list example: null when there is none
             "creationTime": existing["creationTime"] if existing else now,
             "lastUpdatedTime": now,
             "createdBy": created_by,

@@ -18,6 +18,7 @@ export ANSIBLE_FORCE_COLOR=0
 steps=${*:-"emulator lint sanity units matrix integration ecosystem docs drift soak"}
 coll=$(bash tests/utils/layout.sh)
 bash tests/utils/seed_get_pip.sh
+bash tests/utils/ensure_redis.sh
 
 step() { printf '\n=== %s (%s) ===\n' "$1" "$(date +%T)"; }
 

@@ -537,3 +537,10 @@ def test_library_upload_list_override_delete(client):
     log = [e for e in client.control("GET", "/log")["value"] if e["path"] == "/api/libraryfiles"
            and e["method"] == "POST"]
     assert log[0]["body"]["file"] == {"filename": "new.ps1", "size": 3}
+
+
+def test_indicators_filter_only_the_documented_properties(client):
+    """Learn's "List Indicators API" lists the properties $filter may name; any other is a 400, never ignored."""
+    assert client.get("/api/indicators", params={"$filter": "indicatorType eq 'FileSha1'"}).status_code == 200
+    refused = client.get("/api/indicators", params={"$filter": "description eq 'x'"})
+    assert refused.status_code == 400, refused.text

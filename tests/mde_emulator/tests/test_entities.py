@@ -248,6 +248,7 @@ ROUTES = [
     ("/api/users/alice/machines", "Machine.ReadWrite.All"),
     ("/api/users/alice/alerts", "Alert.Read.All"),
     ("/api/machines/%s/logonusers" % WS1, "User.Read.All"),
+    ("/api/machines/%s/alerts" % WS1, "Alert.Read.All"),
     ("/api/alerts/{id}", "Alert.Read.All"),
     ("/api/alerts/{id}/files", "File.Read.All"),
     ("/api/alerts/{id}/ips", "Ip.Read.All"),
@@ -272,3 +273,22 @@ def test_each_route_counts_in_its_own_rate_class(client):
     assert client.get("/api/files/%s/machines" % SHA1).status_code == 200
     assert client.get("/api/files/%s" % SHA1).status_code == 200
     assert client.get("/api/machines").status_code == 200
+
+
+# --- a device's alerts, and the alert list's filters (Learn, get-machine-related-alerts and get-alerts) -------------
+def test_a_devices_alerts(client):
+    mine = alert(client, machine=WS1, File={"sha1": SHA1})
+    other = alert(client, machine=WS2, File={"sha1": SHA1})
+    found = ids(client.get("/api/machines/%s/alerts" % WS1))
+    assert mine["id"] in found and other["id"] not in found
+    assert ids(client.get("/api/machines/ws-fin-002.corp.example.com/alerts")) == sorted(
+        [a["id"] for a in ok(client.get("/api/alerts"))["value"] if a["machineId"] == WS2])
+    assert error(client.get("/api/machines/%s/alerts" % ("0" * 40)), 404)["code"] == "ResourceNotFound"
+
+
+def test_the_alert_list_filters_on_the_properties_learn_lists_in_2025(client):
+    made = alert(client, machine=WS1, File={"sha1": SHA1})
+    for expression in ("assignedTo eq null", "detectionSource eq 'WindowsDefenderAv'",
+                       "lastEventTime ge 2000-01-01T00:00:00Z"):
+        assert made["id"] in ids(client.get("/api/alerts", params={"$filter": expression})), expression
+    assert error(client.get("/api/alerts", params={"$filter": "machineId eq '%s'" % WS1}), 400)["code"] == "ODataError"

@@ -196,6 +196,18 @@ options:
     type: int
     default: 64
     env: [{name: DEFENDER_MAX_RESPONSE_MB}]
+  coordination_url:
+    description:
+      - A Redis (V(redis://) or V(rediss://)) shared by every controller, holding the rate budget and the submit
+        locks, so the source's polls and the jobs it starts count against one budget. A store that cannot be
+        reached fails the poll with C(CoordinationStore).
+    type: str
+    env: [{name: DEFENDER_COORDINATION_URL}]
+  coordination_ca_path:
+    description:
+      - A PEM bundle of CA certificates for a V(rediss://) O(coordination_url).
+    type: path
+    env: [{name: DEFENDER_COORDINATION_CA_PATH}]
   download_hosts:
     description:
       - The hosts result links may point to, host names or V(*.suffix); in the environment, separated by commas.

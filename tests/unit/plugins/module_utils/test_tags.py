@@ -1,6 +1,9 @@
 """Device tags as desired state, through the real client against the emulator: calls per fleet and batches."""
 
-from ansible_collections.secops.defender.plugins.module_utils._tags import machine_tags, tags_result
+import pytest
+
+from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
+from ansible_collections.secops.defender.plugins.module_utils._tags import machine_tags, purge_scope, tags_result
 
 
 def seed(control, count):
@@ -33,4 +36,39 @@ def test_again_writes_nothing_and_check_mode_never_writes(client, control):
     before = len(control.api_calls("POST"))
     rows = machine_tags(client, targets, ["base"], "absent", single=False)
     assert len(control.api_calls("POST")) == before == 1
-    assert not any(r.to_change for r in rows)
+    assert not any(r.to_remove for r in rows)
+
+
+def test_purge_removes_only_managed_tags_on_a_fleet_and_shows_each_device(client, control):
+    """tags is the exclusive set of the iac- tags: foreign tags stay, a managed one not named goes."""
+    machines = [{"id": "%040x" % (0x7b6000 + i), "computerDnsName": "purge-%02d.corp.example.com" % i,
+                 "osPlatform": "Windows11", "machineTags": ["finance", "iac-old", "iac-keep"]} for i in range(3)]
+    control("POST", "/seed", {"machines": machines})
+    targets = [(m["id"], "id") for m in machines]
+    scope = purge_scope(True, "present", None, "iac-")
+    planned = tags_result(machine_tags(client, targets, ["iac-keep", "iac-new"], check_mode=True, single=False,
+                                       scope=scope), single=False, with_diff=True)
+    assert control.api_calls("POST") == []
+    assert planned["diff"]["before"]["purge-00.corp.example.com"] == ["finance", "iac-old", "iac-keep"]
+    assert planned["diff"]["after"]["purge-00.corp.example.com"] == ["finance", "iac-keep", "iac-new"]
+    assert planned["results"][0]["removed"] == ["iac-old"] and planned["results"][0]["added"] == ["iac-new"]
+    machine_tags(client, targets, ["iac-keep", "iac-new"], single=False, scope=scope)
+    posts = control.api_calls("POST")
+    assert [p["body"]["Action"] for p in control.api_calls("POST")] == ["Remove", "Add"]
+    assert len(posts) == 2
+    state = dict((m["id"], m["machineTags"]) for m in control("GET", "/state")["machines"])
+    assert all(sorted(state[m["id"]]) == ["finance", "iac-keep", "iac-new"] for m in machines)
+    again = machine_tags(client, targets, ["iac-keep", "iac-new"], single=False, scope=scope)
+    assert len(control.api_calls("POST")) == 2 and not any(r.changed for r in again)
+
+
+@pytest.mark.parametrize("args,words", [
+    ((True, "present", None, None), "tag_prefix"),
+    ((True, "present", [], "  "), "empty prefix"),
+    ((True, "absent", None, "iac-"), "state: present"),
+    ((False, "present", ["a"], None), "only scope a purge"),
+])
+def test_a_purge_without_a_scope_is_refused(args, words):
+    with pytest.raises(DefenderInputError) as caught:
+        purge_scope(*args)
+    assert words in str(caught.value)
