@@ -241,6 +241,9 @@ _PERMISSIONS = tuple((r"/%s$" % re.escape(spec.verb.lower()), spec.permission) f
     (r"^/api/machines/[^/]+/logonusers$|^/api/alerts/[^/]+/user$", "User.Read.All"),
     # Reading and updating alerts (Learn, "Update alert" and "Batch update alerts"): the updates need write.
     (r"^/api/alerts", "Alert.ReadWrite.All"),
+    # Automated investigations (Learn, "Start Investigation API" and "List Investigations API").
+    (r"/startinvestigation$", "Alert.ReadWrite.All"),
+    (r"^/api/investigations", "Alert.Read.All (or Alert.ReadWrite.All)"),
     (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
 )
 
