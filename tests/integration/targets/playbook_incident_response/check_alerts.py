@@ -58,8 +58,8 @@ def main(config_path, mode):
         assert quarantine in lines, (quarantine, lines)
         timed_out = [a for a in state["actions"] if a["machineId"] == offline and a["type"] == "StopAndQuarantineFile"
                      and a["status"] == "TimeOut"]
-        failed = "StopAndQuarantineFile %s on %s failed (TimeOut, action %s): " % (SHA1, names[offline],
-                                                                                  timed_out[-1]["id"])
+        failed = "StopAndQuarantineFile %s on %s failed (TimeOut, action %s): " % (
+            SHA1, names[offline], timed_out[-1]["id"])
         assert [line for line in lines if line.startswith(failed)], (failed, lines)
         assert "correlation" not in comments[0].lower(), comments[0]
         print("alert %s: InProgress, one comment naming the offline device's failures" % ALERTS[0])

@@ -39,11 +39,11 @@ if [ "$rc" -eq 0 ]; then
   incident alerts-check --check
   python check_alerts.py "$config" no-writes
   incident alerts
-  python check_alerts.py "$config" done
+  python check_alerts.py "$config" "done"
   python check_alerts.py "$config" clear-log
   incident alerts-again
   python check_alerts.py "$config" no-writes
-  python check_alerts.py "$config" done
+  python check_alerts.py "$config" "done"
 fi
 ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
   -e incident_ticket=INC-TEST-1 -e incident_poll_interval=1 \

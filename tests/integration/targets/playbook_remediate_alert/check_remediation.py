@@ -88,8 +88,8 @@ def main(config_path, event_path, mode, *args):
                      "Isolate (Full) on %s: action %s Succeeded" % (name, isolations[-1]["id"]),
                      "Indicator FileSha1 %s BlockAndRemediate: id %s" % (sha1, indicator["id"])):
             assert line in comments[0].splitlines(), (line, comments[0])
-        print("alert %s: Resolved as %s / %s, one comment naming every action" % (alert_id, classification,
-                                                                                    determination))
+        print("alert %s: Resolved as %s / %s, one comment naming every action"
+              % (alert_id, classification, determination))
     elif mode == "failed":
         assert (alert["status"], alert["assignedTo"]) == ("InProgress", OWNER), alert
         assert len(comments) == 1, comments
