@@ -19,6 +19,32 @@ ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${con
 rc=$?
 set -e
 python check_summary.py "$config" "$out" "$rc" "$out.log" || { tail -60 "$out.log"; cat "$out/summary.json"; exit 1; }
+rc=0
+python check_alerts.py "$config" partial || rc=$?
+if [ "$rc" -ne 3 ] && [ "$rc" -ne 0 ]; then tail -60 "$out.log"; exit 1; fi
+if [ "$rc" -eq 0 ]; then
+  # The online device alone, with the other alert: every step succeeds (the actions of the first run are reused),
+  # and the alert is resolved with one comment. Check mode first, then for real, then again: the second time nothing
+  # is written, and the comment is not added again.
+  incident() {  # incident LOG [ARGS...]
+    local log=$1
+    shift
+    ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
+      -e incident_ticket=INC-TEST-1 -e incident_sha1=abcdefabcdefabcdefabcdefabcdefabcdef0099 -e incident_poll_interval=1 \
+      -e "incident_dest=$out-$log" -e "@machines.json" -e incident_contain=true -e incident_block=true \
+      -e '{"incident_machines": ["{{ defender_machine_name }}"], "incident_alert_ids": ["da_secops_incident_done"]}' \
+      "$@" > "$out-$log.log" 2>&1 || { tail -40 "$out-$log.log"; exit 1; }
+  }
+  python check_alerts.py "$config" clear-log
+  incident alerts-check --check
+  python check_alerts.py "$config" no-writes
+  incident alerts
+  python check_alerts.py "$config" "done"
+  python check_alerts.py "$config" clear-log
+  incident alerts-again
+  python check_alerts.py "$config" no-writes
+  python check_alerts.py "$config" "done"
+fi
 ansible-playbook secops.defender.incident_response -i ../../inventory -e "@${config}" \
   -e incident_ticket=INC-TEST-1 -e incident_poll_interval=1 \
   -e "@machines.json" -e incident_release=true >"$out-release.log" 2>&1 || { tail -40 "$out-release.log"; exit 1; }

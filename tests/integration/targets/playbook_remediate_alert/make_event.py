@@ -10,6 +10,7 @@ import requests
 
 EXTENSION = os.path.join("extensions", "eda", "plugins", "event_source", "alerts.py")
 SHA1 = "feedfacefeedfacefeedfacefeedfacefeedface"
+SHA1_LINUX = "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
 
 
 def source_path():
@@ -32,6 +33,8 @@ def control(emulator, method, path, body=None):
 
 
 def main(config_path, out, mode="event"):
+    """mode: event (an alert on the Windows device, event.json), linux (an alert on the Linux device, which refuses
+    StopAndQuarantineFile, event-linux.json), or reset."""
     with open(config_path) as handle:
         config = json.load(handle)
     emulator = config.get("defender_emulator")
@@ -42,9 +45,12 @@ def main(config_path, out, mode="event"):
         control(emulator, "POST", "/settings", {"clock_speed": 1})
         return
     control(emulator, "POST", "/settings", {"clock_speed": 30})
+    linux = mode == "linux"
+    sha1 = SHA1_LINUX if linux else SHA1
     alert = control(emulator, "POST", "/alerts", {
-        "title": "secops remediation test", "severity": "High", "machineId": config["defender_machine_id"],
-        "evidence": [{"entityType": "File", "sha1": SHA1, "fileName": "dropper.exe"}]})
+        "title": "secops remediation test", "severity": "High",
+        "machineId": config["defender_linux_machine_id" if linux else "defender_machine_id"],
+        "evidence": [{"entityType": "File", "sha1": sha1, "fileName": "dropper.exe"}]})
     spec = importlib.util.spec_from_file_location("secops_defender_alerts", source_path())
     source = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(source)
@@ -56,8 +62,8 @@ def main(config_path, out, mode="event"):
     while not queue.empty():
         events.append(queue.get_nowait())
     mine = [e for e in events if e["alert_id"] == alert["id"]]
-    assert len(mine) == 1 and mine[0]["sha1s"] == [SHA1], events
-    with open(os.path.join(out, "event.json"), "w") as handle:
+    assert len(mine) == 1 and mine[0]["sha1s"] == [sha1], events
+    with open(os.path.join(out, "event-linux.json" if linux else "event.json"), "w") as handle:
         json.dump({"ansible_eda": {"event": mine[0]}}, handle)
 
 

@@ -1,6 +1,10 @@
-"""Set up the rulebook run (an alert, the shipped rulebook polling once, inventory, connection variables), reset
-the emulator afterwards, or check what the run left behind."""
+"""Set up the rulebook run (an alert, the shipped rulebook polling once, inventory, connection variables, and the
+event the source makes of the alert), reset the emulator afterwards, or check what the run left behind.
 
+python rulebook_setup.py CONFIG OUT [setup|check|clear-log|no-writes|reset]"""
+
+import asyncio
+import importlib.util
 import json
 import os
 import shlex
@@ -10,7 +14,11 @@ import requests
 import yaml
 
 RULEBOOK = os.path.join("extensions", "eda", "rulebooks", "quarantine_and_isolate.yml")
+SOURCE = os.path.join("extensions", "eda", "plugins", "event_source", "alerts.py")
 SHA1 = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff"
+OWNER = "secops.defender automation"
+# The classification and determination the test chooses (the playbook's defaults are TruePositive / Other).
+CHOSEN = {"remediate_classification": "TruePositive", "remediate_determination": "Malware"}
 
 
 def control(emulator, method, path, body=None):
@@ -20,27 +28,53 @@ def control(emulator, method, path, body=None):
     return response.json()
 
 
-def shipped_rulebook():
+def shipped(relative):
     roots = (os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.environ.get("ANSIBLE_COLLECTIONS_PATHS") or "")
     for root in [r for r in roots.split(os.pathsep) if r]:
-        path = os.path.join(root, "ansible_collections", "secops", "defender", RULEBOOK)
+        path = os.path.join(root, "ansible_collections", "secops", "defender", relative)
         if os.path.exists(path):
             return path
-    raise SystemExit("the shipped rulebook was not found under %s" % roots)
+    raise SystemExit("%s was not found under %s" % (relative, roots))
+
+
+def source_event(config, out, alert_id):
+    """The event the secops.defender.alerts source makes of the alert now, with a checkpoint of its own: what the
+    rulebook's source delivers to the rule, for the second delivery of the same event."""
+    spec = importlib.util.spec_from_file_location("secops_defender_alerts", shipped(SOURCE))
+    source = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(source)
+    queue = asyncio.Queue()
+    args = dict(config["defender_auth"], once=True, severities=["High"], statuses=["New"], lookback="7d",
+                checkpoint=os.path.join(out, "event-checkpoint.json"))
+    asyncio.run(source.main(queue, args))
+    events = []
+    while not queue.empty():
+        events.append(queue.get_nowait())
+    mine = [e for e in events if e["alert_id"] == alert_id]
+    assert len(mine) == 1 and mine[0]["sha1s"] == [SHA1], events
+    with open(os.path.join(out, "event.json"), "w") as handle:
+        json.dump({"ansible_eda": {"event": mine[0]}}, handle)
 
 
 def setup(config, out):
     emulator = config["defender_emulator"]
     control(emulator, "POST", "/settings", {"clock_speed": 30})
-    control(emulator, "POST", "/alerts", {
+    alert = control(emulator, "POST", "/alerts", {
         "title": "secops rulebook test", "severity": "High", "machineId": config["defender_machine_id"],
         "evidence": [{"entityType": "File", "sha1": SHA1, "fileName": "loader.exe"}]})
-    with open(shipped_rulebook()) as handle:
+    source_event(config, out, alert["id"])
+    with open(shipped(RULEBOOK)) as handle:
         rulebook = yaml.safe_load(handle)
-    # The shipped rules, with the source told to poll once (so the run ends) and to keep its checkpoint here.
+    # The shipped rule hands the event to the playbook as it came (run_playbook puts it in ansible_eda.event): no
+    # extra_vars, set_fact or post_event in between. The source takes New alerts only, so the playbook's own
+    # updates (InProgress, Resolved) do not come back as events.
+    assert rulebook[0]["rules"][0]["action"] == {"run_playbook": {"name": "secops.defender.remediate_alert"}}, \
+        rulebook[0]["rules"]
     source = rulebook[0]["sources"][0]["secops.defender.alerts"]
+    assert source["statuses"] == ["New"], source
+    # The shipped rules, with the source told to poll once (so the run ends) and to keep its checkpoint here.
     source.update(once=True, lookback="7d", checkpoint=os.path.join(out, "checkpoint.json"))
-    rulebook[0]["rules"][0]["action"]["run_playbook"]["extra_vars"] = {"remediate_poll_interval": 1}
+    rulebook[0]["rules"][0]["action"]["run_playbook"]["extra_vars"] = dict(CHOSEN, remediate_poll_interval=1)
     with open(os.path.join(out, "rulebook.yml"), "w") as handle:
         yaml.safe_dump(rulebook, handle)
     with open(os.path.join(out, "inventory.yml"), "w") as handle:
@@ -57,7 +91,7 @@ def setup(config, out):
                 handle.write("export %s=%s\n" % (variable, shlex.quote(str(auth[key]))))
 
 
-def check(config):
+def check(config, out):
     state = control(config["defender_emulator"], "GET", "/state")
     device = config["defender_machine_id"]
     quarantines = [a for a in state["actions"] if a["machineId"] == device and a["type"] == "StopAndQuarantineFile"
@@ -66,7 +100,25 @@ def check(config):
                          and a["type"] in ("Isolate", "Unisolate")), key=lambda a: a["creationDateTimeUtc"])
     assert [a["status"] for a in quarantines] == ["Succeeded"], quarantines
     assert isolations and isolations[-1]["type"] == "Isolate" and isolations[-1]["status"] == "Succeeded", isolations
-    print("the rulebook quarantined %s and isolated %s" % (SHA1, device))
+    with open(os.path.join(out, "event.json")) as handle:
+        alert_id = json.load(handle)["ansible_eda"]["event"]["alert_id"]
+    alert = [a for a in state["alerts"] if a["id"] == alert_id][0]
+    assert (alert["status"], alert["classification"], alert["determination"], alert["assignedTo"]) == (
+        "Resolved", CHOSEN["remediate_classification"], CHOSEN["remediate_determination"], OWNER), alert
+    comments = [c["comment"] for c in alert["comments"]]
+    assert len(comments) == 1, comments
+    lines = comments[0].splitlines()
+    name = config["defender_machine_name"]
+    for line in ("StopAndQuarantineFile %s on %s: action %s Succeeded" % (SHA1, name, quarantines[0]["id"]),
+                 "Isolate (Full) on %s: action %s Succeeded" % (name, isolations[-1]["id"])):
+        assert line in lines, (line, lines)
+    print("the rulebook quarantined %s, isolated %s and resolved alert %s with one comment" % (SHA1, device, alert_id))
+
+
+def writes(config):
+    log = control(config["defender_emulator"], "GET", "/log")["value"]
+    return [(e["method"], e["path"]) for e in log if e["host"] == "api" and e["path"].startswith("/api/")
+            and e["method"] in ("POST", "PATCH", "PUT", "DELETE")]
 
 
 def main(config_path, out, mode="setup"):
@@ -78,7 +130,12 @@ def main(config_path, out, mode="setup"):
     if mode == "reset":
         control(config["defender_emulator"], "POST", "/settings", {"clock_speed": 1})
     elif mode == "check":
-        check(config)
+        check(config, out)
+    elif mode == "clear-log":
+        control(config["defender_emulator"], "DELETE", "/log")
+    elif mode == "no-writes":
+        assert writes(config) == [], writes(config)
+        print("nothing was written")
     else:
         setup(config, out)
 
