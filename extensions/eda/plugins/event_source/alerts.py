@@ -266,7 +266,8 @@ seealso:
 """
 
 EXAMPLES = r"""
-# In a rulebook: every new or updated high-severity alert that names a device, once, across restarts.
+# In a rulebook: every new high-severity alert that names a device, once, across restarts. New only: the
+# playbook sets the alert InProgress and then Resolved, and those updates must not come back as events.
 # The connection comes from DEFENDER_* (or AZURE_*) environment variables.
 - name: Remediate high-severity Defender alerts
   hosts: all
@@ -274,7 +275,7 @@ EXAMPLES = r"""
     - secops.defender.alerts:
         interval: 60
         severities: [High]
-        statuses: [New, InProgress]
+        statuses: [New]
   rules:
     - name: Quarantine the alert's files and isolate its device
       condition: event.machine_id is defined and event.severity == "High"
