@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 STAMP := $(VENV)/.installed
 
-.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet bench-controllers bench-indicators \
+.PHONY: test emulator-tests soak drift demo demo-eda emulator clean venv bench bench-fleet bench-controllers bench-indicators demo-scope \
 	bench-downloads
 
 venv: $(STAMP)
@@ -78,6 +78,10 @@ bench-indicators: $(STAMP)
 
 demo: $(STAMP)
 	bash demo/demo.sh
+
+# The same incident started from a SHA-1 alone: the playbook scopes it (files API and hunting) before containing.
+demo-scope: $(STAMP)
+	DEMO_SCOPE=1 bash demo/demo.sh
 
 demo-eda: $(STAMP)
 	bash demo/demo_eda.sh

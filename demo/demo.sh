@@ -39,12 +39,22 @@ export DEFENDER_TOKEN_CACHE_DIR="$out/token-cache"
 export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_DISPLAY_SKIPPED_HOSTS=false ANSIBLE_LOCALHOST_WARNING=false
 export ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 
-echo "== Running: ansible-playbook secops.defender.incident_response -e @demo/incident.json"
+# DEMO_SCOPE=1 (make demo-scope): start from the SHA-1 alone; the playbook scopes the incident first.
+incident=demo/incident.json
+[ "${DEMO_SCOPE:-0}" = "1" ] && incident=demo/incident_scope.json
+echo "== Running: ansible-playbook secops.defender.incident_response -e @$incident"
 set +e
-ansible-playbook secops.defender.incident_response -e @demo/incident.json -e "incident_dest=$out/evidence" \
+ansible-playbook secops.defender.incident_response -e "@$incident" -e "incident_dest=$out/evidence" \
   > "$out/playbook.log" 2>&1
 rc=$?
 set -e
+
+if [ "${DEMO_SCOPE:-0}" = "1" ]; then
+  echo
+  echo "== Scoped from the SHA-1 alone (files API and advanced hunting): the devices, before any was contained"
+  sed -n '/TASK \[secops.defender.scope_incident : One line per device found/,/^$/p' "$out/playbook.log" \
+    | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p'
+fi
 
 echo
 if [ -s "$out/evidence/summary.txt" ]; then
@@ -59,7 +69,9 @@ if [ -s "$out/evidence/summary.txt" ]; then
     echo "servers report OsPlatformNotSupported. Their evidence was still collected, and the SHA-1 is blocked"
     echo "tenant-wide."
   fi
-  if [ "${DEMO_RELEASE:-0}" = "1" ]; then
+  if [ "${DEMO_SCOPE:-0}" = "1" ]; then
+    :   # the scoped run's devices are ids found at run time; the release demo is make demo DEMO_RELEASE=1
+  elif [ "${DEMO_RELEASE:-0}" = "1" ]; then
     echo
     echo "== Running: ansible-playbook secops.defender.incident_response -e @demo/incident.json -e incident_release=true"
     set +e
