@@ -79,20 +79,19 @@ class SharedLookup:
         try:
             private_dir(self.folder)
             with exclusive(path + ".lock"):
-                board = read_json(path)
                 now = self.now()
-                answer = _fresh_answer(board, now)
+                arrived = read_json(path + ".arrived").get("at")
+                _write(path + ".arrived", {"at": now})   # every arrival: tasks still coming keep the look-up shared
+                answer = _fresh_answer(read_json(path), now)
                 if answer is not None:
                     self.shared = True
                     return answer
-                arrived = board.get("arrived")
                 if isinstance(arrived, (int, float)) and 0 <= now - arrived <= ARRIVAL_SECONDS:
                     started = self.now()
                     actions = list(everyone())
                     self.shared = True
-                    _write(path, {"arrived": now, "started": started, "actions": actions})
+                    _write(path, {"started": started, "actions": actions})
                     return actions, started
-                _write(path, {"arrived": now})
         except (OSError, IOError):
             pass  # no usable folder: this task's own look-up, as without coalescing
         started = self.now()
