@@ -12,7 +12,7 @@ Two boards in the state folder (beside the submit locks), each a JSON file under
   look-up of their own: whatever a task of this controller submitted after that moment is in the journal.
 - PollBoard: waiting. A task registers its action after the POST; whoever polls, polls once for every action on
   the board (one list query) and writes the answers with the time the query started; a task uses an answer that
-  started after its own last look, else polls (for all) itself.
+  started after its own last look (or a final one: a final status never changes), else polls (for all) itself.
 Anything unreadable, stale or out of shape is ignored: the task then runs its own look-up or poll, never skips one.
 """
 
@@ -138,7 +138,9 @@ class PollBoard:
             with exclusive(self.path + ".lock"):
                 board = self._read(now)
                 if len(board) < BOARD_MAX:
-                    board[action["id"]] = {"action": action, "seen": now, "interval": float(poll_interval)}
+                    entry = board.get(action["id"]) or {}   # a final answer a poll already saw is kept
+                    entry.update(action=entry.get("answer") or action, seen=now, interval=float(poll_interval))
+                    board[action["id"]] = entry
                     _write(self.path, board)
                     self.last_look[action["id"]] = now
         except (OSError, IOError):
@@ -165,10 +167,17 @@ class PollBoard:
                 started = self.now()
                 waiting = [e["action"] for k, e in board.items() if k != action_id and e["action"].get(
                     "status") not in FINAL]
-                fresh = poll_all([action] + waiting[:BOARD_MAX - 1])
+                listed = {}
+                fresh = poll_all([action] + waiting[:BOARD_MAX - 1], listed)
                 for key, value in fresh.items():
                     if key in board:
                         board[key].update(answer=value, answered=started, action=value)
+                # Final actions of tasks that have not registered yet (their POST was just answered): their first
+                # poll is then a read. A final status never changes, so its age does not matter.
+                for key, value in listed.items():
+                    if key not in board and value.get("status") in FINAL and len(board) < BOARD_MAX:
+                        board[key] = {"action": value, "answer": value, "answered": started, "seen": now,
+                                      "interval": 0.0}
                 self.last_look[action_id] = started
                 if action_id in fresh:
                     self._settle(board, action_id, fresh[action_id], now)
@@ -199,10 +208,13 @@ class PollBoard:
 
 
 def _answer(entry, last_look):
-    if not entry or "answer" not in entry:
+    """The entry's answer when it is news to its task: taken after the task last looked, or final."""
+    if not entry or not isinstance(entry.get("answer"), dict):
         return None
     answered = entry.get("answered")
-    if not isinstance(answered, (int, float)) or answered <= last_look:
+    if not isinstance(answered, (int, float)):
+        return None
+    if answered <= last_look and entry["answer"].get("status") not in FINAL:
         return None
     try:
         return api_action(entry["answer"], "shared machine action")

@@ -49,10 +49,11 @@ class Waiter:
             raise
         return api_action(action)
 
-    def poll(self, actions):
+    def poll(self, actions, listed=None):
         """{action id: the action as it is now} for these actions (as last read): one GET for one action, else one
         paged list query for all. An action the list leaves out (it should not) is read on its own; one that is
-        gone is left out of the answer."""
+        gone is left out of the answer. `listed` (a dict), when given, also gets every other action the list
+        query returned (the shared poll board keeps the final ones for tasks that have not asked yet)."""
         if len(actions) == 1:
             return {actions[0]["id"]: self.get(actions[0]["id"])}
         oldest = min((a.get("creationDateTimeUtc") or "" for a in actions), key=instant)
@@ -65,6 +66,8 @@ class Waiter:
         for action in self.client.paged("/api/machineactions", {"$filter": query} if query else None):
             if action.get("id") in wanted:
                 fresh[action["id"]] = api_action(action, "listed machine action")
+            elif listed is not None and isinstance(action, dict) and action.get("id"):
+                listed[action["id"]] = action
         for action_id in wanted - set(fresh):
             try:
                 fresh[action_id] = self.get(action_id)

@@ -170,17 +170,25 @@ def test_the_poll_board_drops_entries_out_of_shape_and_abandoned(tmp_path):
     board = PollBoard(str(tmp_path), "scope", now=lambda: now[0])
     mine = {"id": "11111111-1111-4111-8111-111111111111", "status": "Pending", "type": "Isolate"}
     other = {"id": "22222222-2222-4222-8222-222222222222", "status": "Pending", "type": "Isolate"}
+    third = {"id": "33333333-3333-4333-8333-333333333333", "status": "Pending", "type": "Isolate"}
     board.register(mine, 5)
     PollBoard(str(tmp_path), "scope", now=lambda: now[0]).register(other, 5)
     asked = []
 
-    def poll_all(actions):
+    def poll_all(actions, listed=None):
         asked.append([a["id"] for a in actions])
+        if listed is not None:   # the list also showed a third task's action, already final
+            listed[third["id"]] = dict(third, status="Succeeded")
         return dict((a["id"], dict(a, status="InProgress")) for a in actions)
 
     now[0] += 1
     assert board.poll(mine, poll_all)[mine["id"]]["status"] == "InProgress"
     assert asked == [[mine["id"], other["id"]]]
+    # The third task registers after that poll: its first poll is a read of the final answer.
+    late = PollBoard(str(tmp_path), "scope", now=lambda: now[0])
+    late.register(third, 5)
+    assert late.poll(third, poll_all)[third["id"]]["status"] == "Succeeded"
+    assert len(asked) == 1 and late.shared_reads == 1
     now[0] += _coalesce.ABANDONED_SECONDS + 100  # the other task went away
     board.poll(mine, poll_all)
     assert asked[-1] == [mine["id"]]
