@@ -13,6 +13,7 @@ Two boards in the state folder (beside the submit locks), each a JSON file under
 - PollBoard: waiting. A task registers its action after the POST; whoever polls, polls once for every action on
   the board (one list query) and writes the answers with the time the query started; a task uses an answer that
   started after its own last look (or a final one: a final status never changes), else polls (for all) itself.
+  The final actions a shared look-up lists go on the board too.
 Anything unreadable, stale or out of shape is ignored: the task then runs its own look-up or poll, never skips one.
 """
 
@@ -70,11 +71,12 @@ class SharedLookup:
         self.scope_key = scope_key
         self.now = now
         self.shared = False   # whether the last fetch used (or made) a shared answer, for tests and benchmarks
+        self.led = False      # whether the last fetch ran the shared look-up for the others
 
     def fetch(self, query_key, own, everyone):
         """(actions, started): `own()` lists this task's devices, `everyone()` every device; started is the epoch
         time the listing's query began."""
-        self.shared = False
+        self.shared = self.led = False
         path = _path(self.folder, "lookup", self.scope_key, query_key)
         try:
             private_dir(self.folder)
@@ -89,7 +91,7 @@ class SharedLookup:
                 if isinstance(arrived, (int, float)) and 0 <= now - arrived <= ARRIVAL_SECONDS:
                     started = self.now()
                     actions = list(everyone())
-                    self.shared = True
+                    self.shared = self.led = True
                     _write(path, {"started": started, "actions": actions})
                     return actions, started
         except (OSError, IOError):
@@ -143,6 +145,25 @@ class PollBoard:
                     board[action["id"]] = entry
                     _write(self.path, board)
                     self.last_look[action["id"]] = now
+        except (OSError, IOError):
+            pass
+
+    def offer(self, actions, started):
+        """Keep the final ones of these listed actions (a shared look-up lists every device's): the tasks that wait
+        on them then read their end instead of polling. Never raises."""
+        final = [a for a in actions if isinstance(a, dict) and a.get("id") and a.get("status") in FINAL]
+        if not final:
+            return
+        try:
+            private_dir(self.folder)
+            with exclusive(self.path + ".lock"):
+                now = self.now()
+                board = self._read(now)
+                for action in final:
+                    if action["id"] not in board and len(board) < BOARD_MAX:
+                        board[action["id"]] = {"action": action, "answer": action, "answered": started, "seen": now,
+                                               "interval": 0.0}
+                _write(self.path, board)
         except (OSError, IOError):
             pass
 

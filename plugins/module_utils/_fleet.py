@@ -308,6 +308,8 @@ class FleetEngine:
         key = "\n".join([self.spec.action_type, ",".join(self.spec.state_types or ()), ",".join(self.spec.counts),
                          str(self.request.lookback_seconds)])
         actions, self.query_started = self.lookup.fetch(key, listing(machines), listing(None))
+        if self.lookup.led and self.board is not None:
+            self.board.offer(actions, self.query_started)
         return actions
 
     def _on_board(self, action):

@@ -52,14 +52,16 @@ class Waiter:
     def poll(self, actions, listed=None):
         """{action id: the action as it is now} for these actions (as last read): one GET for one action, else one
         paged list query for all. An action the list leaves out (it should not) is read on its own; one that is
-        gone is left out of the answer. `listed` (a dict), when given, also gets every other action the list
-        query returned (the shared poll board keeps the final ones for tasks that have not asked yet)."""
-        if len(actions) == 1:
+        gone is left out of the answer. `listed` (a dict), when given, also gets every other action of these types
+        created since (the list then names no devices, even for one action): the shared poll board keeps the final
+        ones for tasks that have not asked yet."""
+        if len(actions) == 1 and listed is None:
             return {actions[0]["id"]: self.get(actions[0]["id"])}
         oldest = min((a.get("creationDateTimeUtc") or "" for a in actions), key=instant)
         machines = sorted(set((a.get("machineId") or "").lower() for a in actions if a.get("machineId")))
         query = all_of(any_of("type", sorted(set(a.get("type") for a in actions if a.get("type")))),
-                       any_of("machineId", machines) if len(machines) <= MACHINE_FILTER_MAX else None,
+                       any_of("machineId", machines) if len(machines) <= MACHINE_FILTER_MAX and listed is None
+                       else None,
                        "creationDateTimeUtc ge %s" % (oldest[:19] + "Z") if oldest else None)
         wanted = set(a["id"] for a in actions)
         fresh = {}
