@@ -292,7 +292,8 @@ class FleetEngine:
         if folder is None or not self.spec.dedupe:
             return None, None
         scope = self.request.locks.scope_key
-        return SharedLookup(folder, scope), (PollBoard(folder, scope) if self.request.wait else None)
+        waits = self.request.wait and not self.request.check_mode
+        return SharedLookup(folder, scope), (PollBoard(folder, scope) if waits else None)
 
     def _equal_actions(self, ids, query_for):
         """The listed actions that may be equal, and query_started: the moment the listing's query began. Tasks
@@ -399,6 +400,7 @@ class FleetEngine:
                 journal.record(found.action)
             self._adopt(row, found.action, "An equal action was started meanwhile outside this task; nothing was "
                                            "submitted.")
+            row._release()
             return
         if journal is not None:
             journal.record(action)
