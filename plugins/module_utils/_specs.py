@@ -231,6 +231,8 @@ _PERMISSIONS = tuple((r"/%s$" % re.escape(spec.verb.lower()), spec.permission) f
     # Reading and updating alerts (Learn, "Update alert" and "Batch update alerts"): the updates need write.
     (r"^/api/alerts", "Alert.ReadWrite.All"),
     (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
+    # Learn, "Advanced hunting API" (run-advanced-query-api).
+    (r"^/api/advancedqueries/run$", "AdvancedQuery.Read.All"),
 )
 
 
