@@ -42,7 +42,7 @@ options:
     choices: [devices_contacted_domain, devices_contacted_ip, devices_contacted_url, devices_with_file,
               processes_from_file, user_logons]
   parameters:
-    description: The parameters of O(hunt), for example V({ip: 198.51.100.23}).
+    description: 'The parameters of O(hunt), for example V({ip: 198.51.100.23}).'
     type: dict
   column:
     description: Return only this column's values, each once, in order of first appearance, without empty values.

@@ -52,7 +52,8 @@ PERMISSION = "AdvancedQuery.Read.All"
 HUNTING_CODES = ("HuntingCallQuota", "HuntingCpuQuota", "HuntingTimeout", "HuntingTooManyRows",
                  "HuntingResultTooLarge", "HuntingOldData", "HuntingResourceLimit", "HuntingQueryRejected")
 _CPU = re.compile(r"processing resources|cpu|can run queries again", re.IGNORECASE)
-_CALLS = re.compile(r"api calls quota|maximum allowed (\d+) per ([\d:.]+)", re.IGNORECASE)
+_CALLS = re.compile(r"api calls quota|maximum allowed \d+ per", re.IGNORECASE)
+_CALL_LIMIT = re.compile(r"maximum allowed (\d+) per ([\d:.]+\d)", re.IGNORECASE)
 _AGAIN = re.compile(r"again in ((\d+)\.)?(\d+):(\d+):(\d+)")
 
 
@@ -115,9 +116,9 @@ def explain(exc, watch):
                     _when(refill) or " as earlier queries leave the hour or the day"), code="HuntingCpuQuota",
                 hint="Narrow the queries (a shorter lookback, filter on Timestamp and DeviceId early, project only the "
                      "columns you need, summarize) or run fewer of them, and run again after the refill.", **kwargs)
-        match = _CALLS.search(text)
+        match = _CALL_LIMIT.search(text)
         which = "45 calls a minute and 1,500 an hour"
-        if match and match.group(1):
+        if match:
             which = "%s calls per %s, as the API said" % (match.group(1), match.group(2))
         refill = watch.retry_after
         return DefenderRateLimitError(

@@ -19,7 +19,7 @@ description:
     and the C(secops.defender.hunting) lookup on the controller (O(rate_budget)), in the C(advancedqueries) class
     of 45 calls a minute and 1,500 an hour.
   - A 429 for the call quota is waited for (its C(Retry-After), within O(max_retry_wait)). A 429 for the running-time
-    quota (10 minutes an hour, 3 hours a day, for the whole tenant) is not retried: the query fails at once with
+    quota (10 minutes an hour, 3 hours a day, for the whole tenant) is not retried; the query fails at once with
     when the quota refills, and the queries after it are not sent. Waiting for it blindly would hold the task for up
     to an hour, and the same query would spend the quota again.
   - 'Each refusal of the API has its own error code (RV(error.code)) and says what to do: V(HuntingCallQuota),
@@ -68,8 +68,8 @@ options:
               processes_from_file, user_logons]
   hunt_parameters:
     description:
-      - The parameters of O(hunt), for example V({sha1: 8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f, lookback_days: 30}).
-        A parameter the hunt does not take, or a value of the wrong shape, is refused before anything is sent.
+      - 'The parameters of O(hunt), for example V({sha1: 8a5f6b6e3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f, lookback_days: 30}).
+        A parameter the hunt does not take, or a value of the wrong shape, is refused before anything is sent.'
     type: dict
   dest:
     description:
