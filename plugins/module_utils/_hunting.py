@@ -102,10 +102,10 @@ def explain(exc, watch):
     kwargs = dict(status=exc.status, api_message=exc.api_message, correlation_id=exc.correlation_id,
                   method=exc.method, path=exc.path)
     if isinstance(exc, DefenderForbiddenError):
+        hint = "Add it to the app registration (API permissions, WindowsDefenderATP), grant admin consent, run again."
         return DefenderForbiddenError(
             "Access denied to advanced hunting: the app needs the application permission %s, with admin consent."
-            % PERMISSION, code=exc.code, hint="Add it to the app registration (API permissions, WindowsDefenderATP) "
-                                             "and grant admin consent, then run again.", **kwargs)
+            % PERMISSION, code=exc.code, hint=hint, **kwargs)
     if exc.status == 429 or isinstance(exc, DefenderRateLimitError):
         if _CPU.search(text) and not _CALLS.search(text):
             refill = _refill_from_text(text)
@@ -260,9 +260,9 @@ def render(answer, fmt):
     return out.getvalue().encode("utf-8")
 
 
-def dest_path(dest, index, count, fmt):
-    """The file for query `index`: dest itself for one query; for several, dest is a folder of query-NNN.fmt."""
-    if count == 1:
+def dest_path(dest, index, many, fmt):
+    """The file for query `index`: dest itself for query or hunt; for queries, dest is a folder of query-NNN.fmt."""
+    if not many:
         return dest
     return os.path.join(dest, "query-%03d.%s" % (index, fmt))
 
@@ -297,14 +297,14 @@ def hunting_result(client, params, check_mode, warn=None):
     """The module's result for the task's queries."""
     planned = planned_queries(params)
     dest, fmt = params.get("dest"), params.get("format") or "jsonl"
-    if dest and len(planned) > 1:
-        if not os.path.isdir(dest):
-            if check_mode:
-                pass
-            elif os.path.exists(dest):
-                raise DefenderInputError("With several queries dest must be a folder; %s is a file." % dest)
-            else:
-                os.makedirs(dest, 0o700)
+    many = params.get("queries") is not None
+    if dest and not many and os.path.isdir(dest):
+        raise DefenderInputError("dest %s is a folder; with query or hunt, give the path of the file to write." % dest)
+    if dest and many and not os.path.isdir(dest):
+        if os.path.exists(dest):
+            raise DefenderInputError("With queries, dest must be a folder (one file per query); %s is a file." % dest)
+        if not check_mode:
+            os.makedirs(dest, 0o700)
     rows = run_queries(client, planned, warn)
     for row in rows:
         if row.answer is None:
@@ -313,7 +313,7 @@ def hunting_result(client, params, check_mode, warn=None):
         row.extra.update(schema=answer.get("Schema") or [], columns=columns_of(answer),
                          row_count=len(answer["Results"]), stats=answer.get("Stats") or {})
         if dest:
-            path = dest_path(dest, row.index, len(planned), fmt)
+            path = dest_path(dest, row.index, many, fmt)
             content = render(answer, fmt)
             try:
                 row.changed = write_file(path, content, check_mode)
@@ -329,7 +329,7 @@ def hunting_result(client, params, check_mode, warn=None):
     dicts = [r.as_dict() for r in rows]
     summary = {"queries": len(dicts), "succeeded": sum(1 for r in dicts if not r["failed"]),
                "failed": sum(1 for r in dicts if r["failed"]), "rows": sum(r.get("row_count", 0) for r in dicts)}
-    single = len(planned) == 1 and params.get("queries") is None
+    single = not many
     return finish(dicts, QUERIES, summary, single=single,
                   top_keys=("query", "schema", "columns", "row_count", "dest", "sha256"),
                   fail_on_error=params.get("fail_on_query_error", True), client=client)

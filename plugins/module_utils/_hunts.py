@@ -178,13 +178,13 @@ class Hunt:
             checked = []
             for item in items:
                 if not isinstance(item, (str, int)):
-                    raise DefenderInputError("hunt %s: %s must be text, not %s." % (self.name, name,
-                                                                                   type(item).__name__))
+                    raise DefenderInputError("hunt %s: %s must be text, not %s."
+                                             % (self.name, name, type(item).__name__))
                 try:
                     value = param.check(str(item))
                 except ValueError as exc:
-                    raise DefenderInputError("hunt %s: %s %r is not valid: expected %s." % (self.name, name, str(item)[:80],
-                                                                                              exc))
+                    raise DefenderInputError("hunt %s: %s %r is not valid: expected %s."
+                                             % (self.name, name, str(item)[:80], exc))
                 if value not in checked:
                     checked.append(value)
             values[name] = checked

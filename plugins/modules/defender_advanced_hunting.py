@@ -74,8 +74,8 @@ options:
   dest:
     description:
       - Write the rows to this file (on the host the module runs on) instead of returning them; RV(results) then
-        says where, how many rows, and the file's SHA-256. With several queries, a folder (created if missing) that
-        gets one file per query, C(query-000.jsonl), C(query-001.jsonl)...
+        says where, how many rows, and the file's SHA-256. With O(queries), a folder (created if missing) that gets
+        one file per query, C(query-000.jsonl), C(query-001.jsonl)...
       - The file is replaced as a whole, with mode C(0600), and only when its content changes.
     type: path
   format:
