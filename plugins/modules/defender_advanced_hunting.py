@@ -273,10 +273,23 @@ rate_budget:
     O(rate_budget)). Shown at C(-v).
   returned: unless O(rate_budget=false)
   type: dict
+  contains:
+    calls:
+      description: The API calls this task made.
+      type: int
+    paced_calls:
+      description: How many of them waited for a free slot before they were sent.
+      type: int
+    paced_seconds:
+      description: How many seconds they waited in all.
+      type: float
+    rate_limited:
+      description: How many times the API answered 429 (too many requests).
+      type: int
   sample: {calls: 3, paced_calls: 0, paced_seconds: 0.0, rate_limited: 0}
 error:
   description: Why the task failed. For an error the API answered, what it said; for any other failure (bad input, no
-    connection) the module's own reason, with V(null) for what does not apply.
+    connection, a check that did not pass) the module's own reason, with V(null) for what does not apply.
   returned: on failure
   type: dict
   contains:
@@ -284,20 +297,23 @@ error:
       description: The HTTP status of the failed request; V(null) when no HTTP answer is behind the failure.
       type: int
     code:
-      description: One of the module's hunting codes (see the description), the API's error code, or another of the
-        module's own, for example V(RateBudgetSpent); V(null) when there is none.
+      description: The API's error code, for example V(ResourceNotFound) or V(OsPlatformNotSupported) (see L(the API's
+        error codes,https://learn.microsoft.com/en-us/defender-endpoint/api/common-errors)), or the module's own, for
+        example V(ConnectTimeout), V(RateBudgetSpent) or V(UnexpectedResponse); V(null) when there is none.
       type: str
     message:
       description: The API's error message, or the module's own when the API gave none.
       type: str
     correlation_id:
-      description: The id Microsoft support asks for (the C(target) of the API's error); V(null) when there was none.
+      description: The id Microsoft support asks for, the C(target) of the API's error (or the answer's request id
+        header when the error has none); V(null) when the answer had neither.
       type: str
     method:
       description: The HTTP method of the failed request; V(null) when no request failed.
       type: str
     path:
-      description: The path of the failed request; V(null) when no request failed.
+      description: The path of the failed request (for a download, without its query, which is a credential); V(null)
+        when no request failed.
       type: str
 """
 
