@@ -105,11 +105,14 @@ class DefenderClient(Downloads):
 
     # --- one request, with the retry policy ---------------------------------------------------------
     def request(self, method, path, body=None, params=None, files=None, data=None, idempotent=None,
-                expected=(200, 201, 204)):
+                expected=(200, 201, 204), give_up_on_429=None):
         """Send a request to the API and return the parsed JSON (None for an empty body).
 
         `idempotent` says whether a 5xx or a lost connection may be retried; it defaults to the method's safety.
-        A 429 is always retried within the budget: the API refused the call, so nothing happened.
+        A 429 is retried within the budget (the API refused the call, so nothing happened), unless
+        `give_up_on_429(response)` says otherwise: then its error is raised at once, with no pause of the budget
+        (advanced hunting's running-time quota refills in minutes to hours, and waiting on it blindly only holds
+        the task).
         """
         method = method.upper()
         idempotent = method in SAFE_METHODS if idempotent is None else idempotent
@@ -167,6 +170,8 @@ class DefenderClient(Downloads):
                 refreshes += 1
                 if self.tokens.refresh(rejected=headers["Authorization"][len("Bearer "):]):
                     continue
+            if status == 429 and give_up_on_429 is not None and give_up_on_429(response):
+                raise self._error(response, method, shown_path)
             if status == 429:
                 delay = rate_limit_delay(parse_retry_after(response.headers.get("Retry-After")), attempt)
                 if self.budget is not None:

@@ -245,6 +245,8 @@ _PERMISSIONS = tuple((r"/%s$" % re.escape(spec.verb.lower()), spec.permission) f
     (r"/startinvestigation$", "Alert.ReadWrite.All"),
     (r"^/api/investigations", "Alert.Read.All (or Alert.ReadWrite.All)"),
     (r"^/api/machines|^/api/machineactions", "Machine.Read.All (or Machine.ReadWrite.All)"),
+    # Learn, "Advanced hunting API" (run-advanced-query-api).
+    (r"^/api/advancedqueries/run$", "AdvancedQuery.Read.All"),
 )
 
 
