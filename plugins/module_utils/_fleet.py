@@ -28,7 +28,6 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
-from ansible_collections.secops.defender.plugins.module_utils._coalesce import PollBoard, SharedLookup, folder_of
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderActiveActionError,
@@ -199,7 +198,6 @@ class FleetEngine:
         self.before = set()    # the ids of the equal actions found before submitting
         self.states = {}       # with state_types: {machine id: its newest pending, running or succeeded action of them}
         self.one_device = False
-        self.lookup, self.board = self._coalescing()
 
     # --- the template ------------------------------------------------------------------------------------
     def run(self):
@@ -299,64 +297,25 @@ class FleetEngine:
         if not self.spec.dedupe or not rows:
             return {}
         ids = set(r.machine_id.lower() for r in rows)
+        machines = any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None
         if self.spec.state_types:
-            actions = self._equal_actions(ids, lambda machines: all_of(
-                any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE)))
+            query = all_of(any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE))
+            actions = list(self.client.paged("/api/machineactions", {"$filter": query}))
             self.states = newest_state(actions, ids, self.spec.state_types)
             best = current_state(actions, ids, self.spec, self.options)
             if self.spec.settled_without_history:
                 seen = set((a.get("machineId") or "").lower() for a in actions)
                 self.settled = ids - seen
         else:
-            actions = self._full(self._equal_actions(ids, self._since_query), ids)
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
+            query = all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
+                           "creationDateTimeUtc ge %s" % since)
+            actions = self._full(list(self.client.paged("/api/machineactions", {"$filter": query})), ids)
             best = newest_equal(actions, ids, self.spec, self.options)
         for action in best.values():  # an id that will be used in paths and URLs: checked by shape first
             api_action(action, "listed machine action")
         self.before = set(a["id"] for a in best.values())
         return best
-
-    def _since_query(self, machines):
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
-        return all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
-                      "creationDateTimeUtc ge %s" % since)
-
-    # --- shared with the concurrent tasks of this controller (_coalesce.py) ------------------------------
-    def _coalescing(self):
-        """(SharedLookup, PollBoard) in the folder beside local submit locks, or (None, None) without them."""
-        folder = folder_of(self.request.locks)
-        if folder is None or not self.spec.dedupe:
-            return None, None
-        scope = self.request.locks.scope_key
-        waits = self.request.wait and not self.request.check_mode
-        return SharedLookup(folder, scope), (PollBoard(folder, scope) if waits else None)
-
-    def _equal_actions(self, ids, query_for):
-        """The listed actions that may be equal, and query_started: the moment the listing's query began. Tasks
-        of this controller asking the same look-up at about the same time share one that covers every device."""
-        machines = any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None
-
-        def listing(clause):
-            return lambda: self.client.paged("/api/machineactions", {"$filter": query_for(clause)})
-
-        if self.lookup is None:
-            self.query_started = time.time()
-            return list(listing(machines)())
-        key = "\n".join([self.spec.action_type, ",".join(self.spec.state_types or ()), ",".join(self.spec.counts),
-                         str(self.request.lookback_seconds)])
-        actions, self.query_started = self.lookup.fetch(key, listing(machines), listing(None))
-        if self.lookup.led and self.board is not None:
-            self.board.offer(actions, self.query_started)
-        return actions
-
-    def _on_board(self, action):
-        if self.board is not None:
-            self.board.register(action, self.request.poll_interval)
-
-    def _poll_actions(self, actions):
-        """{action id: action}: one action through the shared poll board when there is one, else the waiter."""
-        if self.board is not None and len(actions) == 1:
-            return self.board.poll(actions[0], self.waiter.poll)
-        return self.waiter.poll(actions)
 
     def _full(self, actions, ids):
         """For a spec that compares commands: read in full the candidates the list left them out of and that carry
@@ -375,7 +334,6 @@ class FleetEngine:
         row.action, row.changed, row.msg, row.adopted = action, False, msg, True
         row.machine_name = row.machine_name or action.get("computerDnsName")
         row.deadline = self.clock.monotonic() + self.request.wait_timeout
-        self._on_board(action)
 
     # --- submit ----------------------------------------------------------------------------------------
     def _submit_and_watch(self, rows, to_submit):
@@ -428,21 +386,12 @@ class FleetEngine:
                 row._release()
                 return
         deadline = self.clock.monotonic() + self.request.wait_timeout
-        try:
-            action = self._post_when_free(row, deadline)
-        except _EqualPending as found:
-            if journal is not None:
-                journal.record(found.action)
-            self._adopt(row, found.action, "An equal action was started meanwhile outside this task; nothing was "
-                                           "submitted.")
-            row._release()
-            return
+        action = self._post_when_free(row, deadline)
         if journal is not None:
             journal.record(action)
         row.action, row.changed = action, True
         row.machine_name = row.machine_name or action.get("computerDnsName")
         row.deadline = self.clock.monotonic() + self.request.wait_timeout
-        self._on_board(action)
 
     def _post_when_free(self, row, deadline):
         """POST; when the device is busy with an action of this kind, fail naming it, or wait for it."""
@@ -453,18 +402,10 @@ class FleetEngine:
                 if not is_active_action_refusal(exc):
                     raise
                 running = self._running(row)
-                self._adopt_equal_pending(running)
                 if self.request.on_active_action != "wait" or running is None:
                     raise self._busy_error(row, exc, running)
                 self.actions.wait(running, max(0, deadline - self.clock.monotonic()), self.request.poll_interval,
                                   want=None)
-
-    def _adopt_equal_pending(self, running):
-        """The API refused the POST for an action that is pending: when it is equal to ours (made outside this
-        task after its look-up: the portal, another controller), it is the one to report, not a failure."""
-        if (running is not None and self.spec.dedupe and not self.request.force
-                and running.get("type") == self.spec.action_type and self.spec.equal(running, self.options)):
-            raise _EqualPending(api_action(running, "listed machine action"))
 
     def _busy_error(self, row, exc, running):
         name = row.machine_name or (running or {}).get("computerDnsName") or row.given
@@ -606,7 +547,7 @@ class FleetEngine:
             row._release()
 
     def _poll(self, waiting):
-        fresh = self._poll_actions([r.action for r in waiting])
+        fresh = self.waiter.poll([r.action for r in waiting])
         for row in waiting:
             action = fresh.get(row.action["id"])
             if action is None:
@@ -629,14 +570,6 @@ class FleetEngine:
         with ThreadPoolExecutor(max_workers=self.request.concurrency) as pool:
             for future in [pool.submit(call, row) for row in rows]:
                 future.result()
-
-
-class _EqualPending(Exception):
-    """Raised inside submitting: the device already runs an action equal to ours."""
-
-    def __init__(self, action):
-        super(_EqualPending, self).__init__(action.get("id"))
-        self.action = action
 
 
 def newest_equal(actions, machine_ids, spec, options):

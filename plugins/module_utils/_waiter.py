@@ -56,32 +56,27 @@ class Waiter:
             raise
         return api_action(action)
 
-    def poll(self, actions, listed=None):
+    def poll(self, actions):
         """{action id: the action as it is now} for these actions (as last read): one GET for one action, else one
         paged list query for all. An action the list leaves out (it should not) is read on its own; one that is
-        gone is left out of the answer. `listed` (a dict), when given, also gets every other action of these types
-        created since (the list then names no devices, even for one action): the shared poll board keeps the final
-        ones for tasks that have not asked yet."""
-        fresh = self._read(actions, listed)
+        gone is left out of the answer."""
+        fresh = self._read(actions)
         self._note_progress([fresh.get(a["id"], a) for a in actions])
         return fresh
 
-    def _read(self, actions, listed=None):
-        if len(actions) == 1 and listed is None:
+    def _read(self, actions):
+        if len(actions) == 1:
             return {actions[0]["id"]: self.get(actions[0]["id"])}
         oldest = min((a.get("creationDateTimeUtc") or "" for a in actions), key=instant)
         machines = sorted(set((a.get("machineId") or "").lower() for a in actions if a.get("machineId")))
         query = all_of(any_of("type", sorted(set(a.get("type") for a in actions if a.get("type")))),
-                       any_of("machineId", machines) if len(machines) <= MACHINE_FILTER_MAX and listed is None
-                       else None,
+                       any_of("machineId", machines) if len(machines) <= MACHINE_FILTER_MAX else None,
                        "creationDateTimeUtc ge %s" % (oldest[:19] + "Z") if oldest else None)
         wanted = set(a["id"] for a in actions)
         fresh = {}
         for action in self.client.paged("/api/machineactions", {"$filter": query} if query else None):
             if action.get("id") in wanted:
                 fresh[action["id"]] = api_action(action, "listed machine action")
-            elif listed is not None and isinstance(action, dict) and action.get("id"):
-                listed[action["id"]] = action
         for action_id in wanted - set(fresh):
             try:
                 fresh[action_id] = self.get(action_id)
