@@ -169,7 +169,8 @@ def test_a_new_classification_clears_a_determination_it_does_not_take(client, co
 def test_the_batch_update_rate_class():
     assert rate_class("/api/alerts/batchUpdate") == "alertbatchupdate"
     assert rate_class("/API/Alerts/BATCHUPDATE/") == "alertbatchupdate"
-    assert rate_class("/api/alerts/da123") == "default"
+    assert rate_class("/api/alerts/da123", "PATCH") == "alertupdate"
+    assert rate_class("/api/alerts/da123", "GET") == "getalert"
     assert DEFAULT_LIMITS["alertbatchupdate"] == [[10, 60], [500, 3600]]
 
 
