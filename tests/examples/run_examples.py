@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run every example the collection shows against the emulator's default seed, a fresh tenant for each.
 
 What runs: the EXAMPLES of every module, plugin and event source (found by walking plugins/ and extensions/, so
