@@ -104,7 +104,8 @@ def main(config_path, step, *args):
         check_diff(indicators, "indicators", r'^\+\s+"login-update.gitops-example.net \(DomainName\)": \{',
                    r'^-\s+"retired.gitops-example.net \(DomainName\)": \{')
         assert "keep.gitops-example.net" not in indicators, indicators
-        assert "changed: [localhost]" in found["Device tags"], found["Device tags"]
+        check_diff(found["Device tag ir-hold"], "tags", r'^\+\s+"ir-hold"')
+        check_diff(found["Device tag gitops-managed"], "tags", r'^\+\s+"gitops-managed"')
         changed, failed = recap_changed(log)
         assert failed == 0 and changed >= 5, (changed, failed)
     elif step == "applied":
