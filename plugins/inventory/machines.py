@@ -147,18 +147,19 @@ keyed_groups:
 # and in quarantine.yml, the ids of a group for a module's machines option:
 #   machines: groups['tag_finance'] | map('extract', hostvars, 'defender_id') | list
 
----
+
+# Several tenants in one inventory (a second file; shown as comments, since EXAMPLES is one YAML document):
 # customers.defender.yml: two customers' devices, read through one multi-tenant app that each customer consented
 # to (client_id and client_secret from DEFENDER_CLIENT_ID and DEFENDER_CLIENT_SECRET); hosts such as
 # contoso.ws-01.contoso.com in the groups tenant_contoso and tenant_fabrikam
-plugin: secops.defender.machines
-tenants:
-  - name: contoso
-    tenant_id: 11111111-1111-4111-8111-111111111111
-  - name: fabrikam
-    tenant_id: 22222222-2222-4222-8222-222222222222
-    rate_limits: {default: [[50, 60], [750, 3600]]}   # leave this customer half of its budget
-tenant_errors: warn
+# plugin: secops.defender.machines
+# tenants:
+#   - name: contoso
+#     tenant_id: 11111111-1111-4111-8111-111111111111
+#   - name: fabrikam
+#     tenant_id: 22222222-2222-4222-8222-222222222222
+#     rate_limits: {default: [[50, 60], [750, 3600]]}   # leave this customer half of its budget
+# tenant_errors: warn
 """
 
 import re
