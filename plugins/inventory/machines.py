@@ -165,7 +165,6 @@ keyed_groups:
 import re
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.six import string_types
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError
@@ -209,7 +208,7 @@ def tenant_entries(tenants):
             raise AnsibleError("secops.defender.machines: tenants[%d] must be a dict with a name and connection "
                                "options, not %s." % (index, type(entry).__name__))
         name = entry.get("name")
-        if not isinstance(name, string_types) or not TENANT_NAME.match(name):
+        if not isinstance(name, str) or not TENANT_NAME.match(name):
             raise AnsibleError("secops.defender.machines: tenants[%d] needs a name of 1 to 40 letters, digits, _ "
                                "or -, not %r; it names the host prefix and the group tenant_<name>." % (index, name))
         if name.lower() in seen:
