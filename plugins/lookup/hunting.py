@@ -61,7 +61,8 @@ EXAMPLES = r"""
 
 - name: The devices where alice logged on, by a query of one's own
   ansible.builtin.debug:
-    msg: "{{ query('secops.defender.hunting', \"DeviceLogonEvents | where AccountName =~ 'alice'\", column='DeviceName') }}"
+    msg: >-
+      {{ query('secops.defender.hunting', "DeviceLogonEvents | where AccountName =~ 'alice'", column='DeviceName') }}
 """
 
 RETURN = r"""
