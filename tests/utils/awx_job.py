@@ -4,14 +4,19 @@ AWX renders the job's credential into environment variables and files, writes a 
 (env/envvars, env/extravars, inventory/hosts, project/) and hands it to ansible-runner. This does the same with
 the collection's own credential type (docs/awx/credential_type.yml), then checks the run's artifacts (status,
 events, no secret in any of them) and the emulator's state and request log (one quarantine per device, a live
-response session per device, evidence on disk).
+response session per device, evidence on disk). The job runs as AWX runs one with no incident_dest: with awx_job_id
+set, so the playbook warns that the evidence folder is in the job's container, and with incident_archive_path on a
+"volume" outside it: the archive there, its SHA-256 in the job's artifact (set_stats), and every file of every
+manifest in the archive with the hash the manifest lists.
 
 Usage: awx_job.py COLLECTIONS_PATH WORK_DIR (the collection installed under COLLECTIONS_PATH)."""
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 from urllib.parse import urlsplit
 
@@ -84,7 +89,44 @@ def control(info, path):
     return response.json()
 
 
-def check(pdd, info, secret, dest, token_cache):
+def check_archive(record, volume):
+    """The archive the job's artifact names: on the volume, with the SHA-256 and size the record says, holding the
+    summary and every device's manifest, each file in it with the hash its manifest lists."""
+    problems = []
+    archive = record.get("archive") or ""
+    if os.path.dirname(archive) != volume or not os.path.isfile(archive):
+        return ["the artifact names the archive %r, expected a file in %s" % (archive, volume)]
+    with open(archive, "rb") as handle:
+        data = handle.read()
+    if record.get("archive_sha256") != hashlib.sha256(data).hexdigest() or record.get("archive_bytes") != len(data):
+        problems.append("the artifact says SHA-256 %s and %s bytes; the archive has %s and %d"
+                        % (record.get("archive_sha256"), record.get("archive_bytes"),
+                           hashlib.sha256(data).hexdigest(), len(data)))
+    top = os.path.basename(record["dest"])
+    with tarfile.open(archive) as tar:
+        members = dict((m.name, m) for m in tar.getmembers() if m.isfile())
+        if [n for n in members if not n.startswith(top + "/")]:
+            problems.append("the archive holds files outside %s/: %s" % (top, sorted(members)))
+        for name in ("summary.json", "summary.txt"):
+            if "%s/%s" % (top, name) not in members:
+                problems.append("the archive has no %s" % name)
+        manifests = [n for n in members if os.path.basename(n) == "manifest.json"]
+        if len(manifests) != len(MACHINES):
+            problems.append("the archive has %d manifests, expected %d" % (len(manifests), len(MACHINES)))
+        for manifest in manifests:
+            files = json.load(tar.extractfile(members[manifest])).get("files") or []
+            if not files:
+                problems.append("%s lists no file" % manifest)
+            for entry in files:
+                member = members.get(os.path.join(os.path.dirname(manifest), entry["name"]))
+                got = hashlib.sha256(tar.extractfile(member).read()).hexdigest() if member else None
+                if got != entry["sha256"]:
+                    problems.append("%s lists %s with SHA-256 %s; the archive's copy has %s"
+                                    % (manifest, entry["name"], entry["sha256"], got))
+    return problems
+
+
+def check(pdd, info, secret, token_cache, volume):
     problems = []
     artifacts = os.path.join(pdd, "artifacts")
     ident = os.listdir(artifacts)[0]
@@ -99,6 +141,21 @@ def check(pdd, info, secret, dest, token_cache):
     stats = [e for e in events if e.get("event") == "playbook_on_stats"]
     if not stats or stats[-1]["event_data"].get("failures"):
         problems.append("the play did not end cleanly: %s" % (stats[-1]["event_data"] if stats else "no stats"))
+    # The evidence record (set_stats), which AWX keeps with the job: ids and hashes, never a device name.
+    record = (stats[-1]["event_data"].get("artifact_data") or {}).get("incident_evidence") if stats else None
+    if not record:
+        return status, len(events), problems + ["the job published no incident_evidence artifact"]
+    if record.get("devices") != len(MACHINES) or record.get("failed") != 0 or record.get("failed_machine_ids") != []:
+        problems.append("the evidence record counts %s" % record)
+    names = [m.split(".")[0] for m in MACHINES]
+    if [n for n in names if n in json.dumps(record)]:
+        problems.append("the evidence record holds a device name: %s" % record)
+    problems.extend(check_archive(record, volume))
+    warned = [e for e in events if e.get("event") == "runner_on_ok"
+              and "inside the job's container" in json.dumps(e["event_data"].get("res", {}).get("msg", ""))]
+    if not warned:
+        problems.append("no warning that the evidence folder is in the job's container")
+    dest = record["dest"]
     tasks = set(e["event_data"].get("task") for e in events if e.get("event") == "runner_on_ok")
     for task in ("Quarantine the file on every device", "Collect forensic evidence from every device"):
         if not [t for t in tasks if t and task in t] and task not in json.dumps(sorted(t for t in tasks if t)):
@@ -159,9 +216,13 @@ def main(collections_path, work):
         env.update({"ANSIBLE_COLLECTIONS_PATH": collections_path, "DEFENDER_TOKEN_CACHE_DIR": token_cache,
                     # the emulator's storage host, where result links point (download_hosts)
                     "DEFENDER_DOWNLOAD_HOSTS": urlsplit(info["blob_url"]).hostname})
-        dest = os.path.join(work, "evidence")
+        # No incident_dest, as a job template that forgot it: the evidence folder is in the job's project folder
+        # (the container, in AWX); the archive goes to a "volume".
+        volume = os.path.join(work, "volume")
+        os.makedirs(volume)
         extravars = {"incident_ticket": "INC-AWX-1", "incident_sha1": SHA1, "incident_machines": MACHINES,
-                     "incident_dest": dest, "incident_poll_interval": 1,
+                     "incident_poll_interval": 1, "awx_job_id": 4711, "incident_archive": True,
+                     "incident_archive_path": os.path.join(volume, "INC-AWX-1.tar.gz"),
                      "incident_forensic_paths": ["C:\\Windows\\Temp\\secops-triage.zip"]}
         pdd = os.path.join(work, "job")
         write_private_data_dir(pdd, env, extravars)
@@ -169,7 +230,7 @@ def main(collections_path, work):
         run = subprocess.run(["ansible-runner", "run", pdd, "--playbook", "run.yml"], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, universal_newlines=True, check=False)
         elapsed = time.time() - started
-        status, events, problems = check(pdd, info, app["client_secret"], dest, token_cache)
+        status, events, problems = check(pdd, info, app["client_secret"], token_cache, volume)
         if run.returncode != 0:
             problems.insert(0, "ansible-runner exited %d" % run.returncode)
         if problems:
@@ -177,8 +238,9 @@ def main(collections_path, work):
             for problem in problems:
                 print("FAIL: %s" % problem)
             return 1
-        print("ansible-runner job: %s, %d events, %d devices quarantined and collected, no secret in the artifacts, "
-              "%.0f s" % (status, events, len(MACHINES), elapsed))
+        print("ansible-runner job: %s, %d events, %d devices quarantined and collected, the evidence archive's "
+              "SHA-256 in the job's artifact, no secret in the artifacts, %.0f s" % (status, events, len(MACHINES),
+                                                                                    elapsed))
         return 0
     finally:
         process.terminate()
