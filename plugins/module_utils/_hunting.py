@@ -238,25 +238,36 @@ def columns_of(answer):
     return seen
 
 
-def _cell(value):
+# A text cell a spreadsheet would run as a formula (OWASP, "CSV Injection"): a device's file name or command line
+# such as =HYPERLINK(...) is an attacker's text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_FORMULAS = ("escape", "keep")
+
+
+def _cell(value, escape_formulas=True):
     if value is None:
         return ""
     if isinstance(value, str):
+        if escape_formulas and value.startswith(FORMULA_STARTS):
+            return "'" + value
         return value
     return json.dumps(value, sort_keys=True)
 
 
-def render(answer, fmt):
-    """The rows as file content (bytes): JSON Lines (one object a line) or CSV with a header of the columns."""
+def render(answer, fmt, csv_formulas="escape"):
+    """The rows as file content (bytes): JSON Lines (one object a line) or CSV with a header of the columns, each
+    text cell that starts like a formula prefixed with ' unless csv_formulas is "keep"."""
     results = answer.get("Results") or []
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results).encode("utf-8")
     columns = columns_of(answer)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF as RFC 4180 has it: then a value holding a lone CR or LF is quoted too, and cannot split a row
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
     for result in results:
-        writer.writerow([_cell(result.get(c)) if isinstance(result, dict) else "" for c in columns])
+        writer.writerow([_cell(result.get(c), csv_formulas != "keep") if isinstance(result, dict) else ""
+                         for c in columns])
     return out.getvalue().encode("utf-8")
 
 
@@ -314,7 +325,7 @@ def hunting_result(client, params, check_mode, warn=None):
                          row_count=len(answer["Results"]), stats=answer.get("Stats") or {})
         if dest:
             path = dest_path(dest, row.index, many, fmt)
-            content = render(answer, fmt)
+            content = render(answer, fmt, params.get("csv_formulas") or "escape")
             try:
                 row.changed = write_file(path, content, check_mode)
             except DefenderError as exc:

@@ -82,11 +82,21 @@ options:
     description:
       - The file format of O(dest) - V(jsonl) (one JSON object a line, as the API returned it) or V(csv) (a header
         of the columns, then a line per row; values that are not text are written as JSON).
-      - The rows are text from the tenant's devices, an attacker's among them - open a CSV as text, not in a
-        spreadsheet that runs formulas.
+      - The rows are text from the tenant's devices, an attacker's among them; see O(csv_formulas).
     type: str
     choices: [jsonl, csv]
     default: jsonl
+  csv_formulas:
+    description:
+      - With O(format=csv), what to do with a text value that a spreadsheet would run as a formula (it starts with
+        C(=), C(+), C(-), C(@), a tab or a carriage return), such as a file name C(=HYPERLINK(...)) written by an
+        attacker on a device.
+      - V(escape) writes it with a C(') in front, so a spreadsheet shows it as text (OWASP "CSV Injection").
+        V(keep) writes it as the API returned it, for a tool that reads the CSV as data.
+      - Numbers and other values that are not text are never changed. JSON Lines are always as returned.
+    type: str
+    choices: [escape, keep]
+    default: escape
   fail_on_query_error:
     description:
       - With O(queries), whether the task fails at the end when any query failed. The other queries run either way
@@ -317,7 +327,8 @@ error:
       type: str
 """
 
-from ansible_collections.secops.defender.plugins.module_utils._hunting import FORMATS, QUERY_TIMEOUT, hunting_result
+from ansible_collections.secops.defender.plugins.module_utils._hunting import (CSV_FORMULAS, FORMATS, QUERY_TIMEOUT,
+                                                                               hunting_result)
 from ansible_collections.secops.defender.plugins.module_utils._hunts import HUNTS
 from ansible_collections.secops.defender.plugins.module_utils._module import DefenderModule
 
@@ -332,6 +343,7 @@ def main():
         hunt_parameters=dict(type="dict"),
         dest=dict(type="path"),
         format=dict(type="str", choices=list(FORMATS), default="jsonl"),
+        csv_formulas=dict(type="str", choices=list(CSV_FORMULAS), default="escape"),
         fail_on_query_error=dict(type="bool", default=True),
     )
     module = DefenderModule(argument_spec, supports_check_mode=True, required_one_of=[SOURCES],

