@@ -179,7 +179,11 @@ class DefenderClient(Downloads):
                     # longer than this task's own bound, so one hostile Retry-After cannot stop the controller.
                     self.budget.pause(klass, delay, self.max_retry_wait)
                     throttled = self._error(response, method, shown_path)
-                    continue
+                    # Resent only when this task may wait that long: else the bounded pause ends at once and the
+                    # call would be sent again and again while the budget's windows have room.
+                    if self._budget_allows(started, delay):
+                        continue
+                    raise self._error(response, method, shown_path)
                 if self._budget_allows(started, delay):
                     self._wait(delay)
                     continue

@@ -57,6 +57,20 @@ def test_rate_limit_beyond_the_budget_fails_at_once(params, control):
     assert "max_retry_wait" in str(info.value)
 
 
+def test_no_wait_allowed_means_one_429_and_no_resend(params, control):
+    # max_retry_wait 0 bounds the budget's pause to nothing: the 429 must then end the call, not be resent at once
+    # for as long as the budget's windows have room (a burst of 429s that spends the tenant's calls).
+    params["max_retry_wait"] = 0
+    client = build_client(params)
+    client.get("/api/machines/%s" % WS1)  # sign in outside the measured calls
+    control("DELETE", "/log")
+    control("POST", "/faults", {"kind": "status", "status": 429, "retry_after": 1, "path": "/api/machines$"})
+    with pytest.raises(DefenderRateLimitError) as info:
+        client.get("/api/machines")
+    assert [c["status"] for c in control.api_calls("GET", "/api/machines")] == [429]
+    assert "max_retry_wait" in str(info.value)
+
+
 def test_unsafe_post_is_not_retried_on_5xx(client, control):
     control("POST", "/faults", {"kind": "status", "status": 500, "method": "POST", "path": "StopAndQuarantineFile"})
     with pytest.raises(DefenderOutcomeUnknownError):
