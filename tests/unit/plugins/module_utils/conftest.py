@@ -3,6 +3,11 @@
 The emulator comes from the installed mde_emulator package: its pytest plugin (loaded by its pytest11 entry point)
 provides the mde_emulator fixture, seeded here through mde_emulator_seed."""
 
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -88,3 +93,35 @@ def fast(control, monkeypatch):
     # Every client's waits go through the default clock unless build_client was given another.
     monkeypatch.setattr(_clock.SYSTEM, "sleep", sleep)
     monkeypatch.setattr(_clock.SYSTEM, "monotonic", lambda: elapsed[0])
+
+
+REDIS_PASSWORD = "s3cret-coordination-pw"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A real redis-server on 127.0.0.1, with a password, started for the test module (never a fake)."""
+    server = shutil.which("redis-server")
+    assert server, "redis-server is needed (Debian's redis-server package; make test installs it)"
+    folder = tempfile.mkdtemp()
+    port = free_port()
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", REDIS_PASSWORD,
+                                "--save", "", "--appendonly", "no", "--dir", folder],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "redis://:%s@127.0.0.1:%d/0" % (REDIS_PASSWORD, port)
+    for _attempt in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(10)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -128,3 +128,28 @@ def test_times_compare_as_instants(earlier, later):
     from ansible_collections.secops.defender.plugins.module_utils._times import instant
     assert instant(earlier) < instant(later)
     assert instant("2020-07-20T10:53:50.19Z") == instant("2020-07-20T10:53:50.1900000Z")
+
+
+def test_the_source_takes_its_calls_from_the_coordination_store(params, control, tmp_path, redis_url):
+    """An EDA activation and the jobs it launches share one tenant: with coordination_url the source's polls count
+    in the same Redis windows as the jobs' calls; a store out of reach stops the activation before any call."""
+    import redis
+
+    from .conftest import free_port
+    store = redis.Redis.from_url(redis_url)
+    before = dict((k, store.zcard(k)) for k in store.scan_iter("secops.defender:{budget-*}:done:*"))
+    control("POST", "/alerts", {"title": "Dropper", "severity": "High", "machineId": WS1})
+    control("DELETE", "/log")
+    events = run_once(load(), dict(params, checkpoint=str(tmp_path / "c.json"), lookback="1d",
+                                   coordination_url=redis_url))
+    assert [alert_of(e)["title"] for e in events] == ["Dropper"]
+    calls = control.api_calls("GET", "/api/alerts")
+    counted = sum(store.zcard(k) - before.get(k, 0) for k in store.scan_iter("secops.defender:{budget-*}:done:*"))
+    assert len(calls) >= 1 and counted == len(calls)
+    control("DELETE", "/log")
+    closed = "redis://127.0.0.1:%d" % free_port()
+    with pytest.raises(Exception) as caught:
+        run_once(load(), dict(params, checkpoint=str(tmp_path / "d.json"), lookback="1d",
+                              coordination_url=closed + "/0"))
+    assert getattr(caught.value, "code", None) == "CoordinationStore" and closed in str(caught.value)
+    assert control.api_calls() == []

@@ -10,10 +10,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 
@@ -27,36 +23,8 @@ from ansible_collections.secops.defender.plugins.module_utils._coordination impo
 )
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderError, DefenderRateLimitError
 
-PASSWORD = "s3cret-coordination-pw"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    server = shutil.which("redis-server")
-    assert server, "redis-server is needed (Debian's redis-server package; make test installs it)"
-    folder = tempfile.mkdtemp()
-    port = free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", PASSWORD,
-                                "--save", "", "--appendonly", "no", "--dir", folder],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = "redis://:%s@127.0.0.1:%d/0" % (PASSWORD, port)
-    for _attempt in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(10)
-    shutil.rmtree(folder, ignore_errors=True)
-
+from .conftest import REDIS_PASSWORD as PASSWORD
+from .conftest import free_port
 
 def controller(url):
     """A store as another controller would hold it: its own connection, not the process-wide cache."""
