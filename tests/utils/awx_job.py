@@ -147,7 +147,7 @@ def check(pdd, info, secret, token_cache, volume):
         return status, len(events), problems + ["the job published no incident_evidence artifact"]
     if record.get("devices") != len(MACHINES) or record.get("failed") != 0 or record.get("failed_machine_ids") != []:
         problems.append("the evidence record counts %s" % record)
-    names = [m.split(".")[0] for m in MACHINES]
+    names = [m.split(".", maxsplit=1)[0] for m in MACHINES]
     if [n for n in names if n in json.dumps(record)]:
         problems.append("the evidence record holds a device name: %s" % record)
     problems.extend(check_archive(record, volume))
@@ -239,8 +239,8 @@ def main(collections_path, work):
                 print("FAIL: %s" % problem)
             return 1
         print("ansible-runner job: %s, %d events, %d devices quarantined and collected, the evidence archive's "
-              "SHA-256 in the job's artifact, no secret in the artifacts, %.0f s" % (status, events, len(MACHINES),
-                                                                                    elapsed))
+              "SHA-256 in the job's artifact, no secret in the artifacts, %.0f s"
+              % (status, events, len(MACHINES), elapsed))
         return 0
     finally:
         process.terminate()

@@ -26,6 +26,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import Def
 from .conftest import REDIS_PASSWORD as PASSWORD
 from .conftest import free_port
 
+
 def controller(url):
     """A store as another controller would hold it: its own connection, not the process-wide cache."""
     return RedisStore(url)
