@@ -55,9 +55,11 @@ GZIP_TYPES = ("application/gzip", "application/x-gzip")
 JSON_TYPES = ("application/json", "text/json")
 HTML_TYPES = ("text/html",)
 MAX_KEPT_JSON = 16 * 1024 * 1024
-# A download is read in pieces of this size: a few MB, so that per-call costs vanish next to the disk's, while the
-# process stays far below 64 MB.
-DOWNLOAD_CHUNK = 2 * 1024 * 1024
+# A download is read in pieces of this size. 1 MB, not more: a piece this size is still in the CPU's cache when the
+# stages beside the read (MD5, unpacking, SHA-256, the write) take it up, and it is allocated again from the heap's
+# free memory rather than from fresh pages. benchmarks/downloads.py measured a quarter less CPU than with 2 MB reads
+# and 4 MB unpacked pieces (which cost a page fault per 4 kB unpacked), and a few MB less peak RSS.
+DOWNLOAD_CHUNK = 1024 * 1024
 
 
 class Downloads:

@@ -27,9 +27,11 @@ _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin|conout|clock)
 MAX_CLAIM_ATTEMPTS = 1000
 # The characters of the machine id a device's folder name carries (48 bits: no accidental collision).
 FOLDER_ID_CHARS = 12
-# What one write to disk or one inflate step handles at most: large enough that Python's per-call cost vanishes
-# next to the disk's, small enough that a download's memory stays a few of them.
-CHUNK = 4 * 1024 * 1024
+# What one write to disk, one inflate step or one read of a file to hash handles at most: large enough that Python's
+# per-call cost vanishes next to the disk's, small enough to stay in the CPU's cache from one step to the next (the
+# unpacked piece is hashed, then written) and to be allocated again from the heap's free memory, not from fresh pages
+# (see DOWNLOAD_CHUNK in _downloads), and a download's memory stays a few of them.
+CHUNK = 1024 * 1024
 
 
 def safe_name(remote_path, taken=(), directory=None):
