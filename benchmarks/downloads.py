@@ -11,10 +11,12 @@ raw (the setting getfile_encoding), over HTTPS on 127.0.0.1. On the same result 
 Each round runs all of them, in an order that rotates from round to round, so a burst of load from elsewhere on the
 machine falls on each in turn; the figures are the median of --repeat rounds and their spread (fastest..slowest).
 For each: MB/s of the bytes sent, ours/curl of the medians, CPU seconds (ours: of the download alone, not of Python's
-start), and our process's peak RSS (VmHWM) and page faults.
+start), and our process's peak RSS (VmHWM), page faults and CPU seconds by thread (the busiest thread bounds the
+speed on a machine with a core for each).
 
 The storage's Content-MD5 is computed once per result, as storage keeps it from the upload; the emulator would hash
 the body again before every answer, which would time the emulator, not the client (--emulator-md5 keeps that).
+--no-content-md5 serves the result without one, as storage does for a blob uploaded in blocks without an MD5.
 
 --collections LABEL=PATH (repeatable) times other builds of the collection (a directory holding ansible_collections,
 e.g. one laid out from an older commit) in the same rounds, so that a before/after is measured on the same load.
@@ -61,16 +63,37 @@ def child(args):
     sys.path.insert(0, args.collections)
     from ansible_collections.secops.defender.plugins.module_utils._client import DefenderClient
     from ansible_collections.secops.defender.plugins.module_utils._files import AttemptWriters, commit_unpacked
+    stages = time_stages()
     client = DefenderClient(args.api_url, token_provider=None, verify=args.ca, download_hosts=["127.0.0.1"])
     writers = AttemptWriters(args.dest, "memory.dmp", inflate=True)  # as live response brings GetFile home
     unpacked = []
     started, cpu, faults = time.monotonic(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    reads = time.thread_time()
     sent = client.download_fresh(lambda: args.link, writers, check=lambda w: unpacked.append(commit_unpacked(w)))
     seconds = time.monotonic() - started
+    stages["read"] = time.thread_time() - reads
     final = writers.last
     print(json.dumps({"seconds": seconds, "sent": sent, "size": final.size, "sha256": final.sha256,
                       "unpacked": unpacked[-1], "maxrss_kb": peak_rss_kb(), "cpu": time.process_time() - cpu,
-                      "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}))
+                      "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults, "stages": stages}))
+
+
+def time_stages():
+    """The CPU seconds of each stage thread (Beside) by what it does: with a core for each, the download cannot go
+    faster than its busiest thread (`read` is the thread that reads, and runs whatever is not beside it)."""
+    from ansible_collections.secops.defender.plugins.module_utils import _downloads, _files
+    stages = {}
+    for beside in set(getattr(module, "Beside", None) for module in (_downloads, _files)) - set([None]):
+        def run(self, original=beside._run):
+            started = time.thread_time()
+            try:
+                original(self)
+            finally:
+                owner = getattr(self._work, "__self__", None)
+                name = getattr(owner, "name", None) or getattr(self._work, "__name__", "stage")  # md5, sha256, write
+                stages[name] = stages.get(name, 0.0) + time.thread_time() - started
+        beside._run = run
+    return stages
 
 
 def peak_rss_kb():
@@ -99,13 +122,16 @@ def serve_results_once(emu):
     emu.tenant.command_result = cached
 
 
-def md5_once():
-    """Content-MD5 as storage sends it: computed once per body (storage keeps it from the upload), not per request."""
+def md5_once(send=True):
+    """Content-MD5 as storage sends it: computed once per body (storage keeps it from the upload), not per request;
+    none at all unless `send` (storage has none for a blob uploaded in blocks without one)."""
     original, memo = emulator_server._served, {}
 
     def served(data, mimetype, entry, after):
         if after:  # a fault: as the emulator serves it
             return original(data, mimetype, entry, after)
+        if not send:  # a blob uploaded without an MD5
+            return emulator_server.Response(data, 200, mimetype=mimetype)
         if memo.get("data") is not data:
             memo.update(data=data, md5=base64.b64encode(hashlib.md5(data).digest()).decode("ascii"))
         return emulator_server.Response(data, 200, mimetype=mimetype, headers={"Content-MD5": memo["md5"]})
@@ -175,6 +201,8 @@ def main():
     parser.add_argument("--encodings", default="gzip,raw")
     parser.add_argument("--emulator-md5", action="store_true",
                         help="let the emulator hash the body before every answer (as it does in tests)")
+    parser.add_argument("--no-content-md5", action="store_true",
+                        help="serve the result without Content-MD5 (ours then computes no MD5)")
     parser.add_argument("--collections", action="append", default=[], metavar="LABEL=PATH",
                         help="another build to time beside this checkout's (a directory holding ansible_collections)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -195,13 +223,13 @@ def main():
             machine.setdefault("files", {})[REMOTE] = {"content": content}
     del content
     print("Download benchmark: a %d MB GetFile result (incompressible), curl and ours on the same link, %d rounds in "
-          "rotating order, medians%s" % (args.size, args.repeat,
+          "rotating order, medians%s" % (args.size, args.repeat, "; no Content-MD5" if args.no_content_md5 else
                                          "" if args.emulator_md5 else "; Content-MD5 computed once per result"))
     try:
         with Emulator(seed, state_dir=os.path.join(workdir, "emulator")) as emu:
             serve_results_once(emu)
-            if not args.emulator_md5:
-                md5_once()
+            if not args.emulator_md5 or args.no_content_md5:
+                md5_once(send=not args.no_content_md5)
             client, info = Client(emu), emu.info()
             for encoding in args.encodings.split(","):
                 client.control("POST", "/settings", {"getfile_encoding": encoding})
@@ -235,6 +263,9 @@ def main():
                           % ("", 100.0 * curl_median / median, ", %.0f%% of curl|gunzip" % (
                               100.0 * gunzip_median / median) if "curl|gunzip" in runs else "",
                              max(run["maxrss_kb"] for run in runs[label]) / 1024.0))
+                    names = sorted(runs[label][0]["stages"])
+                    print("  %-12s CPU s by thread (median): %s" % ("", ", ".join("%s %.2f" % (name, statistics.median(
+                        run["stages"].get(name, 0.0) for run in runs[label])) for name in names)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
