@@ -7,6 +7,7 @@ import base64
 import gzip
 import hashlib
 import os
+import threading
 import zlib
 
 import pytest
@@ -19,6 +20,7 @@ from ansible_collections.secops.defender.plugins.module_utils._downloads import 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderIntegrityError
 from ansible_collections.secops.defender.plugins.module_utils._files import (
     CHUNK,
+    HASH_BESIDE,
     AtomicWriter,
     AttemptWriters,
     commit_unpacked,
@@ -127,8 +129,8 @@ def fetched(client, control, tmp_path, size, encoding):
 
 @pytest.mark.parametrize("size", [DOWNLOAD_CHUNK - 1, DOWNLOAD_CHUNK, DOWNLOAD_CHUNK + 1, 3 * DOWNLOAD_CHUNK + 5])
 @pytest.mark.parametrize("encoding", ["raw", "gzip"])
-def test_a_result_around_the_read_size_arrives_whole_and_hashed_once(client, control, fast, tmp_path, monkeypatch,
-                                                                       size, encoding):
+def test_a_result_around_the_read_size_arrives_whole_and_md5_hashed_once(
+        client, control, fast, tmp_path, monkeypatch, size, encoding):
     made = []
     real_new = _downloads.hashlib.new
     monkeypatch.setattr(_downloads.hashlib, "new", lambda name, *a, **k: made.append(name) or real_new(name, *a, **k))
@@ -222,3 +224,31 @@ def test_a_damaged_trailer_across_a_piece_boundary_fails_the_member(tmp_path, of
     good.write((first + second)[:cut])
     good.write((first + second)[cut:])
     assert commit_unpacked(good) is True and (tmp_path / "f.bin").read_bytes() == PAYLOAD + b"second member"
+
+
+def hashing_threads():
+    return [t for t in threading.enumerate() if t.name == "secops-download"]
+
+
+def test_large_pieces_are_hashed_beside_the_write_in_order_and_the_thread_ends(tmp_path):
+    before = len(hashing_threads())
+    data = os.urandom(3 * HASH_BESIDE + 11)
+    writer = AtomicWriter(str(tmp_path), "f.bin")
+    writer.write(data[:HASH_BESIDE])
+    writer.write(data[HASH_BESIDE:2 * HASH_BESIDE])
+    assert len(hashing_threads()) == before + 1
+    assert writer.sha256 == hashlib.sha256(data[:2 * HASH_BESIDE]).hexdigest()  # asked midway: all so far
+    assert len(hashing_threads()) == before
+    writer.write(data[2 * HASH_BESIDE:2 * HASH_BESIDE + 5])  # small: inline, after what the thread hashed
+    writer.write(data[2 * HASH_BESIDE + 5:])
+    writer.commit()
+    assert writer.sha256 == hashlib.sha256(data).hexdigest() and writer.size == len(data)
+    assert (tmp_path / "f.bin").read_bytes() == data and len(hashing_threads()) == before
+
+
+def test_an_aborted_writer_leaves_neither_file_nor_thread(tmp_path):
+    before = len(hashing_threads())
+    writer = AtomicWriter(str(tmp_path), "f.bin", inflate=True)
+    writer.write(gzip.compress(os.urandom(4 * HASH_BESIDE), mtime=0, compresslevel=1))
+    writer.abort()
+    assert os.listdir(str(tmp_path)) == [] and len(hashing_threads()) == before
