@@ -130,11 +130,13 @@ class AtomicWriter:
         return len(data)
 
     def _put(self, data):
-        if self._hasher is None and len(data) >= HASH_BESIDE:
+        # Only bytes go to the thread: it hashes them after write() has returned, and bytes cannot change by then.
+        if self._hasher is None and isinstance(data, bytes) and len(data) >= HASH_BESIDE:
             self._hasher = Beside(self._hash.update)
-        if self._hasher is not None:
+        if self._hasher is not None and isinstance(data, bytes):
             self._hasher.put(data)
         else:
+            self._hashed()  # what the thread holds comes first
             self._hash.update(data)
         self.size += len(data)
         self.handle.write(data)

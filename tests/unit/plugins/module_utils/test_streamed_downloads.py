@@ -252,3 +252,14 @@ def test_an_aborted_writer_leaves_neither_file_nor_thread(tmp_path):
     writer.write(gzip.compress(os.urandom(4 * HASH_BESIDE), mtime=0, compresslevel=1))
     writer.abort()
     assert os.listdir(str(tmp_path)) == [] and len(hashing_threads()) == before
+
+
+def test_a_buffer_the_caller_reuses_is_hashed_before_write_returns(tmp_path):
+    data = os.urandom(2 * HASH_BESIDE)
+    writer = AtomicWriter(str(tmp_path), "f.bin")
+    writer.write(data[:HASH_BESIDE])  # bytes: on the thread
+    reused = bytearray(data[HASH_BESIDE:])
+    writer.write(reused)  # a bytearray: hashed now, after what the thread holds
+    reused[:] = b"\0" * len(reused)
+    writer.commit()
+    assert writer.sha256 == hashlib.sha256(data).hexdigest() and (tmp_path / "f.bin").read_bytes() == data
