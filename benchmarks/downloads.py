@@ -1,24 +1,40 @@
 """Download benchmark: figures, never assertions. `make bench-downloads` (or .venv/bin/python benchmarks/downloads.py).
 
 The emulator serves a GetFile result of --size MB (512 by default; incompressible, as evidence often is), gzip and
-raw (the setting getfile_encoding), over HTTPS on 127.0.0.1. On the same result link, side by side:
-  curl  curl -o FILE: the bytes as they come, written to disk;
-  ours  the collection's download path in a process of its own (DefenderClient.download_fresh into AttemptWriters,
-        checked and committed as live response does: Content-Length, Content-MD5, gzip unpacked, sha256 of the file).
-For each: MB/s of the bytes sent (best of --repeat), ours/curl, and our process's peak RSS.
+raw (the setting getfile_encoding), over HTTPS on 127.0.0.1. On the same result link, in turns:
+  curl       curl --compressed -o FILE: the bytes as they come, written to a file on the same disk (the result is
+             sent as application/gzip, not with Content-Encoding, so --compressed leaves it packed);
+  curl|gunzip  (gzip only) curl piped into gzip -dc > FILE: the bytes unpacked as they come, on two processes;
+  ours       the collection's download path in a process of its own (DefenderClient.download_fresh into AttemptWriters,
+             checked and committed as live response does: Content-Length, Content-MD5, gzip unpacked, sha256 of the
+             file).
+Each round runs all of them, in an order that rotates from round to round, so a burst of load from elsewhere on the
+machine falls on each in turn; the figures are the median of --repeat rounds and their spread (fastest..slowest).
+For each: MB/s of the bytes sent, ours/curl of the medians, CPU seconds (ours: of the download alone, not of Python's
+start), and our process's peak RSS (VmHWM), page faults and CPU seconds by thread (the busiest thread bounds the
+speed on a machine with a core for each).
+
+The storage's Content-MD5 is computed once per result, as storage keeps it from the upload; the emulator would hash
+the body again before every answer, which would time the emulator, not the client (--emulator-md5 keeps that).
+--no-content-md5 serves the result without one, as storage does for a blob uploaded in blocks without an MD5.
+
+--collections LABEL=PATH (repeatable) times other builds of the collection (a directory holding ansible_collections,
+e.g. one laid out from an older commit) in the same rounds, so that a before/after is measured on the same load.
 
 The figures depend on what else the machine runs: ours hashes (MD5 for Content-MD5, SHA-256 of the file) and
 unpacks besides reading, on threads beside the reads, so on a busy machine its share of the cores decides.
 
-    python benchmarks/downloads.py [--size 512] [--repeat 2] [--encodings gzip,raw]
+    python benchmarks/downloads.py [--size 512] [--repeat 5] [--encodings gzip,raw] [--collections before=DIR]
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,14 +44,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))  # this checkout's emulator, whatever the venv installed
 
 from mde_emulator import Emulator  # noqa: E402
+from mde_emulator import server as emulator_server  # noqa: E402
 from mde_emulator.seeding import load_seed  # noqa: E402
 from mde_emulator.testclient import WS1, Client  # noqa: E402
 
 REMOTE = "C:\\Windows\\Temp\\memory.dmp"
 
 
-def collection_root():
-    out = subprocess.check_output(["bash", os.path.join(ROOT, "tests", "utils", "layout.sh")], text=True)
+def collection_root(workdir):
+    env = dict(os.environ)
+    env.setdefault("SECOPS_BUILD_DIR", os.path.join(workdir, "build"))  # never a build dir someone else uses
+    out = subprocess.check_output(["bash", os.path.join(ROOT, "tests", "utils", "layout.sh")], text=True, env=env)
     return os.path.dirname(os.path.dirname(os.path.dirname(out.strip())))
 
 
@@ -44,16 +63,37 @@ def child(args):
     sys.path.insert(0, args.collections)
     from ansible_collections.secops.defender.plugins.module_utils._client import DefenderClient
     from ansible_collections.secops.defender.plugins.module_utils._files import AttemptWriters, commit_unpacked
+    stages = time_stages()
     client = DefenderClient(args.api_url, token_provider=None, verify=args.ca, download_hosts=["127.0.0.1"])
     writers = AttemptWriters(args.dest, "memory.dmp", inflate=True)  # as live response brings GetFile home
     unpacked = []
-    started = time.monotonic()
+    started, cpu, faults = time.monotonic(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    reads = time.thread_time()
     sent = client.download_fresh(lambda: args.link, writers, check=lambda w: unpacked.append(commit_unpacked(w)))
     seconds = time.monotonic() - started
+    stages["read"] = time.thread_time() - reads
     final = writers.last
-    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"seconds": seconds, "sent": sent, "size": final.size, "sha256": final.sha256,
-                      "unpacked": unpacked[-1], "maxrss_kb": peak_rss_kb(), "cpu": usage.ru_utime + usage.ru_stime}))
+                      "unpacked": unpacked[-1], "maxrss_kb": peak_rss_kb(), "cpu": time.process_time() - cpu,
+                      "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults, "stages": stages}))
+
+
+def time_stages():
+    """The CPU seconds of each stage thread (Beside) by what it does: with a core for each, the download cannot go
+    faster than its busiest thread (`read` is the thread that reads, and runs whatever is not beside it)."""
+    from ansible_collections.secops.defender.plugins.module_utils import _downloads, _files
+    stages = {}
+    for beside in set(getattr(module, "Beside", None) for module in (_downloads, _files)) - set([None]):
+        def run(self, original=beside._run):
+            started = time.thread_time()
+            try:
+                original(self)
+            finally:
+                owner = getattr(self._work, "__self__", None)
+                name = getattr(owner, "name", None) or getattr(self._work, "__name__", "stage")  # md5, sha256, write
+                stages[name] = stages.get(name, 0.0) + time.thread_time() - started
+        beside._run = run
+    return stages
 
 
 def peak_rss_kb():
@@ -82,6 +122,22 @@ def serve_results_once(emu):
     emu.tenant.command_result = cached
 
 
+def md5_once(send=True):
+    """Content-MD5 as storage sends it: computed once per body (storage keeps it from the upload), not per request;
+    none at all unless `send` (storage has none for a blob uploaded in blocks without one)."""
+    original, memo = emulator_server._served, {}
+
+    def served(data, mimetype, entry, after):
+        if after:  # a fault: as the emulator serves it
+            return original(data, mimetype, entry, after)
+        if not send:  # a blob uploaded without an MD5
+            return emulator_server.Response(data, 200, mimetype=mimetype)
+        if memo.get("data") is not data:
+            memo.update(data=data, md5=base64.b64encode(hashlib.md5(data).digest()).decode("ascii"))
+        return emulator_server.Response(data, 200, mimetype=mimetype, headers={"Content-MD5": memo["md5"]})
+    emulator_server._served = served
+
+
 def result_link(client, emu):
     """A completed GetFile of REMOTE on WS1, and its result link."""
     action = client.live_response(commands=[{"type": "GetFile", "params": [{"key": "Path", "value": REMOTE}]}]).json()
@@ -98,38 +154,66 @@ def result_link(client, emu):
     return client.get("/api/machineactions/%s/GetLiveResponseResultDownloadLink(index=0)" % action["id"]).json()["value"]
 
 
-def timed_curl(link, ca, dest):
-    """curl's wall seconds, the bytes it wrote, and the CPU seconds it used."""
+def timed_curl(link, ca, dest, gunzip=False):
+    """curl's wall seconds and the CPU seconds it used (with gzip -dc beside it when `gunzip`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    subprocess.run(["curl", "-sS", "--fail", "--cacert", ca, "-o", dest, link], check=True)
+    if gunzip:
+        subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" | gzip -dc > "$3"', "curl",
+                        ca, link, dest], check=True)
+    else:
+        subprocess.run(["curl", "-sS", "--fail", "--compressed", "--cacert", ca, "-o", dest, link], check=True)
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return seconds, os.path.getsize(dest), cpu
+    os.unlink(dest)
+    return {"seconds": seconds, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
 
 
-def ours(link, info, collections, dest):
-    done = subprocess.run([sys.executable, __file__, "--child", "--link", link, "--api-url", info["api_url"],
-                           "--ca", info["ca_path"], "--dest", dest, "--collections", collections],
-                          capture_output=True, text=True, check=False)
+def ours(link, info, collections, dest, expected):
+    os.makedirs(dest)
+    try:
+        done = subprocess.run([sys.executable, __file__, "--child", "--link", link, "--api-url", info["api_url"],
+                               "--ca", info["ca_path"], "--dest", dest, "--collections", collections],
+                              capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
     if done.returncode != 0:
         raise SystemExit("our download failed:\n" + done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["sha256"] != expected:
+        raise SystemExit("our download does not hash as the file")
+    return result
+
+
+def summary(runs, mb):
+    """Median seconds and MB/s, the spread of the rounds as MB/s (slowest..fastest), median CPU seconds."""
+    seconds = sorted(run["seconds"] for run in runs)
+    median = statistics.median(seconds)
+    return median, "%6.1f MB/s (median %.2f s of %d; spread %.1f..%.1f MB/s; CPU %.2f s%s)" % (
+        mb / median, median, len(runs), mb / seconds[-1], mb / seconds[0], statistics.median(r["cpu"] for r in runs),
+        "; %d page faults" % statistics.median(r["faults"] for r in runs) if "faults" in runs[0] else "")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=512, help="the file's size in MB")
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds; the figures are their median")
     parser.add_argument("--encodings", default="gzip,raw")
+    parser.add_argument("--emulator-md5", action="store_true",
+                        help="let the emulator hash the body before every answer (as it does in tests)")
+    parser.add_argument("--no-content-md5", action="store_true",
+                        help="serve the result without Content-MD5 (ours then computes no MD5)")
+    parser.add_argument("--collections", action="append", default=[], metavar="LABEL=PATH",
+                        help="another build to time beside this checkout's (a directory holding ansible_collections)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for name in ("--link", "--api-url", "--ca", "--dest", "--collections"):
+    for name in ("--link", "--api-url", "--ca", "--dest"):
         parser.add_argument(name, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
+        args.collections = args.collections[-1]
         return child(args)
     workdir = tempfile.mkdtemp(prefix="secops-bench-downloads-")
+    builds = [tuple(item.split("=", 1)) for item in args.collections] + [("ours", collection_root(workdir))]
     content = os.urandom(args.size * 1024 * 1024)
     expected = hashlib.sha256(content).hexdigest()
     seed = load_seed()
@@ -138,40 +222,50 @@ def main():
         if machine["id"] == WS1:
             machine.setdefault("files", {})[REMOTE] = {"content": content}
     del content
-    collections = collection_root()
-    print("Download benchmark: a %d MB GetFile result (incompressible), curl and ours on the same link, best of %d"
-          % (args.size, args.repeat))
+    print("Download benchmark: a %d MB GetFile result (incompressible), curl and ours on the same link, %d rounds in "
+          "rotating order, medians%s" % (args.size, args.repeat, "; no Content-MD5" if args.no_content_md5 else
+                                         "" if args.emulator_md5 else "; Content-MD5 computed once per result"))
     try:
         with Emulator(seed, state_dir=os.path.join(workdir, "emulator")) as emu:
             serve_results_once(emu)
+            if not args.emulator_md5 or args.no_content_md5:
+                md5_once(send=not args.no_content_md5)
             client, info = Client(emu), emu.info()
             for encoding in args.encodings.split(","):
                 client.control("POST", "/settings", {"getfile_encoding": encoding})
                 client.control("POST", "/clock", {"speed": 100.0})
                 link = result_link(client, emu)
-                curl_best, ours_best = None, None
+                # The first answer packs nothing more but warms the page cache and the emulator's MD5: not timed.
+                timed_curl(link, info["ca_path"], os.path.join(workdir, "warm"))
+                contenders = [("curl", None)] + ([("curl|gunzip", None)] if encoding == "gzip" else []) + builds
+                runs = dict((label, []) for label, _path in contenders)
                 for attempt in range(args.repeat):
-                    target = os.path.join(workdir, "curl-%s-%d" % (encoding, attempt))
-                    seconds, sent, cpu = timed_curl(link, info["ca_path"], target)
-                    os.unlink(target)
-                    if curl_best is None or seconds < curl_best[0]:
-                        curl_best = (seconds, cpu)
-                    folder = os.path.join(workdir, "ours-%s-%d" % (encoding, attempt))
-                    os.makedirs(folder)
-                    result = ours(link, info, collections, folder)
-                    shutil.rmtree(folder)
-                    if result["sha256"] != expected:
-                        raise SystemExit("our download of the %s result does not hash as the file" % encoding)
-                    if ours_best is None or result["seconds"] < ours_best["seconds"]:
-                        ours_best = result
+                    turn = attempt % len(contenders)
+                    for label, path in contenders[turn:] + contenders[:turn]:
+                        target = os.path.join(workdir, "%s-%s-%d" % (label.replace("|", "-"), encoding, attempt))
+                        if path is None:
+                            runs[label].append(timed_curl(link, info["ca_path"], target, gunzip=label != "curl"))
+                        else:
+                            runs[label].append(ours(link, info, path, target, expected))
+                sent = runs[builds[-1][0]][-1]["sent"]
                 mb = sent / 1048576.0
-                curl_rate, ours_rate = mb / curl_best[0], mb / ours_best["seconds"]
                 print("(%s) %.1f MB sent%s" % (encoding, mb, ", unpacked by ours to %.1f MB" % (
-                    ours_best["size"] / 1048576.0) if ours_best["unpacked"] else ""))
-                print("  curl %6.1f MB/s (%.2f s; %.2f CPU s)" % (curl_rate, curl_best[0], curl_best[1]))
-                print("  ours %6.1f MB/s (%.2f s; %.2f CPU s), %.0f%% of curl; peak RSS %.1f MB; sha256 of the file "
-                      "checked" % (ours_rate, ours_best["seconds"], ours_best["cpu"], 100.0 * ours_rate / curl_rate,
-                                   ours_best["maxrss_kb"] / 1024.0))
+                    runs[builds[-1][0]][-1]["size"] / 1048576.0) if encoding == "gzip" else ""))
+                curl_median, line = summary(runs["curl"], mb)
+                print("  %-12s %s" % ("curl", line))
+                if "curl|gunzip" in runs:
+                    gunzip_median, line = summary(runs["curl|gunzip"], mb)
+                    print("  %-12s %s" % ("curl|gunzip", line))
+                for label, _path in builds:
+                    median, line = summary(runs[label], mb)
+                    print("  %-12s %s" % (label, line))
+                    print("  %-12s %.0f%% of curl%s; peak RSS %.1f MB (the highest of the rounds); sha256 checked"
+                          % ("", 100.0 * curl_median / median, ", %.0f%% of curl|gunzip" % (
+                              100.0 * gunzip_median / median) if "curl|gunzip" in runs else "",
+                             max(run["maxrss_kb"] for run in runs[label]) / 1024.0))
+                    names = sorted(runs[label][0]["stages"])
+                    print("  %-12s CPU s by thread (median): %s" % ("", ", ".join("%s %.2f" % (name, statistics.median(
+                        run["stages"].get(name, 0.0) for run in runs[label])) for name in names)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -11,9 +11,11 @@ import errno
 import gzip
 import hashlib
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import zlib
 
 from ansible_collections.secops.defender.plugins.module_utils._errors import DefenderInputError
@@ -27,9 +29,16 @@ _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin|conout|clock)
 MAX_CLAIM_ATTEMPTS = 1000
 # The characters of the machine id a device's folder name carries (48 bits: no accidental collision).
 FOLDER_ID_CHARS = 12
-# What one write to disk or one inflate step handles at most: large enough that Python's per-call cost vanishes
-# next to the disk's, small enough that a download's memory stays a few of them.
-CHUNK = 4 * 1024 * 1024
+# What one write to disk, one inflate step or one read of a file to hash handles at most: large enough that Python's
+# per-call cost vanishes next to the disk's, small enough to stay in the CPU's cache from one step to the next (the
+# unpacked piece is hashed, then written) and to be allocated again from the heap's free memory, not from fresh pages
+# (see DOWNLOAD_CHUNK in _downloads), and a download's memory stays a few of them.
+CHUNK = 1024 * 1024
+# A piece written of at least this size is hashed on a thread of its own, beside its unpacking and its write (hashlib,
+# zlib and file writes let go of the GIL): with cores to spare, a large download then goes at the pace of its slowest
+# step (MD5 of what arrives, or SHA-256 of what is written), not of SHA-256, unpacking and writing in a row. A small
+# write (a manifest) is hashed inline, with no thread.
+HASH_BESIDE = 256 * 1024
 
 
 def safe_name(remote_path, taken=(), directory=None):
@@ -103,6 +112,7 @@ class AtomicWriter:
         fd, self.tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % name[:50], suffix=".part")
         self.handle = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
+        self._hasher = None  # the Beside that hashes large pieces, until the hash is asked for
         self.size = 0
         self.received = 0
         self._inflate = inflate
@@ -120,17 +130,33 @@ class AtomicWriter:
         return len(data)
 
     def _put(self, data):
-        self._hash.update(data)
+        # Only bytes go to the thread: it hashes them after write() has returned, and bytes cannot change by then.
+        if self._hasher is None and isinstance(data, bytes) and len(data) >= HASH_BESIDE:
+            self._hasher = Beside(self._hash.update)
+        if self._hasher is not None and isinstance(data, bytes):
+            self._hasher.put(data)
+        else:
+            self._hashed()  # what the thread holds comes first
+            self._hash.update(data)
         self.size += len(data)
         self.handle.write(data)
 
+    def _hashed(self):
+        """Wait until every byte written is in the hash; a later write is hashed inline, after them."""
+        hasher, self._hasher = self._hasher, None
+        if hasher is not None:
+            hasher.close()
+            hasher.raise_error()
+
     @property
     def sha256(self):
+        self._hashed()
         return self._hash.hexdigest()
 
     def commit(self, replace=False):
         """Put the file in place and return its path. Unless `replace`, an existing file is never replaced: the
         next free name (`-1`, `-2`...) is claimed instead, and `final_path` says which."""
+        self._hashed()
         if not self.handle.closed:
             self.handle.close()
         if replace:
@@ -148,6 +174,9 @@ class AtomicWriter:
             os.path.basename(self.final_path), self.directory, MAX_CLAIM_ATTEMPTS))
 
     def abort(self):
+        hasher, self._hasher = self._hasher, None
+        if hasher is not None:
+            hasher.close()  # its thread ends; what it hashed goes with the file
         if not self.handle.closed:
             self.handle.close()
         if os.path.exists(self.tmp_path):
@@ -172,6 +201,52 @@ class AttemptWriters:
     def abort(self):
         if self.last is not None:
             self.last.abort()
+
+
+class Beside:
+    """Run `work(chunk)` on each chunk in a thread of its own, a few chunks behind the caller at most (so memory
+    stays a few chunks), or in the caller's thread when `threaded` is false. The first error stops the work and is
+    raised by put() and raise_error(), as it would have been raised inline."""
+
+    DEPTH = 1
+
+    def __init__(self, work, threaded=True):
+        self._work = work
+        self._error = None
+        self._queue = queue.Queue(self.DEPTH) if threaded else None
+        self._thread = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run, name="secops-download")
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _run(self):
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self._error is None:
+                try:
+                    self._work(chunk)
+                except Exception as exc:  # pylint: disable=broad-except  # raised in the caller's thread
+                    self._error = exc
+
+    def put(self, chunk):
+        self.raise_error()
+        if self._queue is None:
+            self._work(chunk)
+        else:
+            self._queue.put(chunk)
+
+    def close(self):
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def raise_error(self):
+        if self._error is not None:
+            raise self._error
 
 
 class _Gunzip:
