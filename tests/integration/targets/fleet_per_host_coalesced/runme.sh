@@ -2,8 +2,7 @@
 # A per-host play: 30 hosts, forks=25, one quarantine task per host, each on its own device. The tasks share their
 # equal-action look-up and their polls through the state folder (_coalesce.py). In check mode, for real, and again:
 # the emulator's log must show at most one POST per device, no duplicate action, fewer list queries and GETs than
-# devices (calls per device are printed), and
-# nothing written the second time.
+# devices (calls per device are printed), and nothing written the second time.
 set -eu
 config=../../integration_config.yml
 if ! python -c 'import json,sys; sys.exit(0 if "defender_emulator" in json.load(open(sys.argv[1])) else 1)' "$config"; then
