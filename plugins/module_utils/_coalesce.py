@@ -33,11 +33,13 @@ from ansible_collections.secops.defender.plugins.module_utils._state_file import
     write_json,
 )
 
-# A leader waits this long for others to join, but only when another task still running asked within
-# ARRIVAL_SECONDS: a task alone (the usual playbook, the next task of a sequential play) sends at once.
-LOOKUP_WINDOW = 2.0
-POLL_WINDOW = 1.0
+# A leader waits this long for others to join, but only when tasks run at once (see _others_arrived): a task alone
+# (the usual playbook, the next task of a sequential play) sends at once.
+LOOKUP_WINDOW = 2.5
+POLL_WINDOW = 2.0
 ARRIVAL_SECONDS = 5.0
+# Once two tasks were seen running at once, tasks arriving this long after still gather: the next burst of forks.
+CONCURRENT_SECONDS = 30.0
 # An open round not sent this long after its window is abandoned (its leader stalled or died): a new one opens.
 ABANDONED_SECONDS = 30.0
 # A member checks this often whether its round's answer is there, and gives up on the leader after JOIN_TIMEOUT
@@ -68,8 +70,9 @@ def _alive(pid):
 
 
 def _others_arrived(board, now):
-    """Whether another task (another live process, or another thread of this one) asked lately; notes this one.
-    A sequential play's previous task has ended (its process is gone): the next one then sends at once."""
+    """Whether to gather: another task (another live process, or another thread of this one) asked lately, or two
+    tasks were seen running at once lately (a per-host play, between two bursts of forks). Notes this arrival. The
+    tasks of a sequential play never run at once, so each one sends at once."""
     me = "%d:%d" % (os.getpid(), threading.current_thread().ident or 0)
     arrivals = board.get("arrivals") if isinstance(board.get("arrivals"), dict) else {}
     others = False
@@ -79,13 +82,17 @@ def _others_arrived(board, now):
             pid, at = int(str(who).split(":")[0]), float(at)
         except (TypeError, ValueError):
             continue
-        if 0 <= now - at <= ARRIVAL_SECONDS and who != me and (pid == os.getpid() or _alive(pid)):
+        if not 0 <= now - at <= ARRIVAL_SECONDS:
+            continue
+        kept[who] = at
+        if who != me and (pid == os.getpid() or _alive(pid)):
             others = True
-        if 0 <= now - at <= ARRIVAL_SECONDS:
-            kept[who] = at
     kept[me] = now
     board["arrivals"] = kept
-    return others
+    if others:
+        board["concurrent"] = now
+    concurrent = board.get("concurrent")
+    return others or (isinstance(concurrent, (int, float)) and 0 <= now - concurrent <= CONCURRENT_SECONDS)
 
 
 class NotShared(Exception):
