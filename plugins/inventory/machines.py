@@ -117,8 +117,8 @@ options:
     default: true
 notes:
   - Act on the hosts of a group with one task (C(run_once=true)) whose
-    O(secops.defender.defender_quarantine_file#module:machines) lists the group's C(defender_id) values: about one
-    API call per device, in about the time the rate limits allow. One task per host, with C(machine_id) set to the
+    O(secops.defender.defender_quarantine_file#module:machines) lists the group's C(defender_id) values, which costs
+    about one API call per device, in about the time the rate limits allow. One task per host, with C(machine_id) set to the
     host's C(defender_id), costs about 1.2 calls per device with forks 25 (3 on its own), since the one-device tasks
     of one controller share their equal-action look-up and their polls through the state folder (only a query sent
     after a task asked for it, never an older answer); Ansible's own cost of a task per host remains.

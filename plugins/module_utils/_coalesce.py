@@ -79,7 +79,7 @@ def _others_arrived(board, now):
     kept = {}
     for who, at in arrivals.items():
         try:
-            pid, at = int(str(who).split(":")[0]), float(at)
+            pid, at = int(str(who).partition(":")[0]), float(at)
         except (TypeError, ValueError):
             continue
         if not 0 <= now - at <= ARRIVAL_SECONDS:

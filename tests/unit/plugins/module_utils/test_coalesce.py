@@ -10,14 +10,12 @@ import pytest
 
 from ansible_collections.secops.defender.plugins.module_utils import _coalesce, _quarantine
 from ansible_collections.secops.defender.plugins.module_utils._coalesce import Gathering, NotShared, folder_of
-from ansible_collections.secops.defender.plugins.module_utils._containment import isolation
 from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, FleetRequest, run_action
 from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
 from ansible_collections.secops.defender.plugins.module_utils._machines import target_list
 
 from .conftest import SHA1
 
-WS2 = "2b2f8c1f0d6a4c3d9e8f7a6b5c4d3e2f1a0b9c8d"
 
 
 def machines(control, count):
