@@ -346,25 +346,31 @@ class FleetEngine:
         def send(payloads):
             devices = set(ids)
             for payload in payloads:
-                for machine_id in (payload or {}).get("ids") or []:
+                given = payload.get("ids") if isinstance(payload, dict) else None
+                for machine_id in given if isinstance(given, list) else []:
                     try:
                         devices.add(api_machine_id(machine_id, "shared device id").lower())
                     except DefenderError:
-                        continue  # out of shape: its task finds nothing of its own and looks for itself
+                        continue  # not written by this engine (each task gives its own checked id): ignored
             return listing(devices)
 
         gathering = self._gathering(LOOKUP_WINDOW, "lookup", self.spec.action_type,
                                     ",".join(self.spec.state_types or ()), ",".join(self.spec.counts),
                                     self.request.lookback_seconds) if len(ids) == 1 else None
         if gathering is not None:
+            # Only NotShared (or an answer out of shape) means a look-up of its own; the query this task sent for
+            # the others fails it as its own would.
             try:
-                actions, self.query_started = gathering.share({"ids": sorted(ids)}, send)
-                self.coalesced["lookup"] = gathering.role
-                if not isinstance(actions, list):
-                    raise NotShared()
-                return [api_action(a, "shared machine action") for a in actions]
-            except (NotShared, DefenderResponseError):
-                pass  # no usable shared answer: this task's own look-up, as without coalescing
+                actions, sent = gathering.share({"ids": sorted(ids)}, send)
+                if gathering.role == "member":  # another task's answer, read from a file: checked by shape
+                    actions = [api_action(a, "shared machine action") for a in actions]
+                self.coalesced["lookup"], self.query_started = gathering.role, sent
+                return actions
+            except NotShared:
+                pass
+            except (DefenderResponseError, TypeError):
+                if gathering.role != "member":
+                    raise
         self.query_started = time.time()
         return listing(ids)
 
@@ -637,7 +643,11 @@ class FleetEngine:
             if found is None:
                 raise NotShared()   # gone, or left out: its own poll says which
             found = api_action(found, "shared machine action")
-        except (NotShared, DefenderResponseError):
+        except NotShared:
+            return self.waiter.poll(actions)
+        except DefenderResponseError:
+            if gathering.role != "member":
+                raise   # the poll this task sent for the others: its failure is this task's, as its own poll's
             return self.waiter.poll(actions)
         self.waiter.note_progress([found])
         return {mine["id"]: found}
