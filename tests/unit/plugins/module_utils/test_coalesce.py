@@ -17,7 +17,6 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import t
 from .conftest import SHA1
 
 
-
 def machines(control, count):
     seeded = [{"id": "%040x" % (0xc0a1e5c000 + i), "computerDnsName": "host-%03d.corp.example.com" % i,
                "osPlatform": "Windows11"} for i in range(count)]
