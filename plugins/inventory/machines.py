@@ -116,6 +116,12 @@ options:
     type: bool
     default: true
 notes:
+  - Act on the hosts of a group with one task (C(run_once=true)) whose
+    O(secops.defender.defender_quarantine_file#module:machines) lists the group's C(defender_id) values, which costs
+    about one API call per device, in about the time the rate limits allow. One task per host, with C(machine_id) set to the
+    host's C(defender_id), costs about 1.2 calls per device with forks 25 (3 on its own), since the one-device tasks
+    of one controller share their equal-action look-up and their polls through the state folder (only a query sent
+    after a task asked for it, never an older answer); Ansible's own cost of a task per host remains.
   - Everything the API returns is data, never a template. Every host variable (and what O(compose), O(groups) and
     O(keyed_groups) see) is marked unsafe on every supported ansible-core, so a device name or tag holding Jinja is
     shown as written and never run. Group names keep letters, digits and C(_) only.
@@ -144,8 +150,19 @@ keyed_groups:
 # then, for example:
 #   ansible-inventory -i finance.defender.yml --graph
 #   ansible-playbook -i finance.defender.yml quarantine.yml
-# and in quarantine.yml, the ids of a group for a module's machines option:
-#   machines: groups['tag_finance'] | map('extract', hostvars, 'defender_id') | list
+# and in quarantine.yml, best: one task for the whole group, with the group's ids in the module's machines option
+# (about one API call per device):
+#   - hosts: tag_finance
+#     gather_facts: false
+#     tasks:
+#       - secops.defender.defender_quarantine_file:
+#           machines: "{{ ansible_play_hosts | map('extract', hostvars, 'defender_id') | list }}"
+#           sha1: "{{ sha1 }}"
+#           comment: "{{ ticket }}"
+#         run_once: true
+#         delegate_to: localhost
+# The per-host form (one task per host with machine_id: "{{ defender_id }}") works too: concurrent forks share
+# their look-ups and polls (about 1.2 calls per device), but pay Ansible's cost of one task per host.
 
 
 # Several tenants in one inventory (a second file; shown as comments, since EXAMPLES is one YAML document):

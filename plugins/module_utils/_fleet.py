@@ -28,6 +28,13 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
+from ansible_collections.secops.defender.plugins.module_utils._coalesce import (
+    LOOKUP_WINDOW,
+    POLL_WINDOW,
+    Gathering,
+    NotShared,
+    folder_of,
+)
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderActiveActionError,
@@ -58,7 +65,7 @@ from ansible_collections.secops.defender.plugins.module_utils._specs import (
     external_id,
 )
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
-from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_action, api_machine_id
 from ansible_collections.secops.defender.plugins.module_utils._waiter import MACHINE_FILTER_MAX, Waiter
 
 # The API's answers for a device whose platform or sensor version does not support the action.
@@ -198,6 +205,7 @@ class FleetEngine:
         self.before = set()    # the ids of the equal actions found before submitting
         self.states = {}       # with state_types: {machine id: its newest pending, running or succeeded action of them}
         self.one_device = False
+        self.coalesced = {}    # {"lookup" or "poll": the role of this task's last shared query}, for tests
 
     # --- the template ------------------------------------------------------------------------------------
     def run(self):
@@ -297,25 +305,74 @@ class FleetEngine:
         if not self.spec.dedupe or not rows:
             return {}
         ids = set(r.machine_id.lower() for r in rows)
-        machines = any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None
         if self.spec.state_types:
-            query = all_of(any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE))
-            actions = list(self.client.paged("/api/machineactions", {"$filter": query}))
+            actions = self._equal_actions(ids, lambda machines: all_of(
+                any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE)))
             self.states = newest_state(actions, ids, self.spec.state_types)
             best = current_state(actions, ids, self.spec, self.options)
             if self.spec.settled_without_history:
                 seen = set((a.get("machineId") or "").lower() for a in actions)
                 self.settled = ids - seen
         else:
-            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
-            query = all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
-                           "creationDateTimeUtc ge %s" % since)
-            actions = self._full(list(self.client.paged("/api/machineactions", {"$filter": query})), ids)
+            actions = self._full(self._equal_actions(ids, self._since_query), ids)
             best = newest_equal(actions, ids, self.spec, self.options)
         for action in best.values():  # an id that will be used in paths and URLs: checked by shape first
             api_action(action, "listed machine action")
         self.before = set(a["id"] for a in best.values())
         return best
+
+    def _since_query(self, machines):
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
+        return all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
+                      "creationDateTimeUtc ge %s" % since)
+
+    # --- shared with the concurrent one-device tasks of this controller (_coalesce.py) -----------------
+    def _gathering(self, window, *parts):
+        """A Gathering in the folder beside local submit locks, or None (other locks, or none)."""
+        folder = folder_of(self.request.locks)
+        if folder is None or not self.spec.dedupe:
+            return None
+        return Gathering(folder, window, self.request.locks.scope_key, *parts)
+
+    def _equal_actions(self, ids, query_for):
+        """The listed actions that may be equal, setting query_started: the moment their query was sent. A
+        one-device task shares the query of the tasks of this controller that ask for the same one at the same
+        moment, and only one sent after it asked (_coalesce.py): never an answer older than its own would be."""
+
+        def listing(devices):
+            machines = any_of("machineId", sorted(devices)) if len(devices) <= MACHINE_FILTER_MAX else None
+            return list(self.client.paged("/api/machineactions", {"$filter": query_for(machines)}))
+
+        def send(payloads):
+            devices = set(ids)
+            for payload in payloads:
+                given = payload.get("ids") if isinstance(payload, dict) else None
+                for machine_id in given if isinstance(given, list) else []:
+                    try:
+                        devices.add(api_machine_id(machine_id, "shared device id").lower())
+                    except DefenderError:
+                        continue  # not written by this engine (each task gives its own checked id): ignored
+            return listing(devices)
+
+        gathering = self._gathering(LOOKUP_WINDOW, "lookup", self.spec.action_type,
+                                    ",".join(self.spec.state_types or ()), ",".join(self.spec.counts),
+                                    self.request.lookback_seconds) if len(ids) == 1 else None
+        if gathering is not None:
+            # Only NotShared (or an answer out of shape) means a look-up of its own; the query this task sent for
+            # the others fails it as its own would.
+            try:
+                actions, sent = gathering.share({"ids": sorted(ids)}, send)
+                if gathering.role == "member":  # another task's answer, read from a file: checked by shape
+                    actions = [api_action(a, "shared machine action") for a in actions]
+                self.coalesced["lookup"], self.query_started = gathering.role, sent
+                return actions
+            except NotShared:
+                pass
+            except (DefenderResponseError, TypeError):
+                if gathering.role != "member":
+                    raise
+        self.query_started = time.time()
+        return listing(ids)
 
     def _full(self, actions, ids):
         """For a spec that compares commands: read in full the candidates the list left them out of and that carry
@@ -547,7 +604,7 @@ class FleetEngine:
             row._release()
 
     def _poll(self, waiting):
-        fresh = self.waiter.poll([r.action for r in waiting])
+        fresh = self._poll_actions([r.action for r in waiting])
         for row in waiting:
             action = fresh.get(row.action["id"])
             if action is None:
@@ -560,6 +617,40 @@ class FleetEngine:
                                                field="machineId"))
                 continue
             row.action = action
+
+    def _poll_actions(self, actions):
+        """{action id: action}. One action shares the poll of the tasks of this controller that poll at the same
+        moment, sent after this one asked (_coalesce.py); several are one list query of their own anyway."""
+        gathering = self._gathering(POLL_WINDOW, "poll") if len(actions) == 1 else None
+        if gathering is None:
+            return self.waiter.poll(actions)
+        mine = actions[0]
+
+        def send(payloads):
+            wanted = {}
+            for payload in payloads:
+                try:
+                    wanted.setdefault(api_action(payload, "shared machine action")["id"], payload)
+                except DefenderError:
+                    continue  # out of shape: its task polls for itself
+            return self.waiter.read(list(wanted.values()) or [mine])
+
+        try:
+            fresh, dummy = gathering.share(dict((k, mine.get(k)) for k in (
+                "id", "type", "machineId", "creationDateTimeUtc")), send)
+            self.coalesced["poll"] = gathering.role
+            found = fresh.get(mine["id"]) if isinstance(fresh, dict) else None
+            if found is None:
+                raise NotShared()   # gone, or left out: its own poll says which
+            found = api_action(found, "shared machine action")
+        except NotShared:
+            return self.waiter.poll(actions)
+        except DefenderResponseError:
+            if gathering.role != "member":
+                raise   # the poll this task sent for the others: its failure is this task's, as its own poll's
+            return self.waiter.poll(actions)
+        self.waiter.note_progress([found])
+        return {mine["id"]: found}
 
     # --- helpers ---------------------------------------------------------------------------------------
     def _each(self, rows, call):

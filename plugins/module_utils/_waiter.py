@@ -60,11 +60,13 @@ class Waiter:
         """{action id: the action as it is now} for these actions (as last read): one GET for one action, else one
         paged list query for all. An action the list leaves out (it should not) is read on its own; one that is
         gone is left out of the answer."""
-        fresh = self._read(actions)
-        self._note_progress([fresh.get(a["id"], a) for a in actions])
+        fresh = self.read(actions)
+        self.note_progress([fresh.get(a["id"], a) for a in actions])
         return fresh
 
-    def _read(self, actions):
+    def read(self, actions):
+        """poll() without its progress notes: for a poll shared with other tasks (_coalesce.py), whose actions are
+        theirs to note."""
         if len(actions) == 1:
             return {actions[0]["id"]: self.get(actions[0]["id"])}
         oldest = min((a.get("creationDateTimeUtc") or "" for a in actions), key=instant)
@@ -84,7 +86,7 @@ class Waiter:
                 continue
         return fresh
 
-    def _note_progress(self, polled):
+    def note_progress(self, polled):
         """Once a minute of waiting: how many actions are still open, by status, and the ones open longest, by
         device name, into client.progress (a list; a client without one gets no notes)."""
         notes = getattr(self.client, "progress", None)
