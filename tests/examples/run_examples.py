@@ -8,7 +8,7 @@ a test-only callback resets the emulator before each example (callback_plugins/e
 configs run through ansible-inventory.
 
 fixtures.yml declares what an example needs that is not in the text (a registered variable, a list of devices,
-an alert to work on), and which examples are expected to fail or are not run here, each with the reason. An
+an alert to work on, the host variables an inventory would give its host), and which examples are expected to fail or are not run here, each with the reason. An
 example that fails without being declared fails this test; so does a declared failure that did not happen, and
 a fixture entry that names no example.
 
@@ -247,7 +247,7 @@ def run(args, chosen, declared, variables, inventory_groups, coll, work, play_di
     })
     os.makedirs(env["HOME"])
 
-    rows, plays, setup, hosts = [], [], {}, {}
+    rows, plays, setup, hosts, host_vars = [], [], {}, {}, {}
     inventory_snippets = []
     for number, snippet in enumerate(chosen, 1):
         entry = declared.get(snippet.name) or {}
@@ -262,6 +262,7 @@ def run(args, chosen, declared, variables, inventory_groups, coll, work, play_di
             continue
         host = "example_%03d" % number
         hosts[host] = snippet
+        host_vars[host] = entry.get("host_vars") or {}
         setup[host] = entry.get("setup") or []
         plays.extend(plays_of(snippet, host, dict(variables, **(entry.get("vars") or {})), entry.get("before") or []))
 
@@ -273,8 +274,8 @@ def run(args, chosen, declared, variables, inventory_groups, coll, work, play_di
         plays = [p for p in plays if p["hosts"] not in broken]
         break
     if plays:
-        inventory = {"all": {"hosts": {h: {"ansible_connection": "local",
-                                           "ansible_python_interpreter": sys.executable} for h in hosts},
+        inventory = {"all": {"hosts": {h: dict(host_vars.get(h) or {}, ansible_connection="local",
+                                               ansible_python_interpreter=sys.executable) for h in hosts},
                              "children": inventory_groups}}
         with open(os.path.join(work, "inventory.yml"), "w") as handle:
             yaml.safe_dump(inventory, handle)
