@@ -6,6 +6,7 @@ both tasks' rows must pass the evidence check."""
 
 import json
 import os
+import threading
 
 import pytest
 
@@ -63,6 +64,35 @@ def test_one_session_collected_by_two_tasks_leaves_one_copy_its_manifest_lists(c
     # The first to collect wrote the file, the second found it there.
     assert [f["downloaded"] for r in rows for f in r.extra["files"]] == [True, False]
     assert len(sessions(control)) == 1
+
+
+def test_two_tasks_collecting_one_session_at_once_agree_on_one_copy(client, control, fast, tmp_path):
+    """The same, at the same time (each in a thread, as each would in its own process): whichever commits
+    second finds the first's copy, so the outcome does not depend on who wins."""
+    dest = tmp_path / "ev"
+    action = finished_session(client, control, dest)
+    rows = [row_of(action, adopted=False), row_of(action, adopted=True)]
+    start = threading.Barrier(len(rows))
+    errors = []
+
+    def run(row):
+        start.wait()
+        try:
+            collector(client, dest)(row)
+        except Exception as exc:  # pylint: disable=broad-except  # reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(row,)) for row in rows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and not any(t.is_alive() for t in threads), errors
+    verify_evidence(rows)
+    assert not any(r.failed for r in rows), [r.msg for r in rows]
+    folder = rows[0].extra["evidence_dir"]
+    assert sorted(os.path.basename(p) for p in files_under(folder)) == ["ev.bin", "manifest.json"]
+    assert sorted(f["downloaded"] for r in rows for f in r.extra["files"]) == [False, True]
 
 
 def test_another_session_s_identical_file_in_a_shared_folder_is_not_taken_for_this_one(client, control, fast,
