@@ -39,8 +39,8 @@ def collector(client, dest):
 
 
 @pytest.mark.parametrize("order", ["adopter first", "submitter first"])
-def test_one_session_collected_by_two_tasks_leaves_one_copy_its_manifest_lists(client, control, fast, tmp_path,
-                                                                                order):
+def test_one_session_collected_by_two_tasks_leaves_one_copy_its_manifest_lists(
+        client, control, fast, tmp_path, order):
     dest = tmp_path / "ev"
     action = finished_session(client, control, dest)
     submitter, adopter = row_of(action, adopted=False), row_of(action, adopted=True)
@@ -95,8 +95,8 @@ def test_two_tasks_collecting_one_session_at_once_agree_on_one_copy(client, cont
     assert sorted(f["downloaded"] for r in rows for f in r.extra["files"]) == [False, True]
 
 
-def test_another_session_s_identical_file_in_a_shared_folder_is_not_taken_for_this_one(client, control, fast,
-                                                                                       tmp_path):
+def test_another_session_s_identical_file_in_a_shared_folder_is_not_taken_for_this_one(
+        client, control, fast, tmp_path):
     """Without action_subdir a device's sessions share one folder: a file there with the same bytes but from
     another session (no manifest of this session lists it) is not this session's copy, and stays apart."""
     dest = tmp_path / "ev"
