@@ -244,14 +244,8 @@ class Collector:
         if row.action.get("commands") is None:  # list queries leave the commands out: read the whole entity
             row.action = api_action(self.client.get("/api/machineactions/%s" % quote_segment(row.action["id"])))
         action = row.action
-        again = self.again or row.adopted
         folder = self._folder(row)
-        row.extra["commands"], row.extra["files"] = self._collect(action, folder)
-        for item in row.extra["files"]:
-            if again:
-                keep_earlier_copy(item)
-            else:
-                item["downloaded"] = True
+        row.extra["commands"], row.extra["files"] = self._collect(action, folder, self.again or row.adopted)
         row.extra["evidence_dir"] = folder if row.extra["files"] or self.manifest else None
         if row.adopted and not self.again:
             self._adopted(row)
@@ -303,9 +297,14 @@ class Collector:
     def _download(self, action_id, index, handle_factory, check=None):
         return self.client.download_fresh(lambda: self._link(action_id, index), handle_factory, check=check)
 
-    def _collect(self, action, folder):
+    def _collect(self, action, folder, again):
         """Every command's outcome and results. A result that cannot be brought home is recorded on its command
-        (`result_error`) and the others are still fetched: one bad download must not cost the rest."""
+        (`result_error`) and the others are still fetched: one bad download must not cost the rest.
+
+        A file this session already has in the folder is kept and the new copy dropped: always when fetching
+        again (`again`), and otherwise when the earlier copy is provably this session's (see _ours): another task
+        may bring the same session home into the same folder at the same time (a rerun beside a first run that is
+        still going), and whichever commits second must not leave a second copy or list it in the manifest."""
         commands, files, taken = [], [], []
         for entry in action.get("commands") or []:
             command = entry.get("command") or {}
@@ -319,7 +318,12 @@ class Collector:
                     item.update(self._script_result(action["id"], item["index"]))
                 elif entry.get("commandStatus") == "Completed" and kind == "GetFile":
                     stored = self._store_file(action["id"], item["index"], values.get("Path"), taken, folder)
-                    item.update(stored)
+                    if again or _ours(folder, action["id"], stored):
+                        keep_earlier_copy(stored)
+                    else:
+                        stored["downloaded"] = True
+                    # The command names the copy that is kept, as the file list does.
+                    item.update((k, v) for k, v in stored.items() if k != "downloaded")
                     files.append(stored)
             except DefenderError as exc:
                 item["result_error"] = str(exc)
@@ -439,6 +443,22 @@ class _BoundedBuffer(io.BytesIO):
             raise DefenderInputError("A script result is larger than %d bytes; fetch large output with GetFile."
                                      % self.limit)
         return io.BytesIO.write(self, data)
+
+
+def _ours(folder, action_id, item):
+    """Whether a file already in `folder` under `item`'s own name can only be this session's: the folder is the
+    session's own (action_subdir), or this session's manifest there lists that name with the same SHA-256. In a
+    folder that a device's sessions share, another session's file with the same bytes is not this one's evidence."""
+    action_id = api_guid(action_id, "machine action id")
+    if os.path.basename(folder) == action_id:
+        return True
+    name = safe_name(item["remote_path"])
+    try:
+        with open(os.path.join(folder, "manifest-%s.json" % action_id)) as handle:
+            listed = json.load(handle).get("files") or []
+    except (IOError, OSError, ValueError, AttributeError):
+        return False
+    return any(isinstance(f, dict) and f.get("name") == name and f.get("sha256") == item["sha256"] for f in listed)
 
 
 def keep_earlier_copy(item):

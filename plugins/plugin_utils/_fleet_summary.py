@@ -134,7 +134,8 @@ def _outcome(row, would_mode):
         return "failed" if action_id and (status or "previous_status" in row) else "not_submitted"
     if changed and (not action_id or would_mode):
         return "would_submit"
-    if changed:
+    # An adopted session whose files were brought home is a change on the controller, but nothing was submitted.
+    if changed and not row.get("adopted"):
         return "done" if status in FINAL else "submitted"
     return "existing" if action_id else "not_needed"
 

@@ -109,6 +109,9 @@ def main(config_path, what, *args):
         wait_started(config, int(args[0]), int(args[1]))
     elif what == "count":
         print(len(ours(config)))
+    elif what == "throttle":
+        control(config, "POST", "/faults", {"kind": "status", "status": 429, "retry_after": int(args[1]),
+                                            "method": "POST", "path": "runliveresponse$", "count": int(args[0])})
     elif what == "finish":
         finish(config)
     elif what == "check":

@@ -307,6 +307,15 @@ def test_live_response_rows_bring_their_evidence():
     assert lines[3] == "    bef5b6fe9d0c7b46fe027fb593be4a883b233e1e590ebde0dd71efdc0aa67363  triage.txt  (200000 bytes)"
 
 
+def test_an_adopted_session_whose_files_came_home_counts_as_already_done_not_submitted():
+    result = live_response_result()
+    result["results"][0].update(adopted=True, changed=True)
+    rows = fleet_summary(result)
+    assert rows[0]["outcome"] == "existing" and rows[0]["changed"]
+    counts = fleet_summary_counts(result)
+    assert (counts["submitted"], counts["already_done"]) == (0, 1)
+
+
 def action_info():
     """defender_machine_action_info with machines and status [Pending, InProgress]."""
     return {
