@@ -47,7 +47,7 @@ def collection_budget():
 
 
 def scaled_limits(scale):
-    return dict((k, [[calls, seconds * scale] for calls, seconds in v]) for k, v in BUDGET.DEFAULT_LIMITS.items())
+    return dict((k, [[calls, seconds * scale] for calls, seconds in v]) for k, v in budget().DEFAULT_LIMITS.items())
 
 
 def posts_bound(count, windows):
@@ -58,7 +58,16 @@ def posts_bound(count, windows):
     return bound
 
 
-BUDGET = None  # the collection's _budget, once main() has laid the collection out
+BUDGET = None  # the collection's _budget, loaded by budget() on first use
+
+
+def budget():
+    """The collection's _budget, laid out and loaded once: for main() and for the scripts that import this one
+    (tests/utils/soak.py, benchmarks/controllers.py)."""
+    global BUDGET
+    if BUDGET is None:
+        BUDGET = collection_budget()
+    return BUDGET
 
 
 _LAYOUT = []
@@ -138,7 +147,7 @@ class Bench:
         log = self.client.control("GET", "/log")["value"]
         api = [e for e in log if e["host"] == "api" and e["path"].startswith("/api/")]
         by_endpoint = collections.Counter(endpoint(e) for e in api)
-        by_class = collections.Counter(BUDGET.rate_class(e["path"], e["method"]) for e in api if e["status"] != 429)
+        by_class = collections.Counter(budget().rate_class(e["path"], e["method"]) for e in api if e["status"] != 429)
         scale_up = devices / float(projected_from) if projected_from else 1.0
         class_bounds = dict((k, posts_bound(int(math.ceil(c * scale_up)), windows[k]))
                             for k, c in by_class.items()) if windows else {}
@@ -244,8 +253,7 @@ def main():
     print("Fleet benchmark: %d devices; documented limits with windows scaled by %g (a minute lasts %.1f s, an "
           "hour %.0f s); emulator clock %gx"
           % (args.devices, args.scale, 60 * args.scale, 3600 * args.scale, 1 / args.scale))
-    global BUDGET
-    BUDGET = collection_budget()
+    budget()
     with Emulator(fleet_seed(args.devices, args.scale), state_dir=workdir) as emu:
         bench = Bench(emu, args.scale, workdir, collection_path())
         windows = scaled_limits(args.scale)
@@ -304,7 +312,7 @@ def main():
             bench.figures("d) collect_forensics on %d devices" % len(subset), len(subset), wall, None,
                           bench.failed_devices(out), windows=windows, floor=bound)
         if "e" in only:
-            real = BUDGET.DEFAULT_LIMITS
+            real = budget().DEFAULT_LIMITS
             auth = bench.fresh("e", scale=1.0)
             subset = bench.ids[:args.real_devices]
             wall = bench.play("e", [{"hosts": "localhost", "gather_facts": False, "tasks": [
