@@ -206,6 +206,7 @@ class Emulator:
             response = self._dispatch(request, path, entry)
         except ApiError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.headers)
+            entry["error"] = exc.code   # which refusal, for whoever reads the log (benchmarks, tests)
         except DropConnection:
             entry["dropped"] = True
             entry["status"] = entry.get("status") or "dropped"

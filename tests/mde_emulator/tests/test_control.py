@@ -137,6 +137,11 @@ def test_request_log_records_what_tests_need_and_no_token(client):
     assert post["authorization"] is True
     assert post["body"] == {"Comment": "c", "Sha1": SHA1}
     assert post["app"] == "11111111-1111-4111-8111-111111111111"
+    assert "error" not in post
+    for dummy in range(2):   # a second isolation while the first is pending: refused, and the log says how
+        client.post("/api/machines/%s/isolate" % WS1, {"Comment": "c", "IsolationType": "Full"})
+    isolations = [e for e in client.control("GET", "/log")["value"] if e["path"].endswith("/isolate")]
+    assert [(e["status"], e.get("error")) for e in isolations] == [(201, None), (400, "ActiveRequestAlreadyExists")]
     dump = json.dumps(entries)
     assert client.headers()["Authorization"][7:] not in dump
     assert "emulator-secret-responder" not in dump

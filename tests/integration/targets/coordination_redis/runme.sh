@@ -5,10 +5,8 @@
 # before any POST, naming the store. The test starts its own redis-server (Debian's package) on 127.0.0.1.
 set -eu
 config=../../integration_config.yml
-if ! python -c 'import json,sys; sys.exit(0 if "defender_emulator" in json.load(open(sys.argv[1])) else 1)' "$config"; then
-  echo "not on the emulator: skipped (it needs the emulator's state and log)"
-  exit 0
-fi
+. ../setup_emulator/files/runme_lib.sh
+emulator_only "$config" "it needs the emulator's state and log"
 command -v redis-server >/dev/null || { echo "redis-server is needed: apt-get install -y redis-server"; exit 1; }
 out="${OUTPUT_DIR:-$(mktemp -d)}/coordination"
 rm -rf "$out" && mkdir -p "$out"

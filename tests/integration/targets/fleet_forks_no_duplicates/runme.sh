@@ -3,10 +3,8 @@
 # The emulator's log must show exactly one POST and its state exactly one action; every fork reports that action.
 set -eu
 config=../../integration_config.yml
-if ! python -c 'import json,sys; sys.exit(0 if "defender_emulator" in json.load(open(sys.argv[1])) else 1)' "$config"; then
-  echo "not on the emulator: skipped (it needs the emulator's request log)"
-  exit 0
-fi
+. ../setup_emulator/files/runme_lib.sh
+emulator_only "$config" "it needs the emulator's request log"
 out="${OUTPUT_DIR:-$(mktemp -d)}"
 inventory="$out/forks.ini"
 {

@@ -5,10 +5,8 @@
 # devices (calls per device are printed), and nothing written the second time.
 set -eu
 config=../../integration_config.yml
-if ! python -c 'import json,sys; sys.exit(0 if "defender_emulator" in json.load(open(sys.argv[1])) else 1)' "$config"; then
-  echo "not on the emulator: skipped (it needs the emulator's request log)"
-  exit 0
-fi
+. ../setup_emulator/files/runme_lib.sh
+emulator_only "$config" "it needs the emulator's request log"
 out="${OUTPUT_DIR:-$(mktemp -d)}"
 inventory="$out/hosts.ini"
 python emulator.py "$config" seed "$inventory" "$(command -v python)"

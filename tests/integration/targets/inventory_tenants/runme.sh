@@ -5,10 +5,8 @@
 # log and state must show only its own sign-in and its own devices.
 set -eu
 config=../../integration_config.yml
-if ! python -c 'import json,sys; sys.exit(0 if "defender_emulator" in json.load(open(sys.argv[1])) else 1)' "$config"; then
-  echo "not on the emulator: skipped (it starts two emulated tenants of its own)"
-  exit 0
-fi
+. ../setup_emulator/files/runme_lib.sh
+emulator_only "$config" "it starts two emulated tenants of its own"
 out="${OUTPUT_DIR:-$(mktemp -d)}/tenants"
 rm -rf "$out" && mkdir -p "$out"
 python tenants_test.py "$out"

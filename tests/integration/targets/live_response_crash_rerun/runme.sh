@@ -9,10 +9,8 @@
 # must match its files. No timing is asserted; every wait is a bounded loop on the emulator's state.
 set -eu
 config=../../integration_config.yml
-if ! python -c 'import json,sys; sys.exit(0 if "defender_emulator" in json.load(open(sys.argv[1])) else 1)' "$config"; then
-  echo "not on the emulator: skipped (it needs the emulator's state and log)"
-  exit 0
-fi
+. ../setup_emulator/files/runme_lib.sh
+emulator_only "$config" "it needs the emulator's state and log"
 out="${OUTPUT_DIR:-$(mktemp -d)}/crash"
 rm -rf "$out" && mkdir -p "$out"
 python emulator.py "$config" seed "$out"
