@@ -451,7 +451,10 @@ class FleetEngine:
         row.deadline = self.clock.monotonic() + self.request.wait_timeout
 
     def _post_when_free(self, row, deadline):
-        """POST; when the device is busy with an action of this kind, fail naming it, or wait for it."""
+        """POST; when the device is busy with an action of this kind, fail naming it, or wait for it. When the
+        look-up after a refusal finds nothing running, the busy action ended in between (a short one, or a slow
+        controller): the POST is sent once more, and only a second refusal with nothing visible fails."""
+        stale_refusal_resent = False
         while True:
             try:
                 return self._post(row)
@@ -459,10 +462,14 @@ class FleetEngine:
                 if not is_active_action_refusal(exc):
                     raise
                 running = self._running(row)
+                if running is None and not stale_refusal_resent:
+                    stale_refusal_resent = True
+                    continue
                 if self.request.on_active_action != "wait" or running is None:
                     raise self._busy_error(row, exc, running)
                 self.actions.wait(running, max(0, deadline - self.clock.monotonic()), self.request.poll_interval,
                                   want=None)
+                stale_refusal_resent = False
 
     def _busy_error(self, row, exc, running):
         name = row.machine_name or (running or {}).get("computerDnsName") or row.given

@@ -2,8 +2,10 @@
 
 Two forms:
 - a rule: `{"kind": "status"|"hang"|"drop"|"drop_after"|"malformed"|"corrupt"|"rewrite", "path": regex, "count": N,
-  ...}` hits the next N matching requests; `rewrite` (a hostile API) processes the request, then sets `field` of
-  the JSON answer (of each item of a list's `value`) to `value`, e.g. an action id of "../../x"; with
+  ...}` hits the next N matching requests; a `status` fault may give the error's `code` and `message` (a refusal
+  such as 400 ActiveRequestAlreadyExists for a device busy with an action that has ended since); `rewrite` (a
+  hostile API) processes the request, then sets `field` of the JSON answer (of each item of a list's `value`) to
+  `value`, e.g. an action id of "../../x"; with
   `"alias": true` the emulator then also answers requests for that value as for the real id (a consistent liar);
 - `zeroed` (downloads): the stored bytes were damaged at rest, 64 bytes zeroed in the middle, and the storage's
   Content-MD5 and length are of the damaged bytes, so only a check of the content itself (a zip's CRCs) sees it;
@@ -41,6 +43,8 @@ class Faults:
             "host": spec.get("host", "api"),
             "count": int(spec.get("count", 1 if kind != "mix" else 10 ** 9)),
             "status": int(spec.get("status", 500)),
+            "code": spec.get("code"),           # the error code a status fault answers (by default, by status)
+            "message": spec.get("message"),
             "retry_after": spec.get("retry_after"),
             "delay": float(spec.get("delay", 0)),
             "field": spec.get("field", "id"),

@@ -266,9 +266,9 @@ class Emulator:
         headers = {}
         if fault["status"] == 429:
             headers["Retry-After"] = str(fault["retry_after"] if fault["retry_after"] is not None else 1)
-        code = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}.get(
+        code = fault["code"] or {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}.get(
             fault["status"], "InternalServerError")
-        return error_response(fault["status"], code, "Injected fault", headers), None
+        return error_response(fault["status"], code, fault["message"] or "Injected fault", headers), None
 
     def _dispatch(self, request, path, entry):
         if path.startswith("/_emulator"):

@@ -378,3 +378,24 @@ def test_the_actions_of_a_fleet_come_from_one_list_query_per_20_devices(client, 
     assert result["results"][30]["machine_id"] == machines[5]["id"]     # the name found by one bulk query
     calls = control.api_calls("GET")[before:]
     assert len([c for c in calls if c["path"] == "/api/machineactions"]) == 2   # 30 devices: 2 queries
+
+
+def test_a_refusal_whose_busy_action_has_ended_is_sent_once_more(client, control, fast, tmp_path):
+    # The device was busy when the POST arrived, and that action ended before the look-up ran (a short session, a
+    # slow controller): nothing is running any more, so the refusal is stale and the same POST goes out again.
+    control("POST", "/faults", {"kind": "status", "status": 400, "code": "ActiveRequestAlreadyExists",
+                                "method": "POST", "path": "runliveresponse$", "count": 1})
+    result = lrrun(client, False, tmp_path)
+    assert result["status"] == "Succeeded"
+    assert [c["status"] for c in control.api_calls("POST", "runliveresponse")] == [400, 201]
+
+
+def test_a_refusal_repeated_with_nothing_visible_fails_after_one_resend(client, control, fast, tmp_path):
+    # Refused twice while the API lists nothing running (an action only the portal shows): the task fails, naming
+    # that, after exactly two POSTs; it never loops.
+    control("POST", "/faults", {"kind": "status", "status": 400, "code": "ActiveRequestAlreadyExists",
+                                "method": "POST", "path": "runliveresponse$", "count": 5})
+    with pytest.raises(DefenderActionError) as info:
+        lrrun(client, False, tmp_path, on_active_action="wait")
+    assert "not visible to the API" in str(info.value)
+    assert [c["status"] for c in control.api_calls("POST", "runliveresponse")] == [400, 400]
