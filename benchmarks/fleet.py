@@ -203,9 +203,13 @@ class Bench:
             answers = collections.Counter(" then ".join(
                 "%s%s" % (e["status"], " " + e["error"] if e.get("error") else "") for e in v)
                 for v in repeated.values())
-            print("  devices POSTed to more than once: %d; their POSTs answered:" % len(repeated))
-            for text, count in answers.most_common():
+            print("  devices POSTed to more than once: %d; their POSTs answered (the commonest sequences):"
+                  % len(repeated))
+            for text, count in answers.most_common(6):
                 print("    %4d x %s" % (count, text))
+            if len(answers) > 6:
+                print("    ... and %d devices in %d other sequences"
+                      % (sum(c for dummy, c in answers.most_common()[6:]), len(answers) - 6))
         return {"wall": wall, "bound": bound, "calls": len(api), "throttled": throttled, "duplicates": duplicates}
 
     def action_run(self, scale):
