@@ -195,7 +195,8 @@ def test_without_content_md5_nothing_is_md5_hashed(tmp_path, tmp_path_factory, m
 
 def test_with_content_md5_a_body_that_does_not_match_is_corrupt(tmp_path):
     body = os.urandom(DOWNLOAD_CHUNK + 7)
-    wrong = base64.b64encode(hashlib.md5(body[:-1] + b"x").digest()).decode("ascii")
+    # The MD5 of the body with its last byte changed (a fixed b"x" would be the body itself once in 256 runs).
+    wrong = base64.b64encode(hashlib.md5(body[:-1] + bytes([body[-1] ^ 0xFF])).digest()).decode("ascii")
     storage = _Storage(body, {"Content-Type": "application/octet-stream", "Content-MD5": wrong}, tmp_path)
     try:
         client = DefenderClient("https://127.0.0.1:1", token_provider=None, verify=storage.ca_path,
