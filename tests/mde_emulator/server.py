@@ -266,9 +266,10 @@ class Emulator:
         headers = {}
         if fault["status"] == 429:
             headers["Retry-After"] = str(fault["retry_after"] if fault["retry_after"] is not None else 1)
-        code = fault["code"] or {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}.get(
-            fault["status"], "InternalServerError")
-        return error_response(fault["status"], code, fault["message"] or "Injected fault", headers), None
+        # A rule may name its error; a mix's drawn faults (and rules of older callers) leave the code to the status.
+        code = fault.get("code") or {429: "TooManyRequests", 500: "InternalServerError",
+                                     503: "ServiceUnavailable"}.get(fault["status"], "InternalServerError")
+        return error_response(fault["status"], code, fault.get("message") or "Injected fault", headers), None
 
     def _dispatch(self, request, path, entry):
         if path.startswith("/_emulator"):

@@ -69,6 +69,25 @@ def test_status_faults_hit_the_next_n_matching_requests(client, status):
     assert client.get("/api/machineactions").status_code == 200
 
 
+@pytest.mark.parametrize("name, status, code", [("429", 429, "TooManyRequests"), ("500", 500, "InternalServerError"),
+                                                ("503", 503, "ServiceUnavailable")])
+def test_a_mix_answers_its_status_faults_as_the_api_would(client, name, status, code):
+    # The API's own error body, never the server's crash page: a soak counts on telling the fault from a bug.
+    client.control("POST", "/faults", {"kind": "mix", "rate": 1.0, "faults": {name: 1}, "count": 1,
+                                       "path": "/api/machines$"})
+    answer = client.get("/api/machines")
+    assert answer.status_code == status and answer.json()["error"]["code"] == code
+    assert client.get("/api/machines").status_code == 200
+
+
+def test_a_status_fault_may_name_its_error(client):
+    client.control("POST", "/faults", {"kind": "status", "status": 400, "code": "ActiveRequestAlreadyExists",
+                                       "message": "busy", "path": "/api/machines$"})
+    answer = client.get("/api/machines")
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "ActiveRequestAlreadyExists"
+    assert answer.json()["error"]["message"] == "busy"
+
+
 def test_hang_fault_delays_the_answer(client):
     client.headers()
     client.control("POST", "/faults", {"kind": "hang", "delay": 1.5, "path": "/api/machines$"})
