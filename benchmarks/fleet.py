@@ -192,6 +192,10 @@ class Bench:
         print("  by endpoint:")
         for name, count in by_endpoint.most_common():
             print("    %-48s %6d  (%.3f per device)" % (name, count, count / float(devices_measured)))
+            if name == "GET /api/machineactions":
+                kinds = collections.Counter(list_kind(e) for e in api if endpoint(e) == name)
+                print("      %s" % ", ".join("%s %d (%.3f)" % (k, c, c / float(devices_measured))
+                                             for k, c in kinds.most_common()))
         # A device POSTed to more than once: how each of its POSTs was answered (a refusal of a repeat, a 5xx, an
         # answer that came too late), so that no extra call goes unexplained.
         posts_by_device = collections.defaultdict(list)
@@ -251,6 +255,15 @@ def endpoint(entry):
     path = re.sub(r"/[0-9a-f-]{36}", "/{id}", path)
     path = re.sub(r"\(index=\d+\)", "(index=N)", path)
     return "%s %s" % (entry["method"], path)
+
+
+def list_kind(entry):
+    """What a machineactions list query was for, told by its filter: a look-up for equal actions (a status that
+    counts, created in the look-back) or a poll (the waited actions' types and devices, created since the oldest)."""
+    text = (entry.get("query") or {}).get("$filter") or ""
+    if "status eq" in text:
+        return "look-ups"
+    return "polls"
 
 
 def save_results(var, path):

@@ -26,11 +26,6 @@ from ansible_collections.secops.defender.plugins.module_utils._waiter import Wai
 ACTIVE = ("Pending", "InProgress")
 
 
-def last_update(action):
-    """The list examples spell it lastUpdateTimeUtc, the entity docs lastUpdateDateTimeUtc."""
-    return action.get("lastUpdateDateTimeUtc") or action.get("lastUpdateTimeUtc")
-
-
 def check_guid(value, name="action_id"):
     checked = shaped(GUID, value)
     if checked is None:

@@ -66,7 +66,7 @@ from ansible_collections.secops.defender.plugins.module_utils._specs import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._times import instant
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action, api_machine_id
-from ansible_collections.secops.defender.plugins.module_utils._waiter import MACHINE_FILTER_MAX, Waiter
+from ansible_collections.secops.defender.plugins.module_utils._waiter import EndForecast, MACHINE_FILTER_MAX, Waiter
 
 # The API's answers for a device whose platform or sensor version does not support the action.
 PLATFORM_CODES = ("OsPlatformNotSupported", "ClientVersionNotSupported")
@@ -198,6 +198,7 @@ class FleetEngine:
         self.clock = getattr(client, "clock", None) or SYSTEM
         self.actions = ActionService(client)
         self.waiter = Waiter(client)
+        self.forecast = EndForecast()
         self._slots = threading.BoundedSemaphore(self.request.max_active) if self.request.max_active else None
         self.warnings = []
         self.query_started = time.time()
@@ -449,6 +450,7 @@ class FleetEngine:
         row.action, row.changed = action, True
         row.machine_name = row.machine_name or action.get("computerDnsName")
         row.deadline = self.clock.monotonic() + self.request.wait_timeout
+        self.forecast.note_created(action, self.clock.monotonic())
 
     def _post_when_free(self, row, deadline):
         """POST; when the device is busy with an action of this kind, fail naming it, or wait for it. When the
@@ -571,7 +573,7 @@ class FleetEngine:
             if not submitted_all and not poll_early:
                 self.clock.sleep(0.2)
                 continue
-            self.clock.sleep(min(step, self.request.poll_interval))
+            self.clock.sleep(self._next_poll_in(rows, step))
             step = min(step * 2, self.request.poll_interval)
             waiting = [r for r in rows if r.action is not None and not r.finished]
             if waiting:
@@ -590,9 +592,20 @@ class FleetEngine:
                         hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info,"
                              " or cancel it with secops.defender.defender_cancel_action."))
 
+    def _next_poll_in(self, rows, step):
+        """The back-off's step, or less when the open actions should end sooner (EndForecast)."""
+        wait = min(step, self.request.poll_interval)
+        open_actions = [r.action for r in rows if r.action is not None and not r.finished and not r.adopted]
+        end = self.forecast.expected_end(open_actions) if open_actions else None
+        if end is not None and 0 < end - self.clock.monotonic() < wait:
+            wait = end - self.clock.monotonic()
+        return wait
+
     def _hand_on_final(self, rows, finishing, finishers):
         for row in rows:
             if row.action is not None and not row.finished and is_final(row.action):
+                if not row.adopted:
+                    self.forecast.note_ended(row.action)
                 row.finished = True
                 finishing.append(finishers.submit(self._finish, row))
 

@@ -21,9 +21,9 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
     check_guid,
     describe_failure,
     is_final,
-    last_update,
 )
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
+from ansible_collections.secops.defender.plugins.module_utils._waiter import last_update
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderActionError,
     DefenderError,

@@ -21,7 +21,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
     DefenderNotFoundError,
 )
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of
-from ansible_collections.secops.defender.plugins.module_utils._times import instant
+from ansible_collections.secops.defender.plugins.module_utils._times import EARLIEST, instant
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 
@@ -34,8 +34,57 @@ PROGRESS_EVERY = 60
 PROGRESS_SLOWEST = 3
 
 
+# A poll timed by EndForecast comes this long after the forecast end (the API commits an action's end a moment
+# after its lastUpdateDateTimeUtc).
+FORECAST_MARGIN = 0.25
+
+
 def is_final(action):
     return (action or {}).get("status") in FINAL
+
+
+def last_update(action):
+    """The list examples spell it lastUpdateTimeUtc, the entity docs lastUpdateDateTimeUtc."""
+    return action.get("lastUpdateDateTimeUtc") or action.get("lastUpdateTimeUtc")
+
+
+def _api_seconds(text):
+    ticks = instant(text)
+    return None if ticks == EARLIEST else ticks / 1e7
+
+
+class EndForecast:
+    """When the actions still open should end, on the client's clock: each one's creationDateTimeUtc plus how long
+    the ended ones of the same wait took (their last update less their creation, both on the API's own clock).
+
+    A fleet's last actions are submitted last, long after the first ones ended (the next rate window), and a
+    back-off of polls begun when the submissions ended (0.5, 1, 2, 4 s...) would look seconds after they end; a
+    poll timed by this looks just after. It only ever brings a poll forward: without ended actions to learn from,
+    or once the forecast end has passed, the back-off decides alone."""
+
+    def __init__(self):
+        self._offset = None     # the client's clock less the API's, at its smallest (a POST's answer, read at once)
+        self._durations = []
+
+    def note_created(self, action, now):
+        created = _api_seconds((action or {}).get("creationDateTimeUtc"))
+        if created is not None and (self._offset is None or now - created < self._offset):
+            self._offset = now - created
+
+    def note_ended(self, action):
+        created = _api_seconds((action or {}).get("creationDateTimeUtc"))
+        ended = _api_seconds(last_update(action or {}))
+        if is_final(action) and created is not None and ended is not None and ended >= created:
+            self._durations.append(ended - created)
+
+    def expected_end(self, actions):
+        """The client-clock time by which all of `actions` should have ended, or None without a basis."""
+        if self._offset is None or not self._durations:
+            return None
+        typical = sorted(self._durations)[len(self._durations) // 2]
+        ends = [c + typical + self._offset for c in (_api_seconds(a.get("creationDateTimeUtc")) for a in actions)
+                if c is not None]
+        return max(ends) + FORECAST_MARGIN if ends else None
 
 
 class Waiter:
