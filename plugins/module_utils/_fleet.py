@@ -28,9 +28,9 @@ from ansible_collections.secops.defender.plugins.module_utils._actions import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._clock import SYSTEM
+from ansible_collections.secops.defender.plugins.module_utils import _action_lists as action_lists
 from ansible_collections.secops.defender.plugins.module_utils._coalesce import (
-    LOOKUP_WINDOW,
-    POLL_WINDOW,
+    LIST_WINDOW,
     Gathering,
     NotShared,
     folder_of,
@@ -52,7 +52,7 @@ from ansible_collections.secops.defender.plugins.module_utils._machines import (
     not_found_message,
     resolve_names,
 )
-from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, eq
+from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of
 from ansible_collections.secops.defender.plugins.module_utils._prediction import (
     missing_permission,
     offline_warning,
@@ -64,8 +64,8 @@ from ansible_collections.secops.defender.plugins.module_utils._specs import (
     _external_id,
     external_id,
 )
-from ansible_collections.secops.defender.plugins.module_utils._times import instant
-from ansible_collections.secops.defender.plugins.module_utils._validate import api_action, api_machine_id
+from ansible_collections.secops.defender.plugins.module_utils._times import EARLIEST, instant
+from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 from ansible_collections.secops.defender.plugins.module_utils._waiter import EndForecast, MACHINE_FILTER_MAX, Waiter
 
 # The API's answers for a device whose platform or sensor version does not support the action.
@@ -307,64 +307,45 @@ class FleetEngine:
             return {}
         ids = set(r.machine_id.lower() for r in rows)
         if self.spec.state_types:
-            actions = self._equal_actions(ids, lambda machines: all_of(
-                any_of("type", self.spec.state_types), machines, any_of("status", COUNTS_AS_DONE)))
+            actions = self._equal_actions(ids, self.spec.state_types, COUNTS_AS_DONE, None)
             self.states = newest_state(actions, ids, self.spec.state_types)
             best = current_state(actions, ids, self.spec, self.options)
             if self.spec.settled_without_history:
                 seen = set((a.get("machineId") or "").lower() for a in actions)
                 self.settled = ids - seen
         else:
-            actions = self._full(self._equal_actions(ids, self._since_query), ids)
+            since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
+            actions = self._full(self._equal_actions(ids, [self.spec.action_type], self.spec.counts, since), ids)
             best = newest_equal(actions, ids, self.spec, self.options)
         for action in best.values():  # an id that will be used in paths and URLs: checked by shape first
             api_action(action, "listed machine action")
         self.before = set(a["id"] for a in best.values())
         return best
 
-    def _since_query(self, machines):
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - self.request.lookback_seconds))
-        return all_of(eq("type", self.spec.action_type), machines, any_of("status", self.spec.counts),
-                      "creationDateTimeUtc ge %s" % since)
-
     # --- shared with the concurrent one-device tasks of this controller (_coalesce.py) -----------------
-    def _gathering(self, window, *parts):
-        """A Gathering in the folder beside local submit locks, or None (other locks, or none)."""
+    def _shared_lists(self):
+        """The Gathering of the one-device tasks of this controller that list actions of this spec's types (their
+        look-ups and their polls alike: _action_lists.py), or None (other locks, or none)."""
         folder = folder_of(self.request.locks)
         if folder is None or not self.spec.dedupe:
             return None
-        return Gathering(folder, window, self.request.locks.scope_key, *parts)
+        family = ",".join(sorted(self.spec.state_types or (self.spec.action_type,)))
+        return Gathering(folder, LIST_WINDOW, self.request.locks.scope_key, "list", family)
 
-    def _equal_actions(self, ids, query_for):
+    def _equal_actions(self, ids, types, statuses, since):
         """The listed actions that may be equal, setting query_started: the moment their query was sent. A
-        one-device task shares the query of the tasks of this controller that ask for the same one at the same
-        moment, and only one sent after it asked (_coalesce.py): never an answer older than its own would be."""
-
-        def listing(devices):
-            machines = any_of("machineId", sorted(devices)) if len(devices) <= MACHINE_FILTER_MAX else None
-            return list(self.client.paged("/api/machineactions", {"$filter": query_for(machines)}))
-
-        def send(payloads):
-            devices = set(ids)
-            for payload in payloads:
-                given = payload.get("ids") if isinstance(payload, dict) else None
-                for machine_id in given if isinstance(given, list) else []:
-                    try:
-                        devices.add(api_machine_id(machine_id, "shared device id").lower())
-                    except DefenderError:
-                        continue  # not written by this engine (each task gives its own checked id): ignored
-            return listing(devices)
-
-        gathering = self._gathering(LOOKUP_WINDOW, "lookup", self.spec.action_type,
-                                    ",".join(self.spec.state_types or ()), ",".join(self.spec.counts),
-                                    self.request.lookback_seconds) if len(ids) == 1 else None
+        one-device task shares the query of the tasks of this controller that ask at the same moment, and only one
+        sent after it asked (_coalesce.py): never an answer older than its own would be."""
+        gathering = self._shared_lists() if len(ids) == 1 else None
         if gathering is not None:
+            wanted = action_lists.need(ids, types, since, statuses)
             # Only NotShared (or an answer out of shape) means a look-up of its own; the query this task sent for
             # the others fails it as its own would.
             try:
-                actions, sent = gathering.share({"ids": sorted(ids)}, send)
-                if gathering.role == "member":  # another task's answer, read from a file: checked by shape
-                    actions = [api_action(a, "shared machine action") for a in actions]
+                answer, sent = gathering.share(wanted, lambda needs: action_lists.send(self.client, needs))
+                if not action_lists.covers(answer, wanted):
+                    raise NotShared()
+                actions = action_lists.picked(answer, wanted)
                 self.coalesced["lookup"], self.query_started = gathering.role, sent
                 return actions
             except NotShared:
@@ -373,7 +354,10 @@ class FleetEngine:
                 if gathering.role != "member":
                     raise
         self.query_started = time.time()
-        return listing(ids)
+        machines = any_of("machineId", sorted(ids)) if len(ids) <= MACHINE_FILTER_MAX else None
+        query = all_of(any_of("type", list(types)), machines, any_of("status", list(statuses)),
+                       "creationDateTimeUtc ge %s" % since if since else None)
+        return list(self.client.paged("/api/machineactions", {"$filter": query}))
 
     def _full(self, actions, ids):
         """For a spec that compares commands: read in full the candidates the list left them out of and that carry
@@ -639,33 +623,26 @@ class FleetEngine:
             row.action = action
 
     def _poll_actions(self, actions):
-        """{action id: action}. One action shares the poll of the tasks of this controller that poll at the same
-        moment, sent after this one asked (_coalesce.py); several are one list query of their own anyway."""
-        gathering = self._gathering(POLL_WINDOW, "poll") if len(actions) == 1 else None
-        if gathering is None:
-            return self.waiter.poll(actions)
+        """{action id: action}. One action shares the list query of the tasks of this controller that list this
+        spec's actions at the same moment (their polls and their look-ups), sent after this one asked
+        (_coalesce.py); several are one list query of their own anyway."""
+        gathering = self._shared_lists() if len(actions) == 1 else None
         mine = actions[0]
-
-        def send(payloads):
-            wanted = {}
-            for payload in payloads:
-                try:
-                    wanted.setdefault(api_action(payload, "shared machine action")["id"], payload)
-                except DefenderError:
-                    continue  # out of shape: its task polls for itself
-            return self.waiter.read(list(wanted.values()) or [mine])
-
+        created = mine.get("creationDateTimeUtc") or ""
+        if gathering is None or instant(created) == EARLIEST or not mine.get("machineId"):
+            return self.waiter.poll(actions)
+        wanted = action_lists.need([mine["machineId"]], [mine.get("type") or self.spec.action_type],
+                                   created[:19] + "Z")
         try:
-            fresh, dummy = gathering.share(dict((k, mine.get(k)) for k in (
-                "id", "type", "machineId", "creationDateTimeUtc")), send)
+            answer, dummy = gathering.share(wanted, lambda needs: action_lists.send(self.client, needs))
             self.coalesced["poll"] = gathering.role
-            found = fresh.get(mine["id"]) if isinstance(fresh, dict) else None
-            if found is None:
+            found = [a for a in action_lists.picked(answer, wanted) if a["id"] == mine["id"]]
+            if not found:
                 raise NotShared()   # gone, or left out: its own poll says which
-            found = api_action(found, "shared machine action")
+            found = found[0]
         except NotShared:
             return self.waiter.poll(actions)
-        except DefenderResponseError:
+        except (DefenderResponseError, TypeError, KeyError):
             if gathering.role != "member":
                 raise   # the poll this task sent for the others: its failure is this task's, as its own poll's
             return self.waiter.poll(actions)
