@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -193,9 +194,16 @@ class Bench:
         for name, count in by_endpoint.most_common():
             print("    %-48s %6d  (%.3f per device)" % (name, count, count / float(devices_measured)))
             if name == "GET /api/machineactions":
-                kinds = collections.Counter(list_kind(e) for e in api if endpoint(e) == name)
+                lists = [e for e in api if endpoint(e) == name]
+                kinds = collections.Counter(list_kind(e) for e in lists)
                 print("      %s" % ", ".join("%s %d (%.3f)" % (k, c, c / float(devices_measured))
                                              for k, c in kinds.most_common()))
+                if len(lists) > 2:
+                    gaps = [b["time"] - a["time"] for a, b in zip(lists, lists[1:])]
+                    named = [((e.get("query") or {}).get("$filter") or "").count("machineId eq") for e in lists]
+                    print("      seconds between two: median %.2f (%.2f..%.2f); devices named in one: median %d, "
+                          "max %d" % (statistics.median(gaps), min(gaps), max(gaps), statistics.median(named),
+                                      max(named)))
         # A device POSTed to more than once: how each of its POSTs was answered (a refusal of a repeat, a 5xx, an
         # answer that came too late), so that no extra call goes unexplained.
         posts_by_device = collections.defaultdict(list)
@@ -258,12 +266,12 @@ def endpoint(entry):
 
 
 def list_kind(entry):
-    """What a machineactions list query was for, told by its filter: a look-up for equal actions (a status that
-    counts, created in the look-back) or a poll (the waited actions' types and devices, created since the oldest)."""
+    """What a machineactions list query was for, told by its filter: a look-up of its own for equal actions (a
+    status that counts), or a poll, or the round that one-device tasks share for both (no status in either)."""
     text = (entry.get("query") or {}).get("$filter") or ""
     if "status eq" in text:
         return "look-ups"
-    return "polls"
+    return "polls or shared rounds"
 
 
 def save_results(var, path):

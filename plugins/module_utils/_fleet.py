@@ -332,6 +332,12 @@ class FleetEngine:
         family = ",".join(sorted(self.spec.state_types or (self.spec.action_type,)))
         return Gathering(folder, LIST_WINDOW, self.request.locks.scope_key, "list", family)
 
+    def _learn_durations(self, answer):
+        """How long the other tasks' actions of this type took, from a shared answer (EndForecast)."""
+        for action in answer["actions"]:
+            if isinstance(action, dict) and action.get("type") == self.spec.action_type:
+                self.forecast.note_ended(action)
+
     def _equal_actions(self, ids, types, statuses, since):
         """The listed actions that may be equal, setting query_started: the moment their query was sent. A
         one-device task shares the query of the tasks of this controller that ask at the same moment, and only one
@@ -347,6 +353,7 @@ class FleetEngine:
                     raise NotShared()
                 actions = action_lists.picked(answer, wanted)
                 self.coalesced["lookup"], self.query_started = gathering.role, sent
+                self._learn_durations(answer)
                 return actions
             except NotShared:
                 pass
@@ -539,7 +546,7 @@ class FleetEngine:
     def _watch(self, rows, submitting, finishing, finishers):
         """Poll until every device's action is final (or its wait ran out), handing each on as it ends."""
         step = 1.0
-        was_submitting = True
+        was_submitting, first_poll = True, False
         # While submitting, a poll takes a rate slot from a POST. It is worth it only when a device's end sets work
         # going (downloads) or frees a session slot that a waiting submission needs.
         poll_early = self.request.on_final is not None or self._slots is not None
@@ -550,6 +557,7 @@ class FleetEngine:
                 # The last actions are fresh: look soon, then back off again. After a long fleet submission most
                 # actions are already final, so the first look comes sooner.
                 was_submitting, step = False, 1.0 if self.one_device else 0.5
+                first_poll = True
             self._hand_on_final(rows, finishing, finishers)
             waiting = [r for r in rows if r.action is not None and not r.finished]
             if not waiting and submitted_all:
@@ -557,8 +565,8 @@ class FleetEngine:
             if not submitted_all and not poll_early:
                 self.clock.sleep(0.2)
                 continue
-            self.clock.sleep(self._next_poll_in(rows, step))
-            step = min(step * 2, self.request.poll_interval)
+            self.clock.sleep(self._next_poll_in(rows, step, first_poll))
+            step, first_poll = min(step * 2, self.request.poll_interval), False
             waiting = [r for r in rows if r.action is not None and not r.finished]
             if waiting:
                 try:
@@ -576,13 +584,19 @@ class FleetEngine:
                         hint="It goes on in Defender. Wait again with secops.defender.defender_machine_action_info,"
                              " or cancel it with secops.defender.defender_cancel_action."))
 
-    def _next_poll_in(self, rows, step):
-        """The back-off's step, or less when the open actions should end sooner (EndForecast)."""
+    def _next_poll_in(self, rows, step, first_poll=False):
+        """The back-off's step, or less when the open actions should end sooner (EndForecast). A one-device task
+        that shares its lists with other tasks learns from their ended actions how long one takes: its first poll
+        after submitting waits for its action's forecast end (within poll_interval) rather than looking at once,
+        which in a per-host play would cost a list round for an action not yet done."""
         wait = min(step, self.request.poll_interval)
         open_actions = [r.action for r in rows if r.action is not None and not r.finished and not r.adopted]
         end = self.forecast.expected_end(open_actions) if open_actions else None
-        if end is not None and 0 < end - self.clock.monotonic() < wait:
-            wait = end - self.clock.monotonic()
+        if end is None:
+            return wait
+        until = end - self.clock.monotonic()
+        if 0 < until < wait or (first_poll and self.one_device and wait < until <= self.request.poll_interval):
+            return until
         return wait
 
     def _hand_on_final(self, rows, finishing, finishers):
@@ -640,6 +654,7 @@ class FleetEngine:
             if not found:
                 raise NotShared()   # gone, or left out: its own poll says which
             found = found[0]
+            self._learn_durations(answer)
         except NotShared:
             return self.waiter.poll(actions)
         except (DefenderResponseError, TypeError, KeyError):

@@ -114,3 +114,20 @@ def test_an_adopted_action_neither_teaches_nor_is_forecast():
     engine = engine_with(61.0)
     engine.forecast.note_created(fresh.action, 60.0)
     assert engine._next_poll_in([old, fresh], 2.0) == 2.0
+
+
+def test_a_one_device_task_that_learnt_from_other_tasks_first_polls_at_its_forecast_end():
+    # A per-host play's task: its shared look-up's answer held other hosts' ended actions (5 s each).
+    row = submitted(7, 100)
+    engine = engine_with(100.0)
+    engine.one_device = True
+    engine.forecast.note_created(row.action, 100.0)
+    engine._learn_durations({"actions": [action(n, 90, "Succeeded", 95.0) for n in (1, 2, 3)]
+                             + [dict(action(4, 0, "Succeeded", 600.0), type="Isolate")]})   # another type: ignored
+    assert abs(engine._next_poll_in([row], 1.0, first_poll=True) - (5.0 + FORECAST_MARGIN)) < 1e-3
+    assert engine._next_poll_in([row], 1.0) == 1.0                      # later polls keep the back-off
+    engine.request.poll_interval = 4
+    assert engine._next_poll_in([row], 1.0, first_poll=True) == 1.0      # never waits past poll_interval
+    fleet = engine_with(100.0)                                          # a task on several devices: looks at once
+    fleet.forecast = engine.forecast
+    assert fleet._next_poll_in([row, submitted(8, 100)], 0.5, first_poll=True) == 0.5
