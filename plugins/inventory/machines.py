@@ -120,8 +120,9 @@ notes:
     O(secops.defender.defender_quarantine_file#module:machines) lists the group's C(defender_id) values, which costs
     about one API call per device, in about the time the rate limits allow. One task per host, with C(machine_id) set to the
     host's C(defender_id), costs about 1.2 calls per device with forks 25 (3 on its own), since the one-device tasks
-    of one controller share their equal-action look-up and their polls through the state folder (only a query sent
-    after a task asked for it, never an older answer); Ansible's own cost of a task per host remains.
+    of one controller share one list query for their equal-action look-ups and their polls through the state folder
+    (only a query sent after a task asked for it, never an older answer). 1000 hosts at the documented limits took
+    1.22 times the bound those limits allow, at 1.19 calls per device; Ansible's own cost of a task per host remains.
   - Everything the API returns is data, never a template. Every host variable (and what O(compose), O(groups) and
     O(keyed_groups) see) is marked unsafe on every supported ansible-core, so a device name or tag holding Jinja is
     shown as written and never run. Group names keep letters, digits and C(_) only.
