@@ -43,10 +43,12 @@ def test_a_fleet_costs_one_look_up_one_post_per_device_and_list_polls(client, co
     posts = [c for c in calls if c["method"] == "POST"]
     assert len(posts) == 30 and len(set(p["path"] for p in posts)) == 30
     gets = [c for c in calls if c["method"] == "GET"]
-    # one names query, one equal-action query, and list polls (never a GET per device or per action)
+    # one names query, one equal-action query, and list polls (never a GET per device or per action). A poll with
+    # one action left open reads that one by id, and which one is left last depends on the machine's speed: so
+    # at most one action is ever read on its own.
     assert len([g for g in gets if g["path"] == "/api/machines"]) == 1
     assert not [g for g in gets if g["path"].startswith("/api/machines/")]
-    assert not [g for g in gets if g["path"].startswith("/api/machineactions/")]
+    assert len(set(g["path"] for g in gets if g["path"].startswith("/api/machineactions/"))) <= 1
     assert len(calls) <= 30 * 1.2
     state = control("GET", "/state")["actions"]
     assert len(state) == 30 and all(a["status"] == "Succeeded" for a in state)
