@@ -26,13 +26,11 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import Def
 from ansible_collections.secops.defender.plugins.module_utils._odata import all_of, any_of, in_chunks
 from ansible_collections.secops.defender.plugins.module_utils._times import EARLIEST, instant
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action, api_machine_id
+from ansible_collections.secops.defender.plugins.module_utils._waiter import MACHINE_FILTER_MAX
 
 # An action type or status as the API names them (StopAndQuarantineFile, InProgress).
 _NAME = re.compile(r"^[A-Za-z]{1,64}$")
 _SINCE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-# Devices named in one query's filter; a union of more is asked in several (never without the device filter: a
-# look-up goes 30 days back, and every action of the type in the tenant would come).
-DEVICES_PER_QUERY = 20
 
 
 def need(devices, types, since=None, statuses=None):
@@ -68,7 +66,9 @@ def send(client, needs):
     bounds = [n["since"] for n in checked]
     since = None if not bounds or None in bounds else min(bounds, key=instant)
     seen, actions = set(), []
-    for chunk in in_chunks(devices, DEVICES_PER_QUERY):
+    # A union of more devices than one filter names is asked in several queries, never in one without the device
+    # filter: a look-up goes 30 days back, and every action of the type in the tenant would come.
+    for chunk in in_chunks(devices, MACHINE_FILTER_MAX):
         text = all_of(any_of("type", types), any_of("machineId", chunk),
                       "creationDateTimeUtc ge %s" % since if since else None)
         for action in client.paged("/api/machineactions", {"$filter": text}):

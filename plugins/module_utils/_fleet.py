@@ -650,6 +650,8 @@ class FleetEngine:
         try:
             answer, dummy = gathering.share(wanted, lambda needs: action_lists.send(self.client, needs))
             self.coalesced["poll"] = gathering.role
+            if not action_lists.covers(answer, wanted):
+                raise NotShared()
             found = [a for a in action_lists.picked(answer, wanted) if a["id"] == mine["id"]]
             if not found:
                 raise NotShared()   # gone, or left out: its own poll says which
@@ -657,7 +659,7 @@ class FleetEngine:
             self._learn_durations(answer)
         except NotShared:
             return self.waiter.poll(actions)
-        except (DefenderResponseError, TypeError, KeyError):
+        except (DefenderResponseError, TypeError):
             if gathering.role != "member":
                 raise   # the poll this task sent for the others: its failure is this task's, as its own poll's
             return self.waiter.poll(actions)

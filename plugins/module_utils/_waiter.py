@@ -59,12 +59,12 @@ class EndForecast:
 
     A fleet's last actions are submitted last, long after the first ones ended (the next rate window), and a
     back-off of polls begun when the submissions ended (0.5, 1, 2, 4 s...) would look seconds after they end; a
-    poll timed by this looks just after. It only ever brings a poll forward: without ended actions to learn from,
-    or once the forecast end has passed, the back-off decides alone."""
+    poll timed by this looks just after (the engine decides when to use it: FleetEngine._next_poll_in). Without
+    ended actions to learn from there is no forecast. Each ended action counts once, however often it is seen."""
 
     def __init__(self):
         self._offset = None     # the client's clock less the API's, at its smallest (a POST's answer, read at once)
-        self._durations = []
+        self._durations = {}    # {action id: seconds from creation to end}
 
     def note_created(self, action, now):
         created = _api_seconds((action or {}).get("creationDateTimeUtc"))
@@ -75,13 +75,13 @@ class EndForecast:
         created = _api_seconds((action or {}).get("creationDateTimeUtc"))
         ended = _api_seconds(last_update(action or {}))
         if is_final(action) and created is not None and ended is not None and ended >= created:
-            self._durations.append(ended - created)
+            self._durations[action.get("id") or len(self._durations)] = ended - created
 
     def expected_end(self, actions):
         """The client-clock time by which all of `actions` should have ended, or None without a basis."""
         if self._offset is None or not self._durations:
             return None
-        typical = sorted(self._durations)[len(self._durations) // 2]
+        typical = sorted(self._durations.values())[len(self._durations) // 2]
         ends = [c + typical + self._offset for c in (_api_seconds(a.get("creationDateTimeUtc")) for a in actions)
                 if c is not None]
         return max(ends) + FORECAST_MARGIN if ends else None
