@@ -69,7 +69,16 @@ floor_requirements() {
   printf '%s\n' "$floors"
 }
 
+# Two lanes of run_all.sh may want the same venv at once: the second waits for the first, then finds it built.
 make_venv() {
+  mkdir -p "$root/.venvs"
+  (
+    flock 9
+    build_venv "$1"
+  ) 9>"$root/.venvs/.lock-$1"
+}
+
+build_venv() {
   local version=$1 venv reqs stamp
   venv=$(venv_of "$version")
   stamp="$venv/.installed"
