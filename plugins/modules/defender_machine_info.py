@@ -73,10 +73,10 @@ EXAMPLES = r"""
     tag: finance
   register: finance
 
-- name: Which device had this IP at the time of the alert
+- name: Which device had this IP at the time of the alert (like 2026-11-22T09:41:00Z, within the last 30 days)
   secops.defender.defender_machine_info:
     ip: 10.10.1.21
-    timestamp: "2026-11-22T09:41:00Z"
+    timestamp: "{{ alert_time }}"
 
 - name: Active Windows 11 devices with a high risk score
   secops.defender.defender_machine_info:

@@ -3,7 +3,9 @@
 The emulator comes from the installed mde_emulator package: its pytest plugin (loaded by its pytest11 entry point)
 provides the mde_emulator fixture, seeded here through mde_emulator_seed."""
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -104,6 +106,16 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def _stop_with_the_test():
+    """In the redis-server child, before it runs: have the kernel stop it when the process that started it ends.
+    ansible-test runs each unit test in a forked process that leaves with os._exit, so the fixture's teardown never
+    runs there, and every test using the fixture left a server running after the suite."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass  # elsewhere the teardown below is all there is
+
+
 @pytest.fixture(scope="module")
 def redis_url():
     """A real redis-server on 127.0.0.1, with a password, started for the test module (never a fake)."""
@@ -113,7 +125,8 @@ def redis_url():
     port = free_port()
     process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--requirepass", REDIS_PASSWORD,
                                 "--save", "", "--appendonly", "no", "--dir", folder],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               preexec_fn=_stop_with_the_test)
     url = "redis://:%s@127.0.0.1:%d/0" % (REDIS_PASSWORD, port)
     for _attempt in range(200):
         try:
