@@ -11,11 +11,12 @@
 #   ecosystem  galaxy-importer, ansible-builder and an ansible-runner job, on the built collection
 #   docs       the docs site with antsibull-docs
 #   drift      today's documented API variant; soak: a short fault soak
-# With no step named, the steps run in two lanes at once (SECOPS_TEST_LANES=1 runs them one after another): the
-# integration on 2.16 and 2.21 in one, every other step in the other. One after another they took 88 minutes on a
-# fresh two-core machine with the cores about half busy (one pytest process, a play's tasks, the emulator's clock).
-# Each lane has its own TMPDIR, so its layouts, builds and emulators are its own; the venvs both use are built once,
-# under a lock (matrix.sh). Every line is prefixed with its lane.
+# With no step named, the steps run in three lanes at once (SECOPS_TEST_LANES=1 runs them one after another): the
+# integration on 2.16, the integration on 2.21, and every other step. One after another they took 88 minutes on a
+# fresh two-core machine with the cores about half busy (one pytest process, a play's tasks, the emulator's clock),
+# the integration being the longest part. Each lane has its own TMPDIR, so its layouts, builds and emulators are its
+# own; the venvs two lanes use are built once, under a lock (matrix.sh). Every line is prefixed with its lane.
+#   integration:V  the integration on ansible-core V alone
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -60,6 +61,10 @@ run_step() {
       bash "$root/tests/utils/matrix.sh" run "$version" integration
     done
     ;;
+  integration:*)
+    step "ansible-test integration against the emulator on ansible-core ${1#integration:}"
+    bash "$root/tests/utils/matrix.sh" run "${1#integration:}" integration
+    ;;
   examples)
     step "examples: every EXAMPLES block and README/guide snippet against the emulator (ansible-core 2.19)"
     python "$root/tests/examples/run_examples.py" --collection "$coll"
@@ -96,14 +101,17 @@ lane() {
 
 if [ $# -eq 0 ] && [ "${SECOPS_TEST_LANES:-2}" != 1 ]; then
   lanes=$(mktemp -d "${TMPDIR:-/tmp}/secops-defender-lanes.XXXXXX")
-  step "two lanes: integration (2.16, 2.21), and checks (every other step)"
+  step "three lanes: the integration on 2.16, on 2.21, and every other step"
   lane checks emulator lint sanity units matrix examples ecosystem docs drift soak &
   checks=$!
-  lane integration integration &
-  integration=$!
+  lane int-2.16 integration:2.16 &
+  oldest=$!
+  lane int-2.21 integration:2.21 &
+  newest=$!
   failed=""
   wait "$checks" || failed="$failed checks"
-  wait "$integration" || failed="$failed integration"
+  wait "$oldest" || failed="$failed int-2.16"
+  wait "$newest" || failed="$failed int-2.21"
   if [ -n "$failed" ]; then
     echo "failed lane(s):$failed (search the output for 'FAILED: step')"
     exit 1
