@@ -56,10 +56,8 @@ run_step() {
     bash "$root/tests/utils/matrix.sh" run floor units integration:auth_certificate
     ;;
   integration)
-    for version in 2.16 2.21; do
-      step "ansible-test integration against the emulator on ansible-core $version"
-      bash "$root/tests/utils/matrix.sh" run "$version" integration
-    done
+    run_step integration:2.16
+    run_step integration:2.21
     ;;
   integration:*)
     step "ansible-test integration against the emulator on ansible-core ${1#integration:}"
@@ -119,7 +117,7 @@ if [ $# -eq 0 ] && [ "${SECOPS_TEST_LANES:-2}" != 1 ]; then
   rm -rf "$lanes"
 else
   current=""
-  # Says which step failed: in two lanes, the other lane's lines come between the error and the end.
+  # Says which step failed: in lanes, the other lanes' lines come between the error and the end.
   said_failed() {
     local status=$?
     if [ "$status" != 0 ] && [ -n "$current" ]; then
