@@ -94,7 +94,19 @@ lane() {
   local name=$1
   shift
   mkdir -p "$lanes/$name"
-  TMPDIR="$lanes/$name" bash "$root/tests/utils/run_all.sh" "$@" 2>&1 | sed -u "s/^/[$name] /"
+  TMPDIR="$lanes/$name" bash "$root/tests/utils/run_all.sh" "$@" 2>&1 | sed -u "s/^/[$name] /" | tee "$lanes/$name.log"
+}
+
+# What a failed lane said, printed last: CI shows only the end of the output, where the other lanes' lines would
+# otherwise stand. The step, the target that was running, and the lines that say what failed (each cut to 600
+# characters, at most 12).
+digest() {
+  local log="$lanes/$1.log"
+  echo "--- lane $1: what failed ---"
+  grep -a "FAILED: step" "$log" | tail -1 || true
+  grep -a "\] Running .* integration test role\|\] === " "$log" | tail -1 || true
+  grep -a "fatal: \|FAILED! =>\|^\[$1\] ERROR: \|Error: \|Traceback\|AssertionError\|^\[$1\] E  " "$log" \
+    | cut -c1-600 | tail -12 || true
 }
 
 if [ $# -eq 0 ] && [ "${SECOPS_TEST_LANES:-2}" != 1 ]; then
@@ -111,7 +123,8 @@ if [ $# -eq 0 ] && [ "${SECOPS_TEST_LANES:-2}" != 1 ]; then
   wait "$oldest" || failed="$failed int-2.16"
   wait "$newest" || failed="$failed int-2.21"
   if [ -n "$failed" ]; then
-    echo "failed lane(s):$failed (search the output for 'FAILED: step')"
+    for name in $failed; do digest "$name"; done
+    echo "failed lane(s):$failed (search the output for 'FAILED: step'; each lane's whole log is in $lanes)"
     exit 1
   fi
   rm -rf "$lanes"
