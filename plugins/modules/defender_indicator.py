@@ -64,7 +64,7 @@ options:
     choices: [Informational, Low, Medium, High]
   expiration:
     description:
-      - When the indicator expires, an ISO 8601 time in UTC such as V(2026-12-31T00:00:00Z).
+      - When the indicator expires, an ISO 8601 time in UTC such as V(2027-12-31T00:00:00Z).
     type: str
   generate_alert:
     description:
@@ -215,13 +215,13 @@ EXAMPLES = r"""
     severity: High
     generate_alert: true
 
-- name: Block a domain until the end of the year
+- name: Block a domain until the end of 2027
   secops.defender.defender_indicator:
     value: evil.example.com
     action: Block
     title: "INC-4711: C2 domain"
     description: Command and control
-    expiration: "2026-12-31T00:00:00Z"
+    expiration: "2027-12-31T00:00:00Z"
 
 - name: Lift the block
   secops.defender.defender_indicator:
