@@ -98,17 +98,20 @@ lane() {
 }
 
 # What a failed lane said, printed last: CI shows only the end of the output, where the other lanes' lines would
-# otherwise stand. The step, the target that was running, and the lines that say what failed (each cut to 600
-# characters, at most 12).
+# otherwise stand. The failed step, the integration targets that failed, and the lines that say what failed (each
+# cut to 600 characters, at most 12).
 digest() {
   local log="$lanes/$1.log"
   echo "--- lane $1: what failed ---"
   grep -a "FAILED: step" "$log" | tail -1 || true
-  grep -a "\] Running .* integration test role\|\] === " "$log" | tail -1 || true
-  # A failure the play expected (followed by "...ignoring") is left out.
+  grep -a "\] === " "$log" | tail -1 || true
+  # ansible-test names the failed targets on the lines after its summary (--continue-on-error ran the rest).
+  sed -n '/integration test(s) listed below/,/FAILED: step/p' "$log" | grep -av "FAILED: step" | head -20 || true
+  # The failed tasks; a failure the play expected (followed by "...ignoring") is left out.
   awk -v lane="[$1] " '
     /\.\.\.ignoring/ { held = ""; next }
     { if (held != "") print held; held = "" }
+    index($0, "listed below") { next }
     index($0, "fatal: ") || index($0, "FAILED! =>") || index($0, lane "ERROR: ") || index($0, "Traceback") ||
       index($0, "AssertionError") || index($0, lane "E  ") { held = $0 }
     END { if (held != "") print held }' "$log" | cut -c1-600 | tail -12
