@@ -24,6 +24,7 @@ export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_FORCE_COLOR=0
 steps=${*:-"emulator lint sanity units matrix integration examples ecosystem docs drift soak"}
 bash tests/utils/seed_get_pip.sh
+bash tests/utils/seed_ssh_key.sh
 bash tests/utils/ensure_redis.sh
 
 step() { printf '\n=== %s (%s) ===\n' "$1" "$(date +%T)"; }
