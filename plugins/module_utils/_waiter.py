@@ -26,6 +26,9 @@ from ansible_collections.secops.defender.plugins.module_utils._transport import 
 from ansible_collections.secops.defender.plugins.module_utils._validate import api_action
 
 FINAL = ("Succeeded", "Failed", "TimeOut", "Cancelled")
+# The final statuses of an action the device ran: how long one took says how long the next should. A TimeOut ends
+# when the API gives up on a device that never took it (a day or more), a Cancelled one when someone cancels it.
+RAN = ("Succeeded", "Failed")
 # Up to this many devices, list queries also name the devices; beyond, they filter by type and time only.
 MACHINE_FILTER_MAX = 20
 # A wait says how it goes once a minute (client.progress, returned as wait_progress and shown at -v), naming the
@@ -59,8 +62,8 @@ class EndForecast:
 
     A fleet's last actions are submitted last, long after the first ones ended (the next rate window), and a
     back-off of polls begun when the submissions ended (0.5, 1, 2, 4 s...) would look seconds after they end; a
-    poll timed by this looks just after (the engine decides when to use it: FleetEngine._next_poll_in). Without
-    ended actions to learn from there is no forecast. Each ended action counts once, however often it is seen."""
+    poll timed by this looks just after (the engine decides when to use it: FleetEngine._next_poll_in). It learns
+    only from actions that ran (RAN), and without one there is no forecast. Each counts once, however often seen."""
 
     def __init__(self):
         self._offset = None     # the client's clock less the API's, at its smallest (a POST's answer, read at once)
@@ -74,7 +77,7 @@ class EndForecast:
     def note_ended(self, action):
         created = _api_seconds((action or {}).get("creationDateTimeUtc"))
         ended = _api_seconds(last_update(action or {}))
-        if is_final(action) and created is not None and ended is not None and ended >= created:
+        if (action or {}).get("status") in RAN and created is not None and ended is not None and ended >= created:
             self._durations[action.get("id") or len(self._durations)] = ended - created
 
     def expected_end(self, actions):

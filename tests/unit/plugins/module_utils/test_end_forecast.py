@@ -131,3 +131,27 @@ def test_a_one_device_task_that_learnt_from_other_tasks_first_polls_at_its_forec
     fleet = engine_with(100.0)                                          # a task on several devices: looks at once
     fleet.forecast = engine.forecast
     assert fleet._next_poll_in([row, submitted(8, 100)], 0.5, first_poll=True) == 0.5
+
+
+def test_actions_that_never_ran_teach_nothing_about_how_long_one_takes():
+    """A TimeOut ends when the API gives up on an offline device (days later), a Cancelled one when someone cancels
+    it: neither is a run time. A look-up shares 30 days of a device's actions, so a one-device task that learnt from
+    those would wait its whole poll_interval before its first poll."""
+    forecast = EndForecast()
+    forecast.note_created(action(1, 0), 0.0)
+    forecast.note_ended(action(1, 0, "Succeeded", 6.0))
+    forecast.note_ended(action(2, -3 * 86400, "TimeOut", -86400))       # gave up on an offline device
+    forecast.note_ended(action(3, -7200, "TimeOut", -7200 + 86400 - 1))
+    forecast.note_ended(action(4, -600, "Cancelled", -300))               # cancelled by an analyst
+    end = forecast.expected_end([action(10, 20)])
+    assert abs(end - (20 + 6.0 + FORECAST_MARGIN)) < 1e-3
+    forecast.note_ended(action(5, 30, "Failed", 38.0))                   # a device that ran it and failed: it ran
+    assert abs(forecast.expected_end([action(10, 20)]) - (20 + 8.0 + FORECAST_MARGIN)) < 1e-3
+
+
+def test_only_never_ran_actions_leave_no_forecast():
+    forecast = EndForecast()
+    forecast.note_created(action(1, 0), 0.0)
+    forecast.note_ended(action(2, -86400, "TimeOut", 0))
+    forecast.note_ended(action(3, -60, "Cancelled", 0))
+    assert forecast.expected_end([action(10, 20)]) is None
