@@ -5,6 +5,7 @@ did not cover is never served from it, and a per-host play's look-up and another
 import time
 
 from ansible_collections.secops.defender.plugins.module_utils import _action_lists as action_lists
+from ansible_collections.secops.defender.plugins.module_utils import _coalesce
 from ansible_collections.secops.defender.plugins.module_utils import _quarantine
 from ansible_collections.secops.defender.plugins.module_utils._fleet import FleetEngine, FleetRequest
 from ansible_collections.secops.defender.plugins.module_utils._locks import SubmitLocks
@@ -81,7 +82,11 @@ def test_a_need_out_of_shape_is_not_served_and_changes_no_query(client, control)
         "creationDateTimeUtc ge %s" % (ids[0], answer["since"])
 
 
-def test_a_look_up_and_another_hosts_poll_share_one_query(client, control, tmp_path):
+def test_a_look_up_and_another_hosts_poll_share_one_query(client, control, tmp_path, monkeypatch):
+    # Two tasks gather only when another asked lately (ARRIVAL_SECONDS): here the other is the waiting task's own
+    # look-up, a few HTTP calls before the two ask. On a machine slow enough to take 5 s over those calls, the two
+    # would each send a query; what this test is about is that they share one when they do gather.
+    monkeypatch.setattr(_coalesce, "ARRIVAL_SECONDS", 3600.0)
     locks = SubmitLocks(str(tmp_path / "state"), "scope")
     first, second = machines(control, 2)
     options = _quarantine.options(SHA1, "per host")
