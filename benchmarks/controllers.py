@@ -132,7 +132,8 @@ def main():
                 wall = controllers(bench, name, auth, args.controllers, bench.ids, sha1)
                 label = ("e) %d controllers, no coordination store" % args.controllers if name == "e" else
                          "f) %d controllers, one Redis (coordination_url)" % args.controllers)
-                bench.figures(label, args.devices, wall, bound, None, bench.devices_without(sha1), windows=windows)
+                bench.figures(label, args.devices, wall, bound, None, bench.devices_without(sha1), windows=windows,
+                              sha1=sha1)
                 span, duplicates = this_scenario(bench, sha1)
                 print("  this scenario's SHA-1: duplicate actions %d; first to last API call %.1f s = %.2f x the bound "
                       "(the wall above adds %d ansible-playbook start-ups)"

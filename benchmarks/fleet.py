@@ -143,10 +143,11 @@ class Bench:
         return wall
 
     def figures(self, label, devices, wall, bound=None, failed=None, undone=None, projected_from=None,
-                windows=None, floor=0.0, tail=0.0):
+                windows=None, floor=0.0, tail=0.0, sha1=None):
         """Print a scenario's figures. Without `bound`, the bound is the slowest class's: the least time in which
         the calls each class took (429s excluded) fit its windows (`windows`), at least `floor`; plus `tail`, the
-        time the last action needs to run once it is submitted (no client can be done before it is)."""
+        time the last action needs to run once it is submitted (no client can be done before it is). With `sha1`,
+        duplicates count only the actions on that file (the state also holds the scenarios before)."""
         log = self.client.control("GET", "/log")["value"]
         api = [e for e in log if e["host"] == "api" and e["path"].startswith("/api/")]
         by_endpoint = collections.Counter(endpoint(e) for e in api)
@@ -159,7 +160,8 @@ class Bench:
             bound = max([floor] + list(class_bounds.values())) + tail
         state = self.client.control("GET", "/state")
         per_target = collections.Counter((a["machineId"], a["type"], (a.get("relatedFileInfo") or {}).get(
-            "fileIdentifier") or a.get("requestorComment")) for a in state["actions"])
+            "fileIdentifier") or a.get("requestorComment")) for a in state["actions"]
+            if sha1 is None or (a.get("relatedFileInfo") or {}).get("fileIdentifier") == sha1)
         duplicates = sum(n - 1 for n in per_target.values() if n > 1)
         throttled = len([e for e in api if e["status"] == 429])
         print("(%s)" % label)
