@@ -95,6 +95,10 @@ options:
   once:
     description:
       - Poll once and return, for tests and cron-style runs.
+      - "When its sources end, ansible-rulebook shuts down and cancels the actions still waiting to run
+        (U(https://github.com/ansible/ansible-rulebook/issues/633)), while the checkpoint already counts every event
+        of the poll as delivered. So with O(once), a poll that finds several alerts may run the rule for the first
+        only. Run without O(once) where more than one alert may come at a time."
     type: bool
     default: false
   tenant_id:

@@ -56,9 +56,32 @@ def source_event(config, out, alert_id):
         json.dump({"ansible_eda": {"event": mine[0]}}, handle)
 
 
+def hold_other_alerts(emulator, out):
+    """Make this test's alert the only New one while the rulebook runs, and note the others to give back.
+
+    The shipped rule runs the playbook for every New high-severity alert, and targets share one emulator. With
+    `once`, the source ends after one poll, and ansible-rulebook then shuts down and cancels the actions still
+    waiting (ansible-rulebook#633): on a busy machine a second alert's playbook ran and this test's never did."""
+    held = [a["id"] for a in control(emulator, "GET", "/state")["alerts"] if a.get("status") == "New"]
+    for alert_id in held:
+        control(emulator, "PATCH", "/alerts/%s" % alert_id, {"status": "InProgress"})
+    with open(os.path.join(out, "held-alerts.json"), "w") as handle:
+        json.dump(held, handle)
+
+
+def give_back_alerts(emulator, out):
+    path = os.path.join(out, "held-alerts.json")
+    if os.path.exists(path):
+        with open(path) as handle:
+            for alert_id in json.load(handle):
+                control(emulator, "PATCH", "/alerts/%s" % alert_id, {"status": "New"})
+        os.unlink(path)
+
+
 def setup(config, out):
     emulator = config["defender_emulator"]
     control(emulator, "POST", "/settings", {"clock_speed": 30})
+    hold_other_alerts(emulator, out)
     alert = control(emulator, "POST", "/alerts", {
         "title": "secops rulebook test", "severity": "High", "machineId": config["defender_machine_id"],
         "evidence": [{"entityType": "File", "sha1": SHA1, "fileName": "loader.exe"}]})
@@ -129,6 +152,7 @@ def main(config_path, out, mode="setup"):
         sys.exit(3)
     if mode == "reset":
         control(config["defender_emulator"], "POST", "/settings", {"clock_speed": 1})
+        give_back_alerts(config["defender_emulator"], out)
     elif mode == "check":
         check(config, out)
     elif mode == "clear-log":
