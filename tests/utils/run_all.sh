@@ -99,15 +99,31 @@ lane() {
 }
 
 # What a failed lane said, printed last: CI shows only the end of the output, where the other lanes' lines would
-# otherwise stand. The failed step, the integration targets that failed, and the lines that say what failed (each
-# cut to 600 characters, at most 12).
+# otherwise stand. The failed step, the integration targets that failed and, for each, the failure that stopped it
+# (its last failed task or assertion, with the lines of a failure printed as a block); for a lane with no failed
+# target, the lines that say what failed (each cut to 600 characters, at most 12).
 digest() {
-  local log="$lanes/$1.log"
+  local log="$lanes/$1.log" targets target
   echo "--- lane $1: what failed ---"
   grep -a "FAILED: step" "$log" | tail -1 || true
   grep -a "\] === " "$log" | tail -1 || true
   # ansible-test names the failed targets on the lines after its summary (--continue-on-error ran the rest).
-  sed -n '/integration test(s) listed below/,/FAILED: step/p' "$log" | grep -av "FAILED: step" | head -20 || true
+  targets=$(sed -n '/integration test(s) listed below/,/FAILED: step/p' "$log" |
+    grep -av "FAILED: step\|listed below" | sed "s/^\[$1\] //" | grep -a '^[a-z0-9_]*$' || true)
+  for target in $targets; do
+    # A failure the play rescued or ignored comes before the one that ended the target, so the last one is it.
+    awk -v start="[$1] Running $target integration test" -v lane="[$1] " '
+      index($0, lane "Running ") == 1 && / integration test / { on = (index($0, start) == 1); next }
+      !on { next }
+      index($0, "fatal: ") || index($0, "FAILED! =>") || index($0, "Traceback") || index($0, "AssertionError") ||
+        index($0, "SystemExit") {
+        block = substr($0, length(lane) + 1); open = ($0 ~ /\{ *$/); n = 0; next
+      }
+      open { block = block " " substr($0, length(lane) + 1); if (++n >= 10 || $0 ~ /^\[[^]]*\] \}/) open = 0 }
+      END { if (block != "") print "  " start ": " block }' "$log" | sed "s/Running $target integration test/$target/" |
+      cut -c1-1500
+  done
+  [ -n "$targets" ] && return 0
   # The failed tasks; a failure the play expected (followed by "...ignoring") is left out.
   awk -v lane="[$1] " '
     /\.\.\.ignoring/ { held = ""; next }

@@ -24,8 +24,9 @@ def main(config_path, what, results_path=None):
         return
     with open(results_path) as handle:
         forks = json.load(handle)
+    # A POST answered 401 (a cached token expired on the emulated clock) did nothing and is sent again.
     posts = [e for e in control(config, "GET", "/log")["value"]
-             if e["method"] == "POST" and e["path"].endswith("/StopAndQuarantineFile")]
+             if e["method"] == "POST" and e["path"].endswith("/StopAndQuarantineFile") and e["status"] != 401]
     actions = [a for a in control(config, "GET", "/state")["actions"]
                if (a.get("relatedFileInfo") or {}).get("fileIdentifier") == SHA1]
     reported = set(f["action_id"] for f in forks)
