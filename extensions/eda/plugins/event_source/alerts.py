@@ -95,10 +95,12 @@ options:
   once:
     description:
       - Poll once and return, for tests and cron-style runs.
-      - "When its sources end, ansible-rulebook shuts down and cancels the actions still waiting to run
+      - "When its sources end, ansible-rulebook shuts down: it waits C(--shutdown-delay) seconds (env
+        E(EDA_SHUTDOWN_DELAY), 60 by default) for the actions already started or waiting, then cancels them
         (U(https://github.com/ansible/ansible-rulebook/issues/633)), while the checkpoint already counts every event
-        of the poll as delivered. So with O(once), a poll that finds several alerts may run the rule for the first
-        only. Run without O(once) where more than one alert may come at a time."
+        of the poll as delivered. So with O(once), give C(--shutdown-delay) more than the rule's actions for one
+        poll's alerts take together (run one after another, for the sequential execution strategy), or an alert's
+        playbook may never run. Run without O(once) where that cannot be bounded."
     type: bool
     default: false
   tenant_id:

@@ -60,8 +60,9 @@ def hold_other_alerts(emulator, out):
     """Make this test's alert the only New one while the rulebook runs, and note the others to give back.
 
     The shipped rule runs the playbook for every New high-severity alert, and targets share one emulator. With
-    `once`, the source ends after one poll, and ansible-rulebook then shuts down and cancels the actions still
-    waiting (ansible-rulebook#633): on a busy machine a second alert's playbook ran and this test's never did."""
+    `once`, the source ends after one poll, and ansible-rulebook then shuts down, cancelling the actions that have
+    not ended within --shutdown-delay (ansible-rulebook#633): on a busy machine a second alert's playbook ran and
+    this test's never did."""
     held = [a["id"] for a in control(emulator, "GET", "/state")["alerts"] if a.get("status") == "New"]
     for alert_id in held:
         control(emulator, "PATCH", "/alerts/%s" % alert_id, {"status": "InProgress"})
