@@ -120,7 +120,7 @@ digest() {
         block = substr($0, length(lane) + 1); open = ($0 ~ /\{ *$/); n = 0; next
       }
       open { block = block " " substr($0, length(lane) + 1); if (++n >= 10 || $0 ~ /^\[[^]]*\] \}/) open = 0 }
-      END { if (block != "") print "  " start ": " block }' "$log" | sed "s/Running $target integration test/$target/" |
+      END { print "  " start ": " (block != "" ? block : "(no failed task in its output: see the lane log)") }' "$log" | sed "s/Running $target integration test/$target/" |
       cut -c1-1500
   done
   [ -n "$targets" ] && return 0
