@@ -73,7 +73,9 @@ def params(emulator, tmp_path):
     return {
         "tenant_id": info["tenant_id"], "client_id": RESPONDER[0], "client_secret": RESPONDER[1],
         "api_url": info["api_url"], "authority_url": info["authority_url"], "ca_path": info["ca_path"],
-        "token_cache_dir": str(tmp_path / "cache"), "timeout": 5, "max_retry_wait": 30,
+        "token_cache_dir": str(tmp_path / "cache"), "max_retry_wait": 30,
+        # Long enough that a busy machine's slow answer is never re-sent: tests that count requests count sends.
+        "timeout": 30,
         "download_hosts": [urlsplit(info["blob_url"]).hostname],  # the emulator's storage host
     }
 

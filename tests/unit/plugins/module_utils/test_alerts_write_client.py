@@ -92,7 +92,7 @@ def test_1200_alerts_resolved_in_one_task_go_in_batches_of_500(client, control):
     assert all(e["body"]["status"] == "Resolved" and e["body"]["comment"] == "bulk close" for e in batches)
     assert not [e for e in calls if e["status"] == 429]
     assert not [e for e in calls if e["method"] == "PATCH"]
-    # 20 ids a query: 60 queries. Under load a read can outlast the client's 5 s timeout and be sent again (the same
+    # 20 ids a query: 60 queries. Under load a read can outlast the client's timeout and be sent again (the same
     # query, as a GET may be), so what must hold is the number of distinct queries, not of reads.
     queries = set(json.dumps(e.get("query"), sort_keys=True) for e in calls if e["method"] == "GET")
     assert len(queries) == 60, sorted(queries)[:3]

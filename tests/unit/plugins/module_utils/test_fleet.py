@@ -102,9 +102,12 @@ def test_a_post_answered_after_the_client_gave_up_is_found_not_repeated(emulator
     result = fleet(client, [WS1])
     actions = control("GET", "/state")["actions"]
     assert len(actions) == 1 and result["results"][0]["action_id"] == actions[0]["id"]
-    assert len(control.api_calls("POST")) == 1
+    posts = control.api_calls("POST")
+    assert len(posts) == 1
     lookups = [c for c in control.api_calls("GET", "/api/machineactions") if "machineId" in str(c.get("query"))]
-    assert len(lookups) >= 2   # looked more than once before it appeared
+    # Found by looking, not by posting again. How many look-ups found nothing first depends on the machine's speed
+    # (a busy one may send its first after the hang is over), so the test checks only that it looked.
+    assert lookups
 
 
 def test_busy_devices_fail_by_name_or_wait(client, control, fast):
