@@ -59,7 +59,7 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/count_requests.py
 
-# 1000 devices against the documented limits, scaled and then real; prints figures, asserts nothing (~25 min).
+# 1000 devices against the documented limits, scaled and then real; prints figures, asserts nothing (~35 min).
 bench-fleet: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python benchmarks/fleet.py
 
