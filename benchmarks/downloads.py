@@ -5,6 +5,8 @@ raw (the setting getfile_encoding), over HTTPS on 127.0.0.1. On the same result 
   curl       curl --compressed -o FILE: the bytes as they come, written to a file on the same disk (the result is
              sent as application/gzip, not with Content-Encoding, so --compressed leaves it packed);
   curl|gunzip  (gzip only) curl piped into gzip -dc > FILE: the bytes unpacked as they come, on two processes;
+  curl|md5+sha (raw, with Content-MD5) curl piped into tee FILE, md5sum and sha256sum: the checks ours makes, on
+             processes of their own;
   ours       the collection's download path in a process of its own (DefenderClient.download_fresh into AttemptWriters,
              checked and committed as live response does: Content-Length, Content-MD5, gzip unpacked, sha256 of the
              file).
@@ -155,11 +157,17 @@ def result_link(client, emu):
     return client.get(link).json()["value"]
 
 
-def timed_curl(link, ca, dest, gunzip=False):
-    """curl's wall seconds and the CPU seconds it used (with gzip -dc beside it when `gunzip`)."""
+def timed_curl(link, ca, dest, gunzip=False, hashes=False):
+    """curl's wall seconds and the CPU seconds it used (with gzip -dc beside it when `gunzip`; with md5sum and
+    sha256sum beside it when `hashes`: the same checks as ours, on processes of their own)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    if gunzip:
+    if hashes:
+        subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" '
+                        '| tee >(sha256sum > "$3.sha256") "$3" | md5sum > /dev/null; wait $!', "curl",
+                        ca, link, dest], check=True)
+        os.unlink(dest + ".sha256")
+    elif gunzip:
         subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" | gzip -dc > "$3"', "curl",
                         ca, link, dest], check=True)
     else:
@@ -247,7 +255,11 @@ def main():
                 link = result_link(client, emu)
                 # The first answer packs nothing more but warms the page cache and the emulator's MD5: not timed.
                 timed_curl(link, info["ca_path"], os.path.join(workdir, "warm"))
-                contenders = [("curl", None)] + ([("curl|gunzip", None)] if encoding == "gzip" else []) + builds
+                # Raw and with Content-MD5, ours does what curl piped into md5sum and sha256sum does: the like for
+                # like beside plain curl (which checks nothing).
+                hashed = encoding == "raw" and not args.no_content_md5
+                contenders = [("curl", None)] + ([("curl|gunzip", None)] if encoding == "gzip" else []) + (
+                    [("curl|md5+sha", None)] if hashed else []) + builds
                 runs = dict((label, []) for label, _path in contenders)
                 for attempt in range(args.repeat):
                     turn = attempt % len(contenders)
@@ -255,7 +267,9 @@ def main():
                         target = os.path.join(workdir, "%s-%s-%d" % (label.replace("|", "-"), encoding, attempt))
                         serving = server_cpu()
                         if path is None:
-                            runs[label].append(timed_curl(link, info["ca_path"], target, gunzip=label != "curl"))
+                            runs[label].append(timed_curl(link, info["ca_path"], target,
+                                                          gunzip=label == "curl|gunzip",
+                                                          hashes=label == "curl|md5+sha"))
                         else:
                             runs[label].append(ours(link, info, path, target, expected))
                         runs[label][-1]["server_cpu"] = server_cpu() - serving
@@ -265,15 +279,17 @@ def main():
                     runs[builds[-1][0]][-1]["size"] / 1048576.0) if encoding == "gzip" else ""))
                 curl_median, line = summary(runs["curl"], mb)
                 print("  %-12s %s" % ("curl", line))
-                if "curl|gunzip" in runs:
-                    gunzip_median, line = summary(runs["curl|gunzip"], mb)
-                    print("  %-12s %s" % ("curl|gunzip", line))
+                # The pipe a careful user would write instead, when there is one: unpacked, or hashed as ours is.
+                paired = "curl|gunzip" if "curl|gunzip" in runs else "curl|md5+sha" if "curl|md5+sha" in runs else None
+                if paired:
+                    paired_median, line = summary(runs[paired], mb)
+                    print("  %-12s %s" % (paired, line))
                 for label, _path in builds:
                     median, line = summary(runs[label], mb)
                     print("  %-12s %s" % (label, line))
                     print("  %-12s %.0f%% of curl%s; peak RSS %.1f MB (the highest of the rounds); sha256 checked"
-                          % ("", 100.0 * curl_median / median, ", %.0f%% of curl|gunzip" % (
-                              100.0 * gunzip_median / median) if "curl|gunzip" in runs else "",
+                          % ("", 100.0 * curl_median / median, ", %.0f%% of %s" % (
+                              100.0 * paired_median / median, paired) if paired else "",
                              max(run["maxrss_kb"] for run in runs[label]) / 1024.0))
                     # On a machine whose cores are all busy, no download of ours can take less than the CPU
                     # seconds it and the emulator spend, shared over the cores: the ceiling of "% of curl" here.
