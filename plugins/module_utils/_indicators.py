@@ -14,8 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import ipaddress
 import re
+import time
 
 from ansible_collections.secops.defender.plugins.module_utils._transport import quote_segment
 from ansible_collections.secops.defender.plugins.module_utils._errors import (
@@ -27,6 +29,7 @@ from ansible_collections.secops.defender.plugins.module_utils._errors import (
 )
 from ansible_collections.secops.defender.plugins.module_utils._results import INDICATORS, ItemRow, finish
 from ansible_collections.secops.defender.plugins.module_utils._odata import any_of
+from ansible_collections.secops.defender.plugins.module_utils._times import EARLIEST, instant
 
 TYPES = ("FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url")
 ACTIONS = ("Alert", "Warn", "Block", "Audit", "BlockAndRemediate", "AlertAndBlock", "Allowed")
@@ -93,7 +96,25 @@ def check(item):
         if checked["action"] == "Audit" and checked.get("generate_alert") is not True:
             raise DefenderInputError("%s: an Audit indicator needs generate_alert: true (the API refuses it "
                                      "otherwise)." % value)
+    if checked.get("expiration") is not None and not _is_utc_time(str(checked["expiration"])):
+        raise DefenderInputError("%s: expiration %r is not an ISO 8601 time in UTC; write it like "
+                                 "2027-12-31T00:00:00Z." % (value, checked["expiration"]))
     return checked
+
+
+def _is_utc_time(text):
+    if instant(text) == EARLIEST:
+        return False
+    try:  # instant() reads the form; this refuses a 13th month or a 31st of June
+        datetime.datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return False
+    return True
+
+
+def has_passed(expiration, now=None):
+    """Whether an expiration (as check() let it through) is already behind us."""
+    return instant(str(expiration)) <= int((time.time() if now is None else now) * 10 ** 7)
 
 
 def body(item):
@@ -180,14 +201,26 @@ class IndicatorRow(ItemRow):
             self.outcome = "updated" if self.changes else "unchanged"
 
     def warning(self):
-        """What the task should say about create-only options it cannot change, or None."""
-        if not self.kept or self.failed:
+        """What the task should say about this indicator, or None: create-only options it cannot change, and an
+        expiration already passed that it writes (never refused: in a repository of desired state the date passes
+        on its own, and a rerun that changes nothing says nothing)."""
+        if self.failed:
             return None
-        return ("Indicator %s (%s) keeps its %s: the API sets %s only when it creates an indicator. Delete the "
-                "indicator (state=absent) and create it again to change it." % (
-                    self.item["value"], self.item["type"],
-                    ", ".join("%s %r" % (o, (self.current or {}).get(dict(FIELDS)[o])) for o in self.kept),
-                    " and ".join(self.kept)))
+        said = []
+        if self.kept:
+            said.append("Indicator %s (%s) keeps its %s: the API sets %s only when it creates an indicator. Delete "
+                        "the indicator (state=absent) and create it again to change it." % (
+                            self.item["value"], self.item["type"],
+                            ", ".join("%s %r" % (o, (self.current or {}).get(dict(FIELDS)[o])) for o in self.kept),
+                            " and ".join(self.kept)))
+        writes_expiration = self.outcome == "created" or (self.outcome == "updated" and "expiration" in self.changes)
+        if writes_expiration and self.item.get("expiration") and has_passed(self.item["expiration"]):
+            said.append("Indicator %s (%s) %s with an expiration that has passed (%s), so it has expired already. "
+                        "Set a later expiration, or leave it out for none." % (
+                            self.item["value"], self.item["type"],
+                            "would be " + self.outcome if self.check_mode else "is " + self.outcome,
+                            self.item["expiration"]))
+        return " ".join(said) or None
 
     def fields(self):
         entity = self.entity or {}

@@ -64,7 +64,11 @@ options:
     choices: [Informational, Low, Medium, High]
   expiration:
     description:
-      - When the indicator expires, an ISO 8601 time in UTC such as V(2027-12-31T00:00:00Z).
+      - When the indicator expires, an ISO 8601 time in UTC such as V(2027-12-31T00:00:00Z); any other form is
+        refused before anything is sent.
+      - A time that has already passed is written as given, with a warning, since the indicator is expired from
+        the start. It is never refused, because in a repository of desired state the date passes on its own. A
+        later run that changes nothing says nothing.
     type: str
   generate_alert:
     description:

@@ -93,6 +93,33 @@ def test_application_is_set_on_creation_only_and_a_rerun_changes_nothing(client,
     assert [(r.outcome, r.changes, r.kept) for r in rows] == [("updated", ["title"], ["application"])]
 
 
+def test_an_expiration_that_has_passed_is_written_with_a_warning_and_a_rerun_says_nothing(client, control):
+    """Learn does not say that the API refuses a past expirationTime, and in a repository of desired state the
+    date passes on its own: so it is never refused, but the run that writes it says so."""
+    past = dict(BASE, value="expired.example.com", expiration="2020-01-01T00:00:00Z")
+    dry = apply(client, [check(past)], check_mode=True)
+    assert [r.outcome for r in dry] == ["created"] and "would be created with an expiration that has passed" in \
+        dry[0].warning()
+    assert not control.api_calls("POST")
+    real = apply(client, [check(past)])
+    assert "is created with an expiration that has passed (2020-01-01T00:00:00Z)" in real[0].warning()
+    stored = [i for i in control("GET", "/state")["indicators"] if i["indicatorValue"] == "expired.example.com"]
+    assert [i["expirationTime"][:19] for i in stored] == ["2020-01-01T00:00:00"]
+    again = apply(client, [check(past)])
+    assert [r.outcome for r in again] == ["unchanged"] and again[0].warning() is None
+    later = apply(client, [check(dict(past, expiration="2099-01-01T00:00:00Z"))])
+    assert [r.changes for r in later] == [["expiration"]] and later[0].warning() is None
+    back = apply(client, [check(past)])
+    assert "is updated with an expiration that has passed" in back[0].warning()
+
+
+@pytest.mark.parametrize("expiration", ["tomorrow", "2027-12-31", "31/12/2027", "2027-13-01T00:00:00Z", ""])
+def test_an_expiration_that_is_not_an_iso_utc_time_is_refused_before_sending(expiration):
+    with pytest.raises(DefenderInputError) as caught:
+        check(dict(BASE, value="when.example.com", expiration=expiration))
+    assert "expiration" in str(caught.value) and "2027-12-31T00:00:00Z" in str(caught.value)
+
+
 def titled(prefix, count, start=0):
     return [check(dict(BASE, value="%040x" % (0xfeed0000 + start + i), type="FileSha1", title=prefix + str(i)))
             for i in range(count)]
