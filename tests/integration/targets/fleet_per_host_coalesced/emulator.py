@@ -47,11 +47,13 @@ def check(config, run, results_path):
                           len(actions)))
     assert len(hosts) == HOSTS, len(hosts)
     assert not [h for h in hosts if h.get("failed")], hosts
-    # Without sharing, each task makes its own look-up and, waiting, at least one poll (a GET of its action): 3
-    # calls per device for real. 25 forks start together, so the look-ups and polls are shared; how many rounds
-    # that takes is timing, so the bound is loose: fewer list queries and GETs than devices, and at most one POST
-    # per device.
-    assert len(lookups) + len(gets) < HOSTS, (len(lookups), len(gets))
+    # Without sharing, each task makes its own look-up and, for real, waiting, at least one poll (a GET of its
+    # action): 1 list query or GET per device in check mode and again, at least 2 for real. 25 forks start
+    # together, so the look-ups and polls are shared; how many rounds that takes is timing (a busy machine spreads
+    # the forks' starts over many rounds), so the bound is what no run without sharing can meet, and at most one
+    # POST per device. benchmarks/fleet.py (b, f) measures how few calls it takes.
+    unshared = 2 * HOSTS if run == "real" else HOSTS
+    assert len(lookups) + len(gets) < unshared, (len(lookups), len(gets))
     assert len(posts) <= HOSTS, len(posts)
     if run == "check":
         assert posts == [] and actions == [], posts

@@ -63,9 +63,12 @@ def wait_started(config, least, pid):
 
 
 def finish(config):
-    """Every session that started ends (Succeeded) before the rerun: their evidence was never fetched."""
+    """Every session that started ends (Succeeded) before the rerun: their evidence was never fetched. Only the
+    sessions that existed before the clock moved are checked: the first run's module lives on (ansible-core 2.19
+    and later) and, on a busy machine, may start one of its throttled sessions just after the advance."""
+    started = set(a["id"] for a in ours(config))
     control(config, "POST", "/clock", {"advance": 120})
-    statuses = [a["status"] for a in ours(config)]
+    statuses = [a["status"] for a in ours(config) if a["id"] in started]
     print("before the rerun: %s" % statuses)
     assert statuses and set(statuses) == {"Succeeded"}, statuses
 

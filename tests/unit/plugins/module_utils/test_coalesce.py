@@ -124,23 +124,36 @@ def test_a_task_arriving_after_the_query_was_sent_sends_the_next_one(tmp_path):
     assert calls == [[1], [2]]
 
 
-def test_members_of_a_failed_or_vanished_round_send_their_own(tmp_path):
+def test_members_of_a_failed_or_vanished_round_send_their_own(tmp_path, monkeypatch):
+    # Ordered by events, not sleeps: the leader opens its round, the member joins it, and only then does the
+    # leader's query leave (and fail). A busy machine can stall either thread for seconds without changing that.
+    monkeypatch.setattr(_coalesce, "ARRIVAL_SECONDS", 600.0)   # the warm-up counts as "others arrived", however late
+    opened, joined = threading.Event(), threading.Event()
+
+    def leader_window(seconds):
+        opened.set()
+        assert joined.wait(60), "the member never joined"
+
+    def member_check(seconds):
+        joined.set()   # _join's first check: the member is in the round by now
+        time.sleep(seconds)
+
     def failing(payloads):
-        time.sleep(0.3)
+        assert len(payloads) == 2   # the leader's and the member's
         raise RuntimeError("the leader's query failed")
 
     out = {}
 
     def lead():
         try:
-            Gathering(str(tmp_path), 0.5, "k").share({"n": 1}, failing)
+            Gathering(str(tmp_path), 0.5, "k", sleep=leader_window).share({"n": 1}, failing)
         except RuntimeError as exc:
             out["leader"] = exc
 
     def join():
-        time.sleep(0.1)
+        assert opened.wait(60), "the leader never opened its round"
         try:
-            out["member"] = Gathering(str(tmp_path), 0.5, "k").share({"n": 2}, lambda p: "never")
+            out["member"] = Gathering(str(tmp_path), 0.5, "k", sleep=member_check).share({"n": 2}, lambda p: "never")
         except NotShared:
             out["member"] = "own"
 
@@ -150,9 +163,9 @@ def test_members_of_a_failed_or_vanished_round_send_their_own(tmp_path):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(20)
+        thread.join(120)
     assert isinstance(out["leader"], RuntimeError)
-    assert out["member"] in ("own", "never")  # its own query, or a round of its own: never the failed one's
+    assert out["member"] == "own"   # told to send its own query: never the failed one's answer, never a wait
     # A round whose leader process is gone is not joined.
     gathering = Gathering(str(tmp_path), 0.5, "gone")
     board = {"open": {"id": "ab12", "leader": 2 ** 22 + 12345, "opened": time.time(), "members": {}}}
