@@ -112,9 +112,9 @@ def _is_utc_time(text):
     return True
 
 
-def has_passed(expiration, now=None):
+def has_passed(expiration):
     """Whether an expiration (as check() let it through) is already behind us."""
-    return instant(str(expiration)) <= int((time.time() if now is None else now) * 10 ** 7)
+    return instant(str(expiration)) <= int(time.time() * 10 ** 7)
 
 
 def body(item):
@@ -137,19 +137,13 @@ def differences(item, current, create_only=False):
         if option == "rbac_group_names":
             same = sorted(wanted) == sorted(have or [])
         elif option == "expiration":
-            same = _instant(wanted) == _instant(have)
+            # by instant: 2026-12-01T00:00:00Z equals 2026-12-01T00:00:00.000Z (check() let only such times in)
+            same = instant(str(wanted)) == instant(have)
         else:
             same = wanted == have
         if not same:
             out.append(option)
     return out
-
-
-def _instant(text):
-    """ISO times compare by instant: 2026-12-01T00:00:00Z equals 2026-12-01T00:00:00.000Z."""
-    if not text:
-        return None
-    return re.sub(r"(\.0+)?(Z|\+00:00)$", "", str(text))
 
 
 def read_current(client, items, everything=False):
