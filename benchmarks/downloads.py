@@ -16,9 +16,16 @@ For each: MB/s of the bytes sent, ours/curl of the medians, CPU seconds (ours: o
 start), and our process's peak RSS (VmHWM), page faults and CPU seconds by thread (the busiest thread bounds the
 speed on a machine with a core for each).
 
-The storage's Content-MD5 is computed once per result, as storage keeps it from the upload; the emulator would hash
-the body again before every answer, which would time the emulator, not the client (--emulator-md5 keeps that).
---no-content-md5 serves the result without one, as storage does for a blob uploaded in blocks without an MD5.
+Each encoding is measured twice: with Content-MD5, then without (--content-md5 sent|absent picks one). With it, ours
+checks it, and the benchmark also prints how fast MD5 alone runs on one core here: MD5 is a chain no second core can
+share, so that is the most any client that checks it can reach. The storage's Content-MD5 is computed once per
+result, as storage keeps it from the upload; the emulator would hash the body again before every answer, which would
+time the emulator, not the client (--emulator-md5 keeps that). Without it is what storage sends for a blob uploaded in
+blocks without an MD5.
+
+Each contender starts with the same free memory: just before its timer, 64 MB more than the file are written to a
+scratch file and unlinked (see warm_start: on a VM that hands freed memory back to its host, the first touch of a page
+costs more than the download, and who paid for it would otherwise depend on how long each took to start).
 
 --collections LABEL=PATH (repeatable) times other builds of the collection (a directory holding ansible_collections,
 e.g. one laid out from an older commit) in the same rounds, so that a before/after is measured on the same load.
@@ -26,7 +33,8 @@ e.g. one laid out from an older commit) in the same rounds, so that a before/aft
 The figures depend on what else the machine runs: ours hashes (MD5 for Content-MD5, SHA-256 of the file) and
 unpacks besides reading, on threads beside the reads, so on a busy machine its share of the cores decides.
 
-    python benchmarks/downloads.py [--size 512] [--repeat 5] [--encodings gzip,raw] [--collections before=DIR]
+    python benchmarks/downloads.py [--size 512] [--repeat 5] [--encodings gzip,raw] [--content-md5 both|sent|absent]
+                                   [--collections before=DIR] [--no-warm-start]
 """
 
 import argparse
@@ -53,6 +61,24 @@ from mde_emulator.testclient import WS1, Client  # noqa: E402
 REMOTE = "C:\\Windows\\Temp\\memory.dmp"
 
 
+def warm_start(directory, megabytes):
+    """Give the contender about to run the page cache the one before it had: write `megabytes` to a scratch file
+    and unlink it, so that the pages its file will take are free in the guest. A VM whose hypervisor takes back the
+    memory the guest frees (virtio-balloon free page reporting, as on this project's machines) hands them back
+    about 2 s after they are freed, and the first touch of a page taken back costs more than the download: 512 MB
+    written cost 0.4-0.7 s of CPU after a pause of 2 s or more, 0.09 s right after another 512 MB was unlinked.
+    Without this, which contender pays for that depends on how long it took to start (curl: milliseconds; ours, a
+    Python process: about a second), not on how it downloads. --no-warm-start leaves it to chance."""
+    if not megabytes:
+        return
+    path = os.path.join(directory, ".warm-start")
+    block = bytes(1024 * 1024)
+    with open(path, "wb") as handle:
+        for _megabyte in range(megabytes):
+            handle.write(block)
+    os.unlink(path)
+
+
 def collection_root(workdir):
     env = dict(os.environ)
     env.setdefault("SECOPS_BUILD_DIR", os.path.join(workdir, "build"))  # never a build dir someone else uses
@@ -69,6 +95,7 @@ def child(args):
     client = DefenderClient(args.api_url, token_provider=None, verify=args.ca, download_hosts=["127.0.0.1"])
     writers = AttemptWriters(args.dest, "memory.dmp", inflate=True)  # as live response brings GetFile home
     unpacked = []
+    warm_start(args.dest, int(args.warm))
     started, cpu, faults = time.monotonic(), time.process_time(), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     reads = time.thread_time()
     sent = client.download_fresh(lambda: args.link, writers, check=lambda w: unpacked.append(commit_unpacked(w)))
@@ -124,20 +151,35 @@ def serve_results_once(emu):
     emu.tenant.command_result = cached
 
 
-def md5_once(send=True):
+def md5_once(sending):
     """Content-MD5 as storage sends it: computed once per body (storage keeps it from the upload), not per request;
-    none at all unless `send` (storage has none for a blob uploaded in blocks without one)."""
+    none at all while `sending["md5"]` is false (storage has none for a blob uploaded in blocks without one)."""
     original, memo = emulator_server._served, {}
 
     def served(data, mimetype, entry, after):
         if after:  # a fault: as the emulator serves it
             return original(data, mimetype, entry, after)
-        if not send:  # a blob uploaded without an MD5
+        if not sending["md5"]:  # a blob uploaded without an MD5
             return emulator_server.Response(data, 200, mimetype=mimetype)
         if memo.get("data") is not data:
             memo.update(data=data, md5=base64.b64encode(hashlib.md5(data).digest()).decode("ascii"))
         return emulator_server.Response(data, 200, mimetype=mimetype, headers={"Content-MD5": memo["md5"]})
     emulator_server._served = served
+
+
+def md5_alone(megabytes, chunk=1024 * 1024):
+    """MB/s of MD5 alone on one core (OpenSSL's, through hashlib, 1 MB at a time): MD5 is a chain, which no second
+    core can share, so no client that checks the storage's Content-MD5 can download faster than this."""
+    block = memoryview(os.urandom(64 * chunk))
+    best = None
+    for _round in range(3):
+        md5 = hashlib.new("md5", usedforsecurity=False)
+        started = time.thread_time()
+        for index in range(megabytes):
+            md5.update(block[(index % 64) * chunk:(index % 64 + 1) * chunk])
+        seconds = time.thread_time() - started
+        best = seconds if best is None else min(best, seconds)
+    return megabytes / best
 
 
 def result_link(client, emu):
@@ -178,11 +220,12 @@ def timed_curl(link, ca, dest, gunzip=False, hashes=False):
     return {"seconds": seconds, "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime}
 
 
-def ours(link, info, collections, dest, expected):
+def ours(link, info, collections, dest, expected, warm):
     os.makedirs(dest)
     try:
         done = subprocess.run([sys.executable, __file__, "--child", "--link", link, "--api-url", info["api_url"],
-                               "--ca", info["ca_path"], "--dest", dest, "--collections", collections],
+                               "--ca", info["ca_path"], "--dest", dest, "--collections", collections,
+                               "--warm", str(warm)],
                               capture_output=True, text=True, check=False)
     finally:
         shutil.rmtree(dest, ignore_errors=True)
@@ -219,12 +262,17 @@ def main():
     parser.add_argument("--encodings", default="gzip,raw")
     parser.add_argument("--emulator-md5", action="store_true",
                         help="let the emulator hash the body before every answer (as it does in tests)")
-    parser.add_argument("--no-content-md5", action="store_true",
-                        help="serve the result without Content-MD5 (ours then computes no MD5)")
+    parser.add_argument("--content-md5", choices=("both", "sent", "absent"), default="both",
+                        help="whether the storage sends Content-MD5 (ours computes MD5 only when it does); both: "
+                             "each encoding is measured with it, then without it")
+    parser.add_argument("--no-content-md5", dest="content_md5", action="store_const", const="absent",
+                        help="the same as --content-md5 absent")
     parser.add_argument("--collections", action="append", default=[], metavar="LABEL=PATH",
                         help="another build to time beside this checkout's (a directory holding ansible_collections)")
+    parser.add_argument("--no-warm-start", action="store_true",
+                        help="do not free pages for each contender before its timer starts (see warm_start)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for name in ("--link", "--api-url", "--ca", "--dest"):
+    for name in ("--link", "--api-url", "--ca", "--dest", "--warm"):
         parser.add_argument(name, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -240,69 +288,89 @@ def main():
         if machine["id"] == WS1:
             machine.setdefault("files", {})[REMOTE] = {"content": content}
     del content
+    bench = {"args": args, "builds": builds, "expected": expected, "workdir": workdir,
+             # What a contender's file and its buffers take, freed for it just before its timer starts.
+             "warm": 0 if args.no_warm_start else args.size + 64}
+    modes = {"both": (True, False), "sent": (True,), "absent": (False,)}[args.content_md5]
     print("Download benchmark: a %d MB GetFile result (incompressible), curl and ours on the same link, %d rounds in "
-          "rotating order, medians%s" % (args.size, args.repeat, "; no Content-MD5" if args.no_content_md5 else
-                                         "" if args.emulator_md5 else "; Content-MD5 computed once per result"))
+          "rotating order, medians" % (args.size, args.repeat))
     try:
         with Emulator(seed, state_dir=os.path.join(workdir, "emulator")) as emu:
             serve_results_once(emu)
-            if not args.emulator_md5 or args.no_content_md5:
-                md5_once(send=not args.no_content_md5)
-            client, info = Client(emu), emu.info()
-            for encoding in args.encodings.split(","):
-                client.control("POST", "/settings", {"getfile_encoding": encoding})
-                client.control("POST", "/clock", {"speed": 100.0})
-                link = result_link(client, emu)
-                # The first answer packs nothing more but warms the page cache and the emulator's MD5: not timed.
-                timed_curl(link, info["ca_path"], os.path.join(workdir, "warm"))
-                # Raw and with Content-MD5, ours does what curl piped into md5sum and sha256sum does: the like for
-                # like beside plain curl (which checks nothing).
-                hashed = encoding == "raw" and not args.no_content_md5
-                contenders = [("curl", None)] + ([("curl|gunzip", None)] if encoding == "gzip" else []) + (
-                    [("curl|md5+sha", None)] if hashed else []) + builds
-                runs = dict((label, []) for label, _path in contenders)
-                for attempt in range(args.repeat):
-                    turn = attempt % len(contenders)
-                    for label, path in contenders[turn:] + contenders[:turn]:
-                        target = os.path.join(workdir, "%s-%s-%d" % (label.replace("|", "-"), encoding, attempt))
-                        serving = server_cpu()
-                        if path is None:
-                            runs[label].append(timed_curl(link, info["ca_path"], target,
-                                                          gunzip=label == "curl|gunzip",
-                                                          hashes=label == "curl|md5+sha"))
-                        else:
-                            runs[label].append(ours(link, info, path, target, expected))
-                        runs[label][-1]["server_cpu"] = server_cpu() - serving
-                sent = runs[builds[-1][0]][-1]["sent"]
-                mb = sent / 1048576.0
-                print("(%s) %.1f MB sent%s" % (encoding, mb, ", unpacked by ours to %.1f MB" % (
-                    runs[builds[-1][0]][-1]["size"] / 1048576.0) if encoding == "gzip" else ""))
-                curl_median, line = summary(runs["curl"], mb)
-                print("  %-12s %s" % ("curl", line))
-                # The pipe a careful user would write instead, when there is one: unpacked, or hashed as ours is.
-                paired = "curl|gunzip" if "curl|gunzip" in runs else "curl|md5+sha" if "curl|md5+sha" in runs else None
-                if paired:
-                    paired_median, line = summary(runs[paired], mb)
-                    print("  %-12s %s" % (paired, line))
-                for label, _path in builds:
-                    median, line = summary(runs[label], mb)
-                    print("  %-12s %s" % (label, line))
-                    print("  %-12s %.0f%% of curl%s; peak RSS %.1f MB (the highest of the rounds); sha256 checked"
-                          % ("", 100.0 * curl_median / median, ", %.0f%% of %s" % (
-                              100.0 * paired_median / median, paired) if paired else "",
-                             max(run["maxrss_kb"] for run in runs[label]) / 1024.0))
-                    # On a machine whose cores are all busy, no download of ours can take less than the CPU
-                    # seconds it and the emulator spend, shared over the cores: the ceiling of "% of curl" here.
-                    cores = os.cpu_count() or 1
-                    spent = statistics.median(r["cpu"] + r["server_cpu"] for r in runs[label]) / cores
-                    print("  %-12s the cores' floor: (our CPU + the emulator's) / %d cores = %.2f s, so at most %.0f%% "
-                          "of curl on this machine" % ("", cores, spent, 100.0 * curl_median / max(spent, 1e-9)))
-                    names = sorted(runs[label][0]["stages"])
-                    print("  %-12s CPU s by thread (median): %s" % ("", ", ".join("%s %.2f" % (name, statistics.median(
-                        run["stages"].get(name, 0.0) for run in runs[label])) for name in names)))
+            sending = {"md5": True}
+            if not args.emulator_md5:
+                md5_once(sending)
+            client = Client(emu)
+            for md5 in modes:
+                sending["md5"] = md5
+                print("\n%s" % ("With Content-MD5 (%s; ours checks it)" % (
+                    "the emulator hashes each answer" if args.emulator_md5 else "computed once per result, as "
+                    "storage keeps it") if md5 else "Without Content-MD5 (a blob uploaded in blocks; ours computes "
+                    "no MD5)"))
+                if md5:
+                    bench["md5_alone"] = md5_alone(args.size)
+                for encoding in args.encodings.split(","):
+                    client.control("POST", "/settings", {"getfile_encoding": encoding})
+                    client.control("POST", "/clock", {"speed": 100.0})
+                    measure(bench, emu, client, encoding, md5)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def measure(bench, emu, client, encoding, md5):
+    """Every contender on one result link, --repeat rounds in rotating order; prints their figures."""
+    args, builds, workdir, warm, info = bench["args"], bench["builds"], bench["workdir"], bench["warm"], emu.info()
+    link = result_link(client, emu)
+    # The first answer packs nothing more but warms the page cache and the emulator's MD5: not timed.
+    timed_curl(link, info["ca_path"], os.path.join(workdir, "warm"))
+    # Raw and with Content-MD5, ours does what curl piped into md5sum and sha256sum does: the like for like beside
+    # plain curl (which checks nothing).
+    contenders = [("curl", None)] + ([("curl|gunzip", None)] if encoding == "gzip" else []) + (
+        [("curl|md5+sha", None)] if encoding == "raw" and md5 else []) + builds
+    runs = dict((label, []) for label, _path in contenders)
+    for attempt in range(args.repeat):
+        turn = attempt % len(contenders)
+        for label, path in contenders[turn:] + contenders[:turn]:
+            target = os.path.join(workdir, "%s-%s-%d" % (label.replace("|", "-"), encoding, attempt))
+            if path is None:  # ours frees its pages in its own process, after its start
+                warm_start(workdir, warm)
+            serving = server_cpu()
+            if path is None:
+                runs[label].append(timed_curl(link, info["ca_path"], target, gunzip=label == "curl|gunzip",
+                                              hashes=label == "curl|md5+sha"))
+            else:
+                runs[label].append(ours(link, info, path, target, bench["expected"], warm))
+            runs[label][-1]["server_cpu"] = server_cpu() - serving
+    sent = runs[builds[-1][0]][-1]["sent"]
+    mb = sent / 1048576.0
+    print("(%s) %.1f MB sent%s" % (encoding, mb, ", unpacked by ours to %.1f MB" % (
+        runs[builds[-1][0]][-1]["size"] / 1048576.0) if encoding == "gzip" else ""))
+    curl_median, line = summary(runs["curl"], mb)
+    print("  %-12s %s" % ("curl", line))
+    # The pipe a careful user would write instead, when there is one: unpacked, or hashed as ours is.
+    paired = "curl|gunzip" if "curl|gunzip" in runs else "curl|md5+sha" if "curl|md5+sha" in runs else None
+    if paired:
+        paired_median, line = summary(runs[paired], mb)
+        print("  %-12s %s" % (paired, line))
+    for label, _path in builds:
+        median, line = summary(runs[label], mb)
+        print("  %-12s %s" % (label, line))
+        print("  %-12s %.0f%% of curl%s; peak RSS %.1f MB (the highest of the rounds); sha256 checked"
+              % ("", 100.0 * curl_median / median, ", %.0f%% of %s" % (100.0 * paired_median / median, paired)
+                 if paired else "", max(run["maxrss_kb"] for run in runs[label]) / 1024.0))
+        # On a machine whose cores are all busy, no download of ours can take less than the CPU seconds it and the
+        # emulator spend, shared over the cores: the ceiling of "% of curl" here.
+        cores = os.cpu_count() or 1
+        spent = statistics.median(r["cpu"] + r["server_cpu"] for r in runs[label]) / cores
+        print("  %-12s the cores' floor: (our CPU + the emulator's) / %d cores = %.2f s, so at most %.0f%% of curl on "
+              "this machine" % ("", cores, spent, 100.0 * curl_median / max(spent, 1e-9)))
+        if md5:
+            print("  %-12s MD5 alone runs at %.0f MB/s on one core here, %.0f%% of curl: no client that checks the "
+                  "Content-MD5 can go faster" % ("", bench["md5_alone"], 100.0 * bench["md5_alone"] * curl_median / mb))
+        names = sorted(runs[label][0]["stages"])
+        print("  %-12s CPU s by thread (median): %s" % ("", ", ".join("%s %.2f" % (name, statistics.median(
+            run["stages"].get(name, 0.0) for run in runs[label])) for name in names)))
 
 
 if __name__ == "__main__":
