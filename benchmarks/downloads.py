@@ -7,6 +7,7 @@ raw (the setting getfile_encoding), over HTTPS on 127.0.0.1. On the same result 
   curl|gunzip  (gzip only) curl piped into gzip -dc > FILE: the bytes unpacked as they come, on two processes;
   curl|md5+sha (raw, with Content-MD5) curl piped into tee FILE, md5sum and sha256sum: the checks ours makes, on
              processes of their own;
+  curl|sha   (raw, without Content-MD5) curl piped into tee FILE and sha256sum: the same, when there is no MD5;
   ours       the collection's download path in a process of its own (DefenderClient.download_fresh into AttemptWriters,
              checked and committed as live response does: Content-Length, Content-MD5, gzip unpacked, sha256 of the
              file).
@@ -199,12 +200,16 @@ def result_link(client, emu):
     return client.get(link).json()["value"]
 
 
-def timed_curl(link, ca, dest, gunzip=False, hashes=False):
-    """curl's wall seconds and the CPU seconds it used (with gzip -dc beside it when `gunzip`; with md5sum and
-    sha256sum beside it when `hashes`: the same checks as ours, on processes of their own)."""
+def timed_curl(link, ca, dest, gunzip=False, hashes=None):
+    """curl's wall seconds and the CPU seconds it used (with gzip -dc beside it when `gunzip`; with sha256sum, and
+    md5sum when `hashes` is "md5+sha", beside it when `hashes`: the same checks as ours, on processes of their
+    own)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    if hashes:
+    if hashes == "sha":
+        subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" | tee "$3" '
+                        '| sha256sum > /dev/null', "curl", ca, link, dest], check=True)
+    elif hashes:
         subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" '
                         '| tee >(sha256sum > "$3.sha256") "$3" | md5sum > /dev/null; wait $!', "curl",
                         ca, link, dest], check=True)
@@ -324,10 +329,11 @@ def measure(bench, emu, client, encoding, md5):
     link = result_link(client, emu)
     # The first answer packs nothing more but warms the page cache and the emulator's MD5: not timed.
     timed_curl(link, info["ca_path"], os.path.join(workdir, "warm"))
-    # Raw and with Content-MD5, ours does what curl piped into md5sum and sha256sum does: the like for like beside
+    # Raw, ours does what curl piped into sha256sum (and md5sum, with Content-MD5) does: the like for like beside
     # plain curl (which checks nothing).
+    hashed = ("curl|md5+sha" if md5 else "curl|sha") if encoding == "raw" else None
     contenders = [("curl", None)] + ([("curl|gunzip", None)] if encoding == "gzip" else []) + (
-        [("curl|md5+sha", None)] if encoding == "raw" and md5 else []) + builds
+        [(hashed, None)] if hashed else []) + builds
     runs = dict((label, []) for label, _path in contenders)
     for attempt in range(args.repeat):
         turn = attempt % len(contenders)
@@ -338,7 +344,7 @@ def measure(bench, emu, client, encoding, md5):
             serving = server_cpu()
             if path is None:
                 runs[label].append(timed_curl(link, info["ca_path"], target, gunzip=label == "curl|gunzip",
-                                              hashes=label == "curl|md5+sha"))
+                                              hashes=label[len("curl|"):] if label == hashed else None))
             else:
                 runs[label].append(ours(link, info, path, target, bench["expected"], warm))
             runs[label][-1]["server_cpu"] = server_cpu() - serving
@@ -349,7 +355,7 @@ def measure(bench, emu, client, encoding, md5):
     curl_median, line = summary(runs["curl"], mb)
     print("  %-12s %s" % ("curl", line))
     # The pipe a careful user would write instead, when there is one: unpacked, or hashed as ours is.
-    paired = "curl|gunzip" if "curl|gunzip" in runs else "curl|md5+sha" if "curl|md5+sha" in runs else None
+    paired = "curl|gunzip" if "curl|gunzip" in runs else hashed
     if paired:
         paired_median, line = summary(runs[paired], mb)
         print("  %-12s %s" % (paired, line))
