@@ -35,7 +35,7 @@ The figures depend on what else the machine runs: ours hashes (MD5 for Content-M
 unpacks besides reading, on threads beside the reads, so on a busy machine its share of the cores decides.
 
     python benchmarks/downloads.py [--size 512] [--repeat 5] [--encodings gzip,raw] [--content-md5 both|sent|absent]
-                                   [--collections before=DIR] [--no-warm-start]
+                                   [--collections before=DIR] [--no-warm-start] [--cpus 0]
 """
 
 import argparse
@@ -60,6 +60,8 @@ from mde_emulator.seeding import load_seed  # noqa: E402
 from mde_emulator.testclient import WS1, Client  # noqa: E402
 
 REMOTE = "C:\\Windows\\Temp\\memory.dmp"
+# The contenders' command prefix: `taskset -c CPUS` with --cpus (as a container limited to fewer cores), else none.
+PINNED = []
 
 
 def warm_start(directory, megabytes):
@@ -206,19 +208,19 @@ def timed_curl(link, ca, dest, gunzip=False, hashes=None):
     own)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
+    fetch = 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" '
     if hashes == "sha":
-        subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" | tee "$3" '
-                        '| sha256sum > /dev/null', "curl", ca, link, dest], check=True)
+        command = ["bash", "-c", fetch + '| tee "$3" | sha256sum > /dev/null', "curl", ca, link, dest]
     elif hashes:
-        subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" '
-                        '| tee >(sha256sum > "$3.sha256") "$3" | md5sum > /dev/null; wait $!', "curl",
-                        ca, link, dest], check=True)
-        os.unlink(dest + ".sha256")
+        command = ["bash", "-c", fetch + '| tee >(sha256sum > "$3.sha256") "$3" | md5sum > /dev/null; wait $!',
+                   "curl", ca, link, dest]
     elif gunzip:
-        subprocess.run(["bash", "-c", 'set -o pipefail; curl -sS --fail --cacert "$1" "$2" | gzip -dc > "$3"', "curl",
-                        ca, link, dest], check=True)
+        command = ["bash", "-c", fetch + '| gzip -dc > "$3"', "curl", ca, link, dest]
     else:
-        subprocess.run(["curl", "-sS", "--fail", "--compressed", "--cacert", ca, "-o", dest, link], check=True)
+        command = ["curl", "-sS", "--fail", "--compressed", "--cacert", ca, "-o", dest, link]
+    subprocess.run(PINNED + command, check=True)
+    if hashes and hashes != "sha":
+        os.unlink(dest + ".sha256")
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     os.unlink(dest)
@@ -228,10 +230,9 @@ def timed_curl(link, ca, dest, gunzip=False, hashes=None):
 def ours(link, info, collections, dest, expected, warm):
     os.makedirs(dest)
     try:
-        done = subprocess.run([sys.executable, __file__, "--child", "--link", link, "--api-url", info["api_url"],
-                               "--ca", info["ca_path"], "--dest", dest, "--collections", collections,
-                               "--warm", str(warm)],
-                              capture_output=True, text=True, check=False)
+        command = [sys.executable, __file__, "--child", "--link", link, "--api-url", info["api_url"],
+                   "--ca", info["ca_path"], "--dest", dest, "--collections", collections, "--warm", str(warm)]
+        done = subprocess.run(PINNED + command, capture_output=True, text=True, check=False)
     finally:
         shutil.rmtree(dest, ignore_errors=True)
     if done.returncode != 0:
@@ -276,6 +277,9 @@ def main():
                         help="another build to time beside this checkout's (a directory holding ansible_collections)")
     parser.add_argument("--no-warm-start", action="store_true",
                         help="do not free pages for each contender before its timer starts (see warm_start)")
+    parser.add_argument("--cpus", metavar="LIST",
+                        help="run every contender on these CPUs only (taskset -c LIST, e.g. 0), as a container with "
+                             "a CPU limit would; the emulator keeps every core")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("--link", "--api-url", "--ca", "--dest", "--warm"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -283,6 +287,8 @@ def main():
     if args.child:
         args.collections = args.collections[-1]
         return child(args)
+    if args.cpus:
+        PINNED[:] = ["taskset", "-c", args.cpus]
     workdir = tempfile.mkdtemp(prefix="secops-bench-downloads-")
     builds = [tuple(item.split("=", 1)) for item in args.collections] + [("ours", collection_root(workdir))]
     content = os.urandom(args.size * 1024 * 1024)
@@ -298,7 +304,8 @@ def main():
              "warm": 0 if args.no_warm_start else args.size + 64}
     modes = {"both": (True, False), "sent": (True,), "absent": (False,)}[args.content_md5]
     print("Download benchmark: a %d MB GetFile result (incompressible), curl and ours on the same link, %d rounds in "
-          "rotating order, medians" % (args.size, args.repeat))
+          "rotating order, medians%s" % (args.size, args.repeat, "; every contender on CPU(s) %s only" % args.cpus
+                                         if args.cpus else ""))
     try:
         with Emulator(seed, state_dir=os.path.join(workdir, "emulator")) as emu:
             serve_results_once(emu)
