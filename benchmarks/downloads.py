@@ -64,6 +64,15 @@ REMOTE = "C:\\Windows\\Temp\\memory.dmp"
 PINNED = []
 
 
+def cpu_list(text):
+    """The CPUs of a taskset list: "0", "0,1", "0-3"."""
+    cpus = set()
+    for part in text.split(","):
+        first, _dash, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return sorted(cpus)
+
+
 def warm_start(directory, megabytes):
     """Give the contender about to run the page cache the one before it had: write `megabytes` to a scratch file
     and unlink it, so that the pages its file will take are free in the guest. A VM whose hypervisor takes back the
@@ -373,11 +382,18 @@ def measure(bench, emu, client, encoding, md5):
               % ("", 100.0 * curl_median / median, ", %.0f%% of %s" % (100.0 * paired_median / median, paired)
                  if paired else "", max(run["maxrss_kb"] for run in runs[label]) / 1024.0))
         # On a machine whose cores are all busy, no download of ours can take less than the CPU seconds it and the
-        # emulator spend, shared over the cores: the ceiling of "% of curl" here.
+        # emulator spend, shared over the cores: the ceiling of "% of curl" here. Pinned (--cpus), ours has its
+        # CPUs to itself and the emulator the others, as far as the scheduler keeps them apart.
         cores = os.cpu_count() or 1
-        spent = statistics.median(r["cpu"] + r["server_cpu"] for r in runs[label]) / cores
-        print("  %-12s the cores' floor: (our CPU + the emulator's) / %d cores = %.2f s, so at most %.0f%% of curl on "
-              "this machine" % ("", cores, spent, 100.0 * curl_median / max(spent, 1e-9)))
+        if args.cpus:
+            pinned = len(cpu_list(args.cpus))
+            spent = statistics.median(r["cpu"] for r in runs[label]) / pinned
+            print("  %-12s the cores' floor: our CPU / %d CPU(s) = %.2f s, so at most %.0f%% of curl on these CPUs" % (
+                "", pinned, spent, 100.0 * curl_median / max(spent, 1e-9)))
+        else:
+            spent = statistics.median(r["cpu"] + r["server_cpu"] for r in runs[label]) / cores
+            print("  %-12s the cores' floor: (our CPU + the emulator's) / %d cores = %.2f s, so at most %.0f%% of curl "
+                  "on this machine" % ("", cores, spent, 100.0 * curl_median / max(spent, 1e-9)))
         if md5:
             print("  %-12s MD5 alone runs at %.0f MB/s on one core here, %.0f%% of curl: no client that checks the "
                   "Content-MD5 can go faster" % ("", bench["md5_alone"], 100.0 * bench["md5_alone"] * curl_median / mb))
